@@ -1,0 +1,28 @@
+"""SpineLab's data model, split by responsibility.
+
+- schema: Project and its ordered LabelClass list (the label schema).
+- cases: Subject -> Session -> Series -> Slice (the unit of annotation), SourceFile (originals).
+- masks: MaskRevision, the immutable label maps of a slice.
+- workflow: Assignment of slices to annotators; the slice state lives on Slice.state.
+- jobs: Job, the durable record of every background task.
+"""
+
+from annotator.models.cases import Series, Session, Slice, SourceFile, Subject
+from annotator.models.jobs import Job
+from annotator.models.masks import MaskRevision
+from annotator.models.schema import LabelClass, Project
+from annotator.models.workflow import Assignment, SliceState
+
+__all__ = [
+    "Assignment",
+    "Job",
+    "LabelClass",
+    "MaskRevision",
+    "Project",
+    "Series",
+    "Session",
+    "Slice",
+    "SliceState",
+    "SourceFile",
+    "Subject",
+]

@@ -1,0 +1,164 @@
+"""Job lifecycle: create + enqueue after commit, progress, cancellation, failure, stale-worker reaping.
+
+Tasks never hold a transaction while they work; each update is its own small write so the web
+process sees progress at once.
+"""
+
+from __future__ import annotations
+
+import traceback
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotator.errors import InvalidTransition
+from annotator.models import Job
+
+
+class JobCancelled(Exception):
+    """Raised inside a task when its Job was asked to stop."""
+
+
+def create_job(
+    kind: str,
+    *,
+    task_name: str,
+    params: dict[str, Any] | None = None,
+    user: Any = None,
+    queue: str = "default",
+    parent: Job | None = None,
+) -> Job:
+    """Create a queued Job and send its Celery task once the surrounding transaction commits."""
+    job = Job.objects.create(
+        kind=kind,
+        params=params or {},
+        queue=queue,
+        parent=parent,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    transaction.on_commit(lambda: enqueue(job, task_name))
+    return job
+
+
+def enqueue(job: Job, task_name: str) -> None:
+    from annotator.celery import app
+
+    result = app.send_task(task_name, args=[job.pk], queue=job.queue)
+    Job.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
+    job.params.setdefault("_task", task_name)
+    Job.objects.filter(pk=job.pk).update(params=job.params)
+
+
+def mark_running(job_id: int) -> Job:
+    now = timezone.now()
+    Job.objects.filter(pk=job_id).update(
+        state=Job.State.RUNNING, started_at=now, heartbeat_at=now, message="started", error="",
+        attempts=F("attempts") + 1,
+    )
+    return Job.objects.get(pk=job_id)
+
+
+def report_progress(job_id: int, progress: float, message: str = "", **result: Any) -> None:
+    """Record progress (0..1) and raise JobCancelled if someone asked the job to stop."""
+    fields: dict[str, Any] = {"progress": max(0.0, min(1.0, progress)), "heartbeat_at": timezone.now()}
+    if message:
+        fields["message"] = message[:500]
+    Job.objects.filter(pk=job_id).update(**fields)
+    if result:
+        job = Job.objects.get(pk=job_id)
+        job.result.update(result)
+        Job.objects.filter(pk=job_id).update(result=job.result)
+    check_cancelled(job_id)
+
+
+def check_cancelled(job_id: int) -> None:
+    if Job.objects.filter(pk=job_id, cancel_requested=True).exists():
+        raise JobCancelled(f"job {job_id} was cancelled")
+
+
+def finish(job_id: int, state: str, message: str = "", error: str = "", result: dict | None = None) -> None:
+    fields: dict[str, Any] = {"state": state, "finished_at": timezone.now(), "message": message[:500]}
+    if state == Job.State.SUCCEEDED:
+        fields["progress"] = 1.0
+    if error:
+        fields["error"] = error
+    if result is not None:
+        job = Job.objects.get(pk=job_id)
+        job.result.update(result)
+        fields["result"] = job.result
+    Job.objects.filter(pk=job_id).update(**fields)
+
+
+def run_job(job_id: int, work: Any) -> None:
+    """Run `work(job)` under the Job protocol: running -> succeeded | failed | cancelled."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return
+    if job.cancel_requested:
+        finish(job_id, Job.State.CANCELLED, "cancelled before it started")
+        return
+    job = mark_running(job_id)
+    try:
+        result = work(job) or {}
+    except JobCancelled:
+        finish(job_id, Job.State.CANCELLED, "cancelled")
+        return
+    except Exception as exc:  # a task failure is data for the user, never a crash of the worker
+        finish(job_id, Job.State.FAILED, f"{exc.__class__.__name__}: {exc}", error=traceback.format_exc())
+        return
+    finish(job_id, Job.State.SUCCEEDED, "done", result=result)
+
+
+def request_cancel(job: Job) -> Job:
+    if job.is_finished:
+        raise InvalidTransition(f"job {job.pk} is already {job.state}")
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+        if job.state == Job.State.QUEUED:
+            finish(job.pk, Job.State.CANCELLED, "cancelled before it started")
+        Job.objects.filter(parent=job, state__in=[Job.State.QUEUED, Job.State.RUNNING]).update(
+            cancel_requested=True
+        )
+    job.refresh_from_db()
+    return job
+
+
+def retry(job: Job, user: Any = None) -> Job:
+    """Re-run a failed or cancelled job as the same record (attempts counts the tries)."""
+    if job.state not in (Job.State.FAILED, Job.State.CANCELLED):
+        raise InvalidTransition(f"job {job.pk} is {job.state}; only failed or cancelled jobs can be retried")
+    task_name = job.params.get("_task")
+    if not task_name:
+        raise InvalidTransition(f"job {job.pk} has no task to retry")
+    Job.objects.filter(pk=job.pk).update(
+        state=Job.State.QUEUED, cancel_requested=False, progress=0.0, message="retry queued",
+        error="", finished_at=None,
+    )
+    job.refresh_from_db()
+    transaction.on_commit(lambda: enqueue(job, task_name))
+    return job
+
+
+def reap_stale_jobs() -> int:
+    """Mark running jobs whose worker stopped sending heartbeats as failed (and retryable)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.SPINELAB["JOB_STALE_SECONDS"])
+    return Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=cutoff).update(
+        state=Job.State.FAILED,
+        finished_at=timezone.now(),
+        message="the worker stopped responding (killed or lost); retry the job",
+    )
+
+
+def fail_orphaned_running_jobs() -> int:
+    """Called when a worker starts: with one worker per queue, RUNNING jobs of that queue are orphans
+    of a killed worker. Conservative: only jobs whose heartbeat is older than a minute."""
+    cutoff = timezone.now() - timedelta(seconds=60)
+    return Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=cutoff).update(
+        state=Job.State.FAILED,
+        finished_at=timezone.now(),
+        message="the worker running this job was killed; retry the job",
+    )
