@@ -6,4 +6,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("annotator.api.urls")),
+    path("api/", include("annotator.api.rounds_urls")),
+    path("api/", include("annotator.api.review_urls")),
+    path("", include("annotator.pages.core_urls")),
+    path("", include("annotator.pages.editor_urls")),
+    path("", include("annotator.pages.rounds_urls")),
+    path("", include("annotator.pages.review_urls")),
 ]

@@ -1,0 +1,5 @@
+"""REST routes for rounds. See docs/ARCHITECTURE.md."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
