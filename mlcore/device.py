@@ -1,0 +1,77 @@
+"""Device selection and the speed knobs shared by training, inference and the benchmark.
+
+CPU and CUDA run the same code: `autocast` is bf16 on CUDA only and a no-op elsewhere, so a
+config with `amp=True` stays valid (and deterministic) on a CPU-only machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import random
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """"auto" -> cuda when available, else cpu; "cpu" / "cuda" / "cuda:1" as given.
+
+    Raises ValueError for an unknown name or for "cuda" on a machine without a GPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} requested but CUDA is not available on this machine")
+        return torch.device(name)
+    raise ValueError(f"unknown device {name!r}: use 'auto', 'cpu' or 'cuda'")
+
+
+def device_name(device: torch.device) -> str:
+    """Human-readable name of the device, e.g. "NVIDIA H100 80GB HBM3" or "cpu (x86_64, 2 threads)"."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of a model's first parameter (cpu for a parameterless module)."""
+    for param in model.parameters():
+        return param.device
+    return torch.device("cpu")
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA when enabled; a null context on CPU (fp32 stays exact and deterministic)."""
+    if enabled and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def memory_format(device: torch.device, channels_last: bool) -> torch.memory_format:
+    """channels_last where asked and useful (4D conv nets on CUDA), else contiguous."""
+    return torch.channels_last if channels_last and device.type == "cuda" else torch.contiguous_format
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and all GPUs)."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put a model in eval mode for the block and restore its previous mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
