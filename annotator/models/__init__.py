@@ -5,11 +5,13 @@
 - masks: MaskRevision, the immutable label maps of a slice.
 - workflow: Assignment of slices to annotators; the slice state lives on Slice.state.
 - jobs: Job, the durable record of every background task.
+- review: ReviewDecision (supervisor audit trail) and its pinned ReviewComments.
 """
 
 from annotator.models.cases import Series, Session, Slice, SourceFile, Subject
 from annotator.models.jobs import Job
 from annotator.models.masks import MaskRevision
+from annotator.models.review import ReviewComment, ReviewDecision
 from annotator.models.schema import LabelClass, Project
 from annotator.models.workflow import Assignment, SliceState
 
@@ -19,6 +21,8 @@ __all__ = [
     "LabelClass",
     "MaskRevision",
     "Project",
+    "ReviewComment",
+    "ReviewDecision",
     "Series",
     "Session",
     "Slice",
