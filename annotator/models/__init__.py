@@ -6,12 +6,14 @@
 - workflow: Assignment of slices to annotators; the slice state lives on Slice.state.
 - jobs: Job, the durable record of every background task.
 - review: ReviewDecision (supervisor audit trail) and its pinned ReviewComments.
+- rounds: ProjectSplit, TrainingRound, ModelVersion (registry), Promotion, SimulationRun.
 """
 
 from annotator.models.cases import Series, Session, Slice, SourceFile, Subject
 from annotator.models.jobs import Job
 from annotator.models.masks import MaskRevision
 from annotator.models.review import ReviewComment, ReviewDecision
+from annotator.models.rounds import ModelVersion, ProjectSplit, Promotion, SimulationRun, TrainingRound
 from annotator.models.schema import LabelClass, Project
 from annotator.models.workflow import Assignment, SliceState
 
@@ -20,13 +22,18 @@ __all__ = [
     "Job",
     "LabelClass",
     "MaskRevision",
+    "ModelVersion",
     "Project",
     "ReviewComment",
     "ReviewDecision",
+    "ProjectSplit",
+    "Promotion",
     "Series",
     "Session",
+    "SimulationRun",
     "Slice",
     "SliceState",
     "SourceFile",
     "Subject",
+    "TrainingRound",
 ]
