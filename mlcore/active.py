@@ -1,0 +1,172 @@
+"""Active learning: per-slice informativeness scores and the (pure) ranking of candidate slices.
+
+Score functions on probability arrays are pure and testable on hand-made inputs; `slice_scores`
+runs the models. Every score is "higher = more worth labelling"."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from itertools import combinations
+
+import numpy as np
+import torch
+
+from mlcore.device import model_device
+from mlcore.predict import Models, as_model_list, entropy_map, inference_mode, softmax_probs
+
+STRATEGIES = ("random", "entropy", "margin", "bald", "disagreement")
+
+
+def mean_entropy(probs: np.ndarray) -> np.ndarray:
+    """probs (N, K, H, W) -> (N,) mean pixel entropy (nats)."""
+    return entropy_map(probs).reshape(len(probs), -1).mean(axis=1)
+
+
+def mean_margin(probs: np.ndarray) -> np.ndarray:
+    """probs (N, K, H, W) -> (N,) mean over pixels of 1 - (p_top1 - p_top2)."""
+    p = np.asarray(probs, dtype=np.float32)
+    if p.shape[1] < 2:
+        return np.zeros(len(p), dtype=np.float32)
+    top2 = -np.partition(-p, 1, axis=1)[:, :2]  # (N, 2, H, W), largest first
+    return (1.0 - (top2[:, 0] - top2[:, 1])).reshape(len(p), -1).mean(axis=1)
+
+
+def bald_from_moments(mean_probs: np.ndarray, mean_entropy_map: np.ndarray) -> np.ndarray:
+    """Mutual information H[E p] - E[H p] per pixel, averaged per slice.
+
+    mean_probs (N, K, H, W) = mean over samples; mean_entropy_map (N, H, W) = mean of each sample's
+    pixel entropy -> (N,) >= 0."""
+    mi = entropy_map(mean_probs) - np.asarray(mean_entropy_map, dtype=np.float32)
+    return np.clip(mi, 0.0, None).reshape(len(mi), -1).mean(axis=1)
+
+
+def bald(mc_probs: np.ndarray) -> np.ndarray:
+    """mc_probs (S, N, K, H, W) stochastic passes -> (N,) mean pixel mutual information."""
+    p = np.asarray(mc_probs, dtype=np.float32)
+    return bald_from_moments(p.mean(axis=0), entropy_map(p).mean(axis=0))
+
+
+def disagreement(labels: np.ndarray) -> np.ndarray:
+    """labels (M, N, H, W) argmax of M models -> (N,) mean over model pairs of the fraction of
+    pixels on which the two disagree; zeros when M < 2."""
+    lab = np.asarray(labels)
+    pairs = list(combinations(range(len(lab)), 2))
+    if not pairs:
+        return np.zeros(lab.shape[1], dtype=np.float32)
+    rates = [(lab[i] != lab[j]).reshape(lab.shape[1], -1).mean(axis=1) for i, j in pairs]
+    return np.mean(rates, axis=0).astype(np.float32)
+
+
+@torch.no_grad()
+def slice_scores(
+    models: Models, images: np.ndarray, mc_samples: int = 8, batch_size: int = 8
+) -> dict[str, np.ndarray]:
+    """images (N, C, H, W) -> {"entropy", "margin", "bald", "disagreement": (N,) float32,
+    "features": (N, D) float32}.
+
+    entropy/margin use the ensemble's mean softmax; bald uses `mc_samples` MC-dropout passes
+    (only dropout modules in train mode) spread round-robin over the models; disagreement is
+    between the fold models' label maps; features come from the first model's `encode`."""
+    listed = as_model_list(models)
+    arr = np.asarray(images, dtype=np.float32)
+    if arr.ndim != 4:
+        raise ValueError(f"images must be (N, C, H, W), got shape {arr.shape}")
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("entropy", "margin", "bald", "disagreement", "features")
+    }
+    for start in range(0, len(arr), batch_size):
+        x = torch.from_numpy(arr[start : start + batch_size])  # (B, C, H, W)
+        per_model = []
+        for model in listed:
+            with inference_mode(model):
+                per_model.append(softmax_probs(model, x).numpy())  # (B, K, H, W)
+        mean = np.mean(per_model, axis=0)
+        out["entropy"].append(mean_entropy(mean))
+        out["margin"].append(mean_margin(mean))
+        out["disagreement"].append(disagreement(np.stack([p.argmax(axis=1) for p in per_model])))
+        if mc_samples > 0:
+            sum_p = np.zeros_like(mean)
+            sum_h = np.zeros(mean.shape[:1] + mean.shape[2:], dtype=np.float32)
+            for s in range(mc_samples):
+                model = listed[s % len(listed)]
+                with inference_mode(model, mc_dropout=True):
+                    p = softmax_probs(model, x).numpy()
+                sum_p += p
+                sum_h += entropy_map(p)
+            out["bald"].append(bald_from_moments(sum_p / mc_samples, sum_h / mc_samples))
+        else:
+            out["bald"].append(np.zeros(len(x), dtype=np.float32))
+        out["features"].append(_features(listed[0], x, mean))
+    return {k: np.concatenate(v).astype(np.float32) for k, v in out.items()}
+
+
+def _features(model: torch.nn.Module, x: torch.Tensor, mean_probs: np.ndarray) -> np.ndarray:
+    """(B, D) embedding from model.encode; falls back to the mean class probabilities (B, K)."""
+    encode = getattr(model, "encode", None)
+    if encode is None:
+        return mean_probs.mean(axis=(2, 3))
+    with inference_mode(model):
+        feats = encode(x.to(model_device(model)))
+    return feats.float().flatten(1).cpu().numpy()
+
+
+def k_center_greedy(features: np.ndarray, k: int, seed: int = 0, first: int | None = None) -> list[int]:
+    """Farthest-first traversal: indices of k rows of features (N, D) that cover the set.
+
+    Starts at `first` (or a seeded random row), then repeatedly adds the row farthest (Euclidean)
+    from everything chosen so far. Deterministic for a given seed."""
+    feats = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
+    n = len(feats)
+    k = min(k, n)
+    if k <= 0:
+        return []
+    start = int(np.random.default_rng(seed).integers(n)) if first is None else int(first)
+    chosen = [start]
+    dist = np.linalg.norm(feats - feats[start], axis=1)
+    while len(chosen) < k:
+        dist[chosen] = -1.0
+        nxt = int(np.argmax(dist))  # ties -> lowest index
+        chosen.append(nxt)
+        dist = np.minimum(dist, np.linalg.norm(feats - feats[nxt], axis=1))
+    return chosen
+
+
+def select(
+    ids: Sequence[Hashable],
+    scores: dict[str, np.ndarray] | np.ndarray,
+    k: int,
+    strategy: str = "entropy",
+    features: np.ndarray | None = None,
+    diversity: bool = True,
+    seed: int = 0,
+    pool_factor: int = 3,
+) -> list[Hashable]:
+    """Rank every id; the first k are the next batch to label. Pure and deterministic.
+
+    random: a seeded permutation. Otherwise by score (descending, ties by position); with
+    diversity and features (N, D) (taken from scores["features"] when absent) the batch is chosen by
+    k-center greedy among the top pool_factor * k, starting at the highest score, so it is not a run
+    of neighbouring slices; the rest follow by score."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}: choose one of {list(STRATEGIES)}")
+    n = len(ids)
+    if strategy == "random":
+        return [ids[i] for i in np.random.default_rng(seed).permutation(n)]
+    if isinstance(scores, dict):
+        if strategy not in scores:
+            raise ValueError(f"scores have no {strategy!r} entry (have {sorted(scores)})")
+        values = np.asarray(scores[strategy], dtype=np.float64)
+        if features is None:
+            features = scores.get("features")
+    else:
+        values = np.asarray(scores, dtype=np.float64)
+    if values.shape != (n,):
+        raise ValueError(f"{n} ids but scores of shape {values.shape}")
+    values = np.where(np.isfinite(values), values, -np.inf)
+    order = list(np.argsort(-values, kind="stable"))
+    if diversity and features is not None and 0 < k < n:
+        pool = order[: min(n, pool_factor * k)]
+        picked = [pool[i] for i in k_center_greedy(np.asarray(features)[pool], k, seed, first=0)]
+        taken = set(picked)
+        order = picked + [i for i in order if i not in taken]
+    return [ids[i] for i in order]
