@@ -84,6 +84,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file (not memory) so that a real Celery worker started by the tests can share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-spinelab.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

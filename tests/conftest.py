@@ -89,3 +89,42 @@ def make_slices(db, project, settings, tmp_path):
         return made
 
     return make
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real Celery worker (solo pool, queues default+gpu) on the configured broker (filesystem by
+    default, Redis when SPINELAB_BROKER_URL says so) against the test database and media folder."""
+    from django.db import connection
+
+    from tests.servers import celery_worker_process, database_url_for
+
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        # Messages left by earlier tests (whose jobs no longer exist) would only slow the worker down.
+        for folder in ("queue", "processed"):
+            for leftover in (settings.BROKER_DIR / folder).glob("*"):
+                leftover.unlink(missing_ok=True)
+    env = {
+        "SPINELAB_DATABASE_URL": database_url_for(connection.settings_dict),
+        "SPINELAB_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "SPINELAB_VAR_DIR": str(settings.VAR_DIR),
+        "SPINELAB_BROKER_URL": settings.CELERY_BROKER_URL,
+        "SPINELAB_CELERY_EAGER": "0",
+    }
+    with celery_worker_process(env) as proc:
+        yield proc
+
+
+def wait_for_job(job_id: int, timeout: float = 120.0, states=("succeeded", "failed", "cancelled")):
+    """Poll the database until a Job reaches one of `states`; return it (fails the test on timeout)."""
+    import time
+
+    from annotator.models import Job
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = Job.objects.get(pk=job_id)
+        if job.state in states:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {Job.objects.get(pk=job_id).state} after {timeout} s")
