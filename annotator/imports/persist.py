@@ -1,0 +1,144 @@
+"""Persisting read series: Subject/Session/Series/SourceFile/Slice rows, slice arrays and imported masks.
+
+One call, one transaction. Storage files written before a failure are deleted again, so a failed
+import leaves neither rows nor files behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from annotator.imports.labelmap import LabelMap, map_mask, merge_masks
+from annotator.imports.types import ImportedSeries, ImportReport
+from annotator.imports.volume import resample_onto, zscore_stats
+from annotator.models import Project, Series, Session, Slice, SliceState, SourceFile, Subject
+from annotator.services.masks import save_imported_mask
+from annotator.services.slicedata import channel_stats, save_array
+
+
+@dataclass
+class Planned:
+    """A series with its derived data: class labels (P, R, C) uint8 or None, extra aligned channels."""
+
+    item: ImportedSeries
+    labels: np.ndarray | None
+    channels: dict[str, np.ndarray] = field(default_factory=dict)
+    reference: Planned | None = None  # the T2w series this one is resampled onto (no own slices)
+    mask_names: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_hash(item: ImportedSeries) -> str:
+    """sha256 over the sorted sha256 of every source file: the same files give the same hash."""
+    return hashlib.sha256("".join(sorted(file_sha256(p) for _, p in item.source_files)).encode()).hexdigest()
+
+
+def plan(series: list[ImportedSeries], label_map: LabelMap | None, classes: list[str]) -> list[Planned]:
+    """Map masks onto classes and align T1w onto T2w per session (pure: no DB, no storage)."""
+    planned = []
+    for item in series:
+        mapped = [map_mask(m, label_map, classes) for m in item.masks]
+        planned.append(Planned(item, merge_masks(mapped) if mapped else None,
+                               {item.modality: item.volume}, mask_names=[m.source_name for m in item.masks]))
+    sessions: dict[tuple[str, str], list[Planned]] = {}
+    for p in planned:
+        sessions.setdefault((p.item.subject, p.item.session), []).append(p)
+    for members in sessions.values():
+        for moving in (p for p in members if p.item.modality == "T1w"):
+            refs = [p for p in members if p.item.modality == "T2w" and p.item.view == moving.item.view]
+            if not refs:
+                continue
+            ref = max(refs, key=lambda p: p.item.volume.size)
+            moving.reference = ref
+            shape = ref.item.volume.shape
+            ref.channels["T1w"] = resample_onto(moving.item.volume, moving.item.affine, shape, ref.item.affine)
+            if moving.labels is not None:
+                moved = resample_onto(moving.labels, moving.item.affine, shape, ref.item.affine, order=0)
+                ref.labels = moved if ref.labels is None else merge_masks([moved, ref.labels])
+                ref.mask_names += moving.mask_names
+    return planned
+
+
+def persist(planned: list[Planned], project: Project, user: Any, report: ImportReport) -> None:
+    """Write everything in one transaction; on any error delete the storage files written so far."""
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            rows: dict[int, Series] = {}
+            # References first, so a T1w row can point at its T2w row.
+            for p in sorted(planned, key=lambda p: p.reference is not None):
+                rows[id(p)] = _persist_one(p, project, user, report, written,
+                                           rows.get(id(p.reference)) if p.reference else None)
+    except BaseException:
+        for path in written:
+            default_storage.delete(path)
+        raise
+
+
+def _persist_one(p: Planned, project: Project, user: Any, report: ImportReport, written: list[str],
+                 reference_row: Series | None) -> Series:
+    item = p.item
+    subject, _ = Subject.objects.get_or_create(project=project, label=item.subject)
+    session, _ = Session.objects.get_or_create(subject=subject, label=item.session)
+    digest = content_hash(item)
+    existing = Series.objects.filter(session=session, content_hash=digest).first()
+    if existing is not None:
+        report.skipped_duplicates.append(item.description or item.source_files[0][0])
+        return existing
+    norm = {}
+    for channel, volume in p.channels.items():
+        mean, std = zscore_stats(volume)
+        norm[channel] = {"mean": mean, "std": std}
+    series = Series.objects.create(
+        session=session, modality=item.modality, view=item.view, source_format=item.source_format,
+        description=item.description[:300], series_uid=item.series_uid[:128], shape=list(item.volume.shape),
+        spacing=[float(v) for v in item.spacing], affine=np.asarray(item.affine).tolist(),
+        dtype=str(item.volume.dtype), content_hash=digest, aligned_to=reference_row,
+        metadata={**item.metadata, "norm": norm, "imported_by": getattr(user, "username", None),
+                  "masks": p.mask_names},
+    )
+    for name, path in item.source_files:
+        source = SourceFile(series=series, name=name[:500], sha256=file_sha256(path), size=path.stat().st_size)
+        with open(path, "rb") as handle:
+            source.file.save(Path(name).name, File(handle), save=False)
+        written.append(source.file.name)
+        source.save()
+    report.series_ids.append(series.pk)
+    if p.reference is None:
+        _create_slices(series, p, written, report)
+    return series
+
+
+def _create_slices(series: Series, p: Planned, written: list[str], report: ImportReport) -> None:
+    """One Slice per plane; planes with imported labels get an `import` revision as head, `accepted`."""
+    planes, height, width = p.item.volume.shape
+    for index in range(planes):
+        channels, stats = {}, {}
+        for channel, volume in p.channels.items():
+            plane = np.ascontiguousarray(volume[index])  # (R, C), original dtype
+            path = save_array(f"slices/{series.pk}/{index}_{channel}.npy", plane)
+            written.append(path)
+            channels[channel], stats[channel] = path, channel_stats(plane)
+        labels = p.labels[index] if p.labels is not None else None
+        labelled = labels is not None and bool(labels.any())
+        slice_ = Slice.objects.create(series=series, index=index, height=height, width=width, channels=channels,
+                                      stats=stats, state=SliceState.ACCEPTED if labelled else SliceState.UNLABELLED)
+        report.slices += 1
+        if labelled:
+            save_imported_mask(slice_, labels, {"files": p.mask_names, "plane": index})
+            report.masks += 1

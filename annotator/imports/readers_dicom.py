@@ -1,0 +1,203 @@
+"""DICOM MR files (a folder tree) -> one ImportedSeries per acquired stack (no DB).
+
+Files are grouped by SeriesInstanceUID (and, inside a series, by orientation and matrix size, so a
+3-plane localizer gives three stacks). Single frames are ordered by ImagePositionPatient projected on
+the slice normal (InstanceNumber when positions are missing); an Enhanced MR multi-frame file is its
+own stack, frames ordered by their per-frame plane positions when present. Rescale slope/intercept
+are applied; integer data stays integer (full bit depth) unless the rescale is fractional. Planes
+stay as acquired (Series.view says sag/cor/ax); no sagittal reformatting.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from annotator.errors import ImportFailed
+from annotator.imports.types import ImportedSeries, ReadResult
+
+MR_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1"}  # MR, Enhanced MR
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+META_TAGS = ("SeriesDescription", "ProtocolName", "EchoTime", "RepetitionTime", "MagneticFieldStrength",
+             "Manufacturer", "SliceThickness", "SpacingBetweenSlices", "BitsStored", "StudyDescription",
+             "SeriesNumber", "PulseSequenceName", "AcquisitionContrast", "BodyPartExamined")
+
+
+@dataclass
+class Frame:
+    pixels: np.ndarray  # (R, C) after rescale
+    position: np.ndarray | None  # ImagePositionPatient (LPS mm)
+    instance: int
+    name: str
+
+
+Decoded = tuple[list[Frame], list[float] | None, list[float] | None]
+
+
+def _float_list(value: Any) -> list[float] | None:
+    try:
+        return [float(v) for v in value] if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def rescale(pixels: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """Apply the modality LUT; integers stay integers (widened if needed) when the rescale is integral."""
+    pixels = pixels.astype(pixels.dtype.newbyteorder("=")) if pixels.dtype.byteorder == ">" else pixels
+    if slope == 1 and intercept == 0:
+        return pixels if pixels.dtype.kind != "f" else pixels.astype(np.float32)
+    if float(slope).is_integer() and float(intercept).is_integer() and pixels.dtype.kind in "iu":
+        out = pixels.astype(np.int64) * int(slope) + int(intercept)
+        for dtype in (np.uint16, np.int16, np.int32):
+            info = np.iinfo(dtype)
+            if out.min(initial=0) >= info.min and out.max(initial=0) <= info.max:
+                return out.astype(dtype)
+        return out.astype(np.float32)
+    return (pixels.astype(np.float64) * slope + intercept).astype(np.float32)
+
+
+def _rescale_of(ds: Dataset, group: Dataset | None = None) -> tuple[float, float]:
+    source = group if group is not None and "RescaleSlope" in group else ds
+    return float(source.get("RescaleSlope", 1) or 1), float(source.get("RescaleIntercept", 0) or 0)
+
+
+def _functional(ds: Dataset, index: int, sequence: str) -> Dataset | None:
+    """An item of a functional group for frame `index`: per-frame first, then shared."""
+    for groups in (ds.get("PerFrameFunctionalGroupsSequence"), ds.get("SharedFunctionalGroupsSequence")):
+        if groups:
+            item = groups[index] if len(groups) > index and groups is ds.get("PerFrameFunctionalGroupsSequence") \
+                else groups[0]
+            if sequence in item and item[sequence].value:
+                return item[sequence].value[0]
+    return None
+
+
+def frames_of(ds: Dataset, name: str) -> tuple[list[Frame], list[float] | None, list[float] | None]:
+    """Decode a file into frames. Returns (frames, orientation (6,), pixel spacing (2,))."""
+    try:
+        pixels = ds.pixel_array
+    except Exception as exc:  # pydicom raises ValueError/AttributeError/RuntimeError for broken pixel data
+        raise ImportFailed(f"{name}: cannot decode the pixel data ({exc.__class__.__name__}: {exc})", file=name) from exc
+    count = int(ds.get("NumberOfFrames", 1) or 1)
+    if pixels.ndim == 2:
+        pixels = pixels[None]
+    if pixels.ndim != 3 or pixels.shape[0] != count:
+        raise ImportFailed(f"{name}: expected {count} greyscale frame(s), got pixel array {pixels.shape}", file=name)
+    orientation = _float_list(ds.get("ImageOrientationPatient"))
+    spacing = _float_list(ds.get("PixelSpacing"))
+    frames = []
+    for i in range(count):
+        position = _float_list(ds.get("ImagePositionPatient")) if count == 1 else None
+        transform = None
+        if count > 1:
+            plane = _functional(ds, i, "PlanePositionSequence")
+            position = _float_list(plane.get("ImagePositionPatient")) if plane is not None else None
+            orient = _functional(ds, i, "PlaneOrientationSequence")
+            orientation = _float_list(orient.get("ImageOrientationPatient")) if orient is not None else orientation
+            measures = _functional(ds, i, "PixelMeasuresSequence")
+            spacing = _float_list(measures.get("PixelSpacing")) if measures is not None else spacing
+            transform = _functional(ds, i, "PixelValueTransformationSequence")
+        slope, intercept = _rescale_of(ds, transform)
+        frames.append(Frame(rescale(pixels[i], slope, intercept),
+                            np.array(position) if position else None, int(ds.get("InstanceNumber", 0) or 0) + i, name))
+    return frames, orientation, spacing
+
+
+def guess_modality(ds: Dataset) -> str:
+    """T1w/T2w from the description, protocol or contrast; else from echo/repetition time; else 'MR'."""
+    text = " ".join(str(ds.get(t, "")) for t in ("SeriesDescription", "ProtocolName", "AcquisitionContrast",
+                                                 "PulseSequenceName")).upper()
+    for token, modality in (("T2", "T2w"), ("T1", "T1w")):
+        if token in text:
+            return modality
+    te, tr = ds.get("EchoTime"), ds.get("RepetitionTime")
+    if te is not None and float(te) >= 60:
+        return "T2w"
+    if te is not None and tr is not None and float(te) <= 30 and float(tr) <= 1000:
+        return "T1w"
+    return "MR"
+
+
+def build_series(ds: Dataset, frames: list[Frame], orientation: list[float] | None,
+                 pixel_spacing: list[float] | None, names: list[tuple[str, Path]]) -> ImportedSeries:
+    row_dir, col_dir = (np.array(orientation[:3]), np.array(orientation[3:])) if orientation else (
+        np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
+    normal = np.cross(row_dir, col_dir)
+    if all(f.position is not None for f in frames):
+        frames = sorted(frames, key=lambda f: (float(np.dot(f.position, normal)), f.instance))  # type: ignore[arg-type]
+    else:
+        frames = sorted(frames, key=lambda f: f.instance)
+    volume = np.stack([f.pixels for f in frames])  # (P, R, C)
+    dr, dc = pixel_spacing or [1.0, 1.0]
+    gaps = [float(np.dot(b.position - a.position, normal)) for a, b in zip(frames, frames[1:], strict=False)  # type: ignore[operator]
+            if a.position is not None and b.position is not None]
+    dp = float(np.median(gaps)) if gaps else float(ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 1.0)
+    origin = frames[0].position if frames[0].position is not None else np.zeros(3)
+    lps = np.eye(4)
+    lps[:3, 0], lps[:3, 1], lps[:3, 2], lps[:3, 3] = normal * dp, col_dir * dr, row_dir * dc, origin
+    affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps  # LPS -> RAS+, like NIfTI
+    view = ("sag", "cor", "ax")[int(np.argmax(np.abs(normal)))]
+    meta = {tag: str(ds.get(tag)) for tag in META_TAGS if ds.get(tag) not in (None, "")}
+    meta["transfer_syntax"] = str(ds.file_meta.get("TransferSyntaxUID", "")) if "file_meta" in ds else ""
+    meta["sop_class"] = str(ds.get("SOPClassUID", ""))
+    return ImportedSeries(
+        subject=str(ds.get("PatientID") or "") or "anonymous",
+        session=str(ds.get("StudyID") or "") or str(ds.get("StudyInstanceUID") or "") or "1",
+        modality=guess_modality(ds), view=view, source_format="dicom",
+        series_uid=str(ds.get("SeriesInstanceUID", "")), volume=volume,
+        spacing=[abs(dp), float(dr), float(dc)], affine=affine, metadata={"dicom": meta},
+        source_files=names, description=str(ds.get("SeriesDescription", "") or ""),
+    )
+
+
+def read_dicom(root: Path) -> ReadResult:
+    """Every MR image file under `root`; DICOMDIR, non-DICOM and non-MR files are skipped with a note."""
+    notes: list[str] = []
+    stacks: dict[tuple[Any, ...], list[tuple[Dataset, str, Path, Decoded]]] = defaultdict(list)
+    seen_instances: set[str] = set()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(root).as_posix()
+        try:
+            ds = pydicom.dcmread(str(path))
+        except InvalidDicomError:
+            notes.append(f"{name}: not a DICOM file, skipped")
+            continue
+        except Exception as exc:
+            raise ImportFailed(f"{name}: cannot read this DICOM file ({exc.__class__.__name__}: {exc})", file=name) from exc
+        sop_class = str(ds.get("SOPClassUID", "") or ds.get("file_meta", Dataset()).get("MediaStorageSOPClassUID", ""))
+        if sop_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
+            notes.append(f"{name}: a DICOMDIR index, skipped (its image files are read directly)")
+            continue
+        if sop_class not in MR_SOP_CLASSES:
+            notes.append(f"{name}: not an MR image (SOP class {sop_class or 'missing'}), skipped")
+            continue
+        # Decode every file, duplicates included, so a corrupt file always fails the import.
+        decoded = frames_of(ds, name)
+        instance = str(ds.get("SOPInstanceUID", ""))
+        if instance and instance in seen_instances:
+            notes.append(f"{name}: the same SOP instance as an earlier file (another encoding), skipped")
+            continue
+        seen_instances.add(instance)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        orient = tuple(round(v, 3) for v in (_float_list(ds.get("ImageOrientationPatient")) or []))
+        key = (str(ds.get("SeriesInstanceUID", "")), instance if frames > 1 else "", orient,
+               ds.get("Rows"), ds.get("Columns"))
+        stacks[key].append((ds, name, path, decoded))
+    series = []
+    for members in stacks.values():
+        frames_all: list[Frame] = []
+        for _, _, _, (frames_of_file, _, _) in members:
+            frames_all += frames_of_file
+        _, orientation, spacing = members[0][3]
+        series.append(build_series(members[0][0], frames_all, orientation, spacing,
+                                   [(name, path) for _, name, path, _ in members]))
+    if not series:
+        raise ImportFailed("no DICOM MR image files found" + (f" ({'; '.join(notes[:5])})" if notes else ""))
+    return ReadResult(series=series, notes=notes)

@@ -1,0 +1,167 @@
+"""MIDS/BIDS trees of NIfTI volumes with JSON sidecars and derivatives/*/..._dseg masks (no DB).
+
+`sub-S1_ses-E1_run-1_bp-lsspine_vp-sag_T2w.nii.gz` -> subject S1, session E1, modality T2w. A mask
+`derivatives/<pipeline>/sub-S1/ses-E1/sub-S1_ses-E1_..._desc-vertebrae_dseg.nii.gz` belongs to the image
+whose entities it shares (desc aside), preferring the T2w when several images match.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+
+from annotator.errors import ImportFailed
+from annotator.imports.types import ImportedMask, ImportedSeries, ReadResult
+from annotator.imports.volume import axcodes, spacing_of, to_sagittal
+
+NIFTI_SUFFIXES = (".nii.gz", ".nii")
+MASK_ONLY_ENTITIES = {"desc", "label", "space", "seg"}
+
+
+def is_nifti(path: Path) -> bool:
+    return path.name.lower().endswith(NIFTI_SUFFIXES)
+
+
+def strip_ext(name: str) -> str:
+    for ext in NIFTI_SUFFIXES + (".json",):
+        if name.lower().endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+def parse_name(name: str) -> tuple[dict[str, str], str]:
+    """'sub-A_ses-1_T2w.nii.gz' -> ({'sub': 'A', 'ses': '1'}, 'T2w'); the suffix is the last part
+    without a dash."""
+    entities: dict[str, str] = {}
+    suffix = ""
+    for part in strip_ext(name).split("_"):
+        key, dash, value = part.partition("-")
+        if dash:
+            entities[key] = value
+        else:
+            suffix = part
+    return entities, suffix
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    sidecar = path.with_name(strip_ext(path.name) + ".json")
+    if not sidecar.is_file():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text())
+    except (OSError, ValueError) as exc:
+        raise ImportFailed(f"{sidecar.name}: the JSON sidecar is not valid JSON ({exc})", file=sidecar.name) from exc
+    return data if isinstance(data, dict) else {"value": data}
+
+
+def label_table_of(sidecar: dict[str, Any]) -> dict[int, str]:
+    """{"Labels": {"1": "L1"}} or {"1": "L1"} or {"labels": ["background", "vertebrae"]} -> {1: "L1"}."""
+    table: Any = sidecar.get("Labels", sidecar.get("labels", sidecar))
+    if isinstance(table, list):
+        return {i: str(name) for i, name in enumerate(table)}
+    if isinstance(table, dict):
+        return {int(k): str(v) for k, v in table.items() if str(k).lstrip("-").isdigit()}
+    return {}
+
+
+def load_volume(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """NIfTI file -> (3D array in its stored dtype, or float32 when scl_slope/inter apply; affine)."""
+    try:
+        image = nib.load(str(path))
+        data = np.asanyarray(image.dataobj)
+        affine = np.asarray(image.affine, dtype=np.float64)
+    except Exception as exc:  # nibabel, gzip and zlib raise many types for broken files
+        raise ImportFailed(f"{name}: cannot read this NIfTI file ({exc.__class__.__name__}: {exc})", file=name) from exc
+    while data.ndim > 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    if data.ndim != 3:
+        raise ImportFailed(f"{name}: expected a 3D volume, got shape {tuple(data.shape)}", file=name)
+    if data.dtype.kind == "f" and data.dtype != np.float32:
+        data = data.astype(np.float32)
+    return data, affine
+
+
+def read_image(path: Path, name: str) -> ImportedSeries:
+    entities, suffix = parse_name(path.name)
+    raw, affine = load_volume(path, name)
+    volume, sag_affine = to_sagittal(raw, affine)
+    sidecar = read_sidecar(path)
+    files = [(name, path)]
+    sidecar_path = path.with_name(strip_ext(path.name) + ".json")
+    if sidecar_path.is_file():
+        files.append((name[: -len(path.name)] + sidecar_path.name, sidecar_path))
+    return ImportedSeries(
+        subject=entities.get("sub") or strip_ext(path.name),
+        session=entities.get("ses", "1"),
+        modality=suffix if suffix and suffix != "dseg" else "MR",
+        view="sag",
+        source_format="nifti",
+        series_uid="",
+        volume=volume,
+        spacing=spacing_of(sag_affine),
+        affine=sag_affine,
+        metadata={"sidecar": sidecar, "entities": entities, "source_axcodes": axcodes(affine),
+                  "source_shape": list(raw.shape)},
+        source_files=files,
+        description=strip_ext(path.name),
+    )
+
+
+def read_mask(path: Path, name: str) -> tuple[dict[str, str], str, ImportedMask]:
+    entities, _ = parse_name(path.name)
+    raw, affine = load_volume(path, name)
+    if raw.dtype.kind == "f":
+        raw = np.rint(raw)
+    volume, _ = to_sagittal(raw.astype(np.int32), affine)
+    sidecar = read_sidecar(path)
+    tokens = set(strip_ext(path.name).split("_"))
+    mask = ImportedMask(desc=entities.get("desc", ""), volume=volume, label_table=label_table_of(sidecar),
+                        source_name=name, structure=str(sidecar.get("Structure", "")))
+    return entities, next((t for t in ("T2w", "T1w") if t in tokens), ""), mask
+
+
+def pair_mask(entities: dict[str, str], hint: str, images: list[ImportedSeries], name: str) -> ImportedSeries:
+    wanted = {k: v for k, v in entities.items() if k not in MASK_ONLY_ENTITIES}
+    matches = [s for s in images if all(s.metadata["entities"].get(k) == v for k, v in wanted.items())]
+    if hint:
+        matches = [s for s in matches if s.modality == hint] or matches
+    if not matches:
+        raise ImportFailed(f"{name}: no image in this import matches the mask's entities {wanted}", file=name)
+    matches.sort(key=lambda s: (s.modality != "T2w", s.description))
+    return matches[0]
+
+
+def read_mids(root: Path) -> ReadResult:
+    """Every image under `root` (outside derivatives/) and every *_dseg mask paired with its image."""
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and is_nifti(p))
+    images: list[ImportedSeries] = []
+    mask_paths: list[Path] = []
+    notes: list[str] = []
+    for path in paths:
+        name = path.relative_to(root).as_posix()
+        if parse_name(path.name)[1] == "dseg":
+            mask_paths.append(path)
+        elif "derivatives" in path.relative_to(root).parts:
+            notes.append(f"{name}: a derivative that is not a _dseg mask, skipped")
+        else:
+            images.append(read_image(path, name))
+    for path in mask_paths:
+        name = path.relative_to(root).as_posix()
+        entities, hint, mask = read_mask(path, name)
+        image = pair_mask(entities, hint, images, name)
+        if mask.volume.shape != image.volume.shape:
+            raise ImportFailed(
+                f"{name}: mask shape {list(mask.volume.shape)} does not match its image "
+                f"{image.description} {list(image.volume.shape)} (both as sagittal planes x rows x cols)",
+                file=name,
+            )
+        image.masks.append(mask)
+        image.source_files.append((name, path))
+        sidecar = path.with_name(strip_ext(path.name) + ".json")
+        if sidecar.is_file():
+            image.source_files.append((name[: -len(path.name)] + sidecar.name, sidecar))
+    return ReadResult(series=images, notes=notes)
