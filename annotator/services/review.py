@@ -1,0 +1,301 @@
+"""Supervisor review: decisions (accept / reject with pinned comments), the review queue, the
+annotator's own queue, the pre-label -> submission difference and the accepted training set.
+
+Every decision is one transaction on the locked slice and is kept forever as a ReviewDecision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from annotator.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from annotator.models import (
+    Assignment,
+    MaskRevision,
+    Project,
+    ReviewComment,
+    ReviewDecision,
+    Slice,
+    SliceState,
+)
+from annotator.services import roles, workflow
+from annotator.services.masks import revision_labels
+
+MAX_PINS = 50
+MAX_TEXT = 5000
+
+
+@dataclass
+class Pin:
+    x: float
+    y: float
+    text: str
+    radius: float | None = None
+    polygon: list[list[float]] | None = None
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def parse_pins(raw: Any, height: int, width: int) -> list[Pin]:
+    """Validate pins from the request body; coordinates are image pixels inside the slice."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise InvalidInput("pins must be a list of {x, y, radius?, polygon?, text}")
+    if len(raw) > MAX_PINS:
+        raise InvalidInput(f"at most {MAX_PINS} pins per decision, got {len(raw)}")
+    pins: list[Pin] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise InvalidInput(f"pins[{i}] must be an object with x, y and text")
+        x, y = _number(item.get("x"), f"pins[{i}].x"), _number(item.get("y"), f"pins[{i}].y")
+        if not (0 <= x <= width and 0 <= y <= height):
+            raise InvalidInput(f"pins[{i}] at ({x}, {y}) is outside the {width}x{height} image")
+        radius = item.get("radius")
+        if radius is not None and _number(radius, f"pins[{i}].radius") <= 0:
+            raise InvalidInput(f"pins[{i}].radius must be positive")
+        polygon = item.get("polygon")
+        if polygon is not None:
+            if not isinstance(polygon, list) or len(polygon) < 3:
+                raise InvalidInput(f"pins[{i}].polygon must be a list of at least 3 [x, y] points")
+            for point in polygon:
+                if not isinstance(point, list) or len(point) != 2:
+                    raise InvalidInput(f"pins[{i}].polygon points must be [x, y] pairs")
+            polygon = [
+                [_number(px, f"pins[{i}].polygon x"), _number(py, f"pins[{i}].polygon y")]
+                for px, py in polygon
+            ]
+        text = item.get("text", "")
+        if not isinstance(text, str) or len(text) > MAX_TEXT:
+            raise InvalidInput(f"pins[{i}].text must be a string of at most {MAX_TEXT} characters")
+        pins.append(
+            Pin(x=x, y=y, text=text, radius=None if radius is None else float(radius), polygon=polygon)
+        )
+    return pins
+
+
+def do_review(
+    *,
+    slice_id: int,
+    reviewer: Any,
+    decision: Any,
+    comment: Any = "",
+    pins: Any = None,
+    revision_id: Any = None,
+) -> ReviewDecision:
+    """Accept (submitted -> accepted) or reject (submitted -> rejected) the slice's head revision.
+
+    403: not a supervisor/admin, or the reviewer authored the head revision. 404: unknown slice.
+    409: the slice is not submitted, or `revision_id` is given and is no longer the head.
+    400: unknown decision, reject without any comment, malformed pins.
+    """
+    if not roles.is_supervisor(reviewer):
+        raise Forbidden("only supervisors and admins may review slices")
+    if decision not in ReviewDecision.Decision.values:
+        raise InvalidInput(f"decision must be 'accept' or 'reject', got {decision!r}")
+    if not isinstance(comment, str) or len(comment) > MAX_TEXT:
+        raise InvalidInput(f"comment must be a string of at most {MAX_TEXT} characters")
+    with transaction.atomic():
+        slice_ = Slice.objects.select_for_update().filter(pk=slice_id).first()
+        if slice_ is None:
+            raise NotFound(f"slice {slice_id} does not exist")
+        parsed = parse_pins(pins, slice_.height, slice_.width)
+        if (
+            decision == ReviewDecision.Decision.REJECT
+            and not comment.strip()
+            and not any(p.text for p in parsed)
+        ):
+            raise InvalidInput(
+                "a rejection needs a comment (or a pin with text) telling the annotator what to fix"
+            )
+        if slice_.state != SliceState.SUBMITTED:
+            raise InvalidTransition(
+                f"slice {slice_id} is {slice_.state}: only submitted slices can be reviewed",
+                state=slice_.state,
+            )
+        head = slice_.head_revision
+        if head is None:
+            raise Conflict(f"slice {slice_id} is submitted but has no mask to review")
+        if revision_id not in (None, "") and str(revision_id) != str(head.pk):
+            raise Conflict(
+                f"slice {slice_id} changed since you opened it: you reviewed revision {revision_id}, "
+                f"the head is now {head.pk}",
+                current_revision=head.pk,
+            )
+        if head.author_id is not None and head.author_id == reviewer.pk:
+            raise Forbidden("you cannot review your own work: another supervisor must review this slice")
+        target = SliceState.ACCEPTED if decision == ReviewDecision.Decision.ACCEPT else SliceState.REJECTED
+        workflow.transition(slice_, target)
+        record = ReviewDecision.objects.create(
+            slice=slice_, revision=head, reviewer=reviewer, decision=decision, comment=comment
+        )
+        ReviewComment.objects.bulk_create(
+            ReviewComment(decision=record, x=p.x, y=p.y, radius=p.radius, polygon=p.polygon, text=p.text)
+            for p in parsed
+        )
+        if target == SliceState.ACCEPTED:
+            Assignment.objects.filter(
+                slice=slice_, purpose=Assignment.Purpose.MAIN, active=True, completed_at__isnull=True
+            ).update(completed_at=timezone.now())
+    return record
+
+
+def decisions_of(slice_: Slice) -> QuerySet[ReviewDecision]:
+    return ReviewDecision.objects.filter(slice=slice_).select_related("reviewer").prefetch_related("pins")
+
+
+def latest_rejection(slice_: Slice) -> ReviewDecision | None:
+    return decisions_of(slice_).filter(decision=ReviewDecision.Decision.REJECT).first()
+
+
+def _user_filter(value: str) -> Q:
+    if value.isdigit():
+        return Q(pk=int(value))
+    return Q(username=value)
+
+
+def review_queue(
+    *,
+    project: int | None = None,
+    annotator: str | None = None,
+    series: int | None = None,
+    subject: str | None = None,
+    class_index: int | None = None,
+    older_than_hours: float | None = None,
+) -> QuerySet[Slice]:
+    """Submitted slices, oldest submitted work (head revision time) first.
+
+    `annotator` (id or username) matches the active main assignee or the head's author; `subject` is
+    an id or a label; `class_index` keeps slices whose submitted mask contains that class.
+    """
+    qs = Slice.objects.filter(state=SliceState.SUBMITTED).select_related(
+        "head_revision__author", "series__session__subject"
+    )
+    if project is not None:
+        qs = qs.filter(series__session__subject__project_id=project)
+    if annotator:
+        from django.contrib.auth import get_user_model
+
+        users = get_user_model().objects.filter(_user_filter(annotator)).values("pk")
+        qs = qs.filter(
+            Q(head_revision__author__in=users)
+            | Q(assignments__annotator__in=users, assignments__active=True, assignments__purpose="main")
+        ).distinct()
+    if series is not None:
+        qs = qs.filter(series_id=series)
+    if subject:
+        key = Q(series__session__subject_id=int(subject)) if subject.isdigit() else Q()
+        qs = qs.filter(key | Q(series__session__subject__label=subject))
+    if class_index is not None:
+        qs = qs.filter(**{f"head_revision__labelled_pixels__{class_index}__gt": 0})
+    if older_than_hours is not None:
+        qs = qs.filter(head_revision__created_at__lte=timezone.now() - timedelta(hours=older_than_hours))
+    return qs.order_by("head_revision__created_at", "id")
+
+
+def my_queue(user: Any) -> list[tuple[Slice, Assignment, ReviewDecision | None]]:
+    """The user's active assignments: rejected slices first (with the latest rejection), then the
+    others by rank; accepted/submitted main work is not listed (nothing left to do)."""
+    assignments = (
+        Assignment.objects.filter(annotator=user, active=True)
+        .select_related("slice__series__session__subject")
+        .exclude(
+            purpose=Assignment.Purpose.MAIN, slice__state__in=[SliceState.SUBMITTED, SliceState.ACCEPTED]
+        )
+        .exclude(purpose__in=[Assignment.Purpose.DOUBLE, Assignment.Purpose.GOLD], completed_at__isnull=False)
+    )
+    rows: list[tuple[Slice, Assignment, ReviewDecision | None]] = []
+    for a in assignments:
+        rejected = a.purpose == Assignment.Purpose.MAIN and a.slice.state == SliceState.REJECTED
+        rows.append((a.slice, a, latest_rejection(a.slice) if rejected else None))
+
+    def order(row: tuple[Slice, Assignment, ReviewDecision | None]) -> tuple[int, int, int]:
+        slice_, _, review = row
+        rank = slice_.rank if slice_.rank is not None else 1 << 30
+        return (0 if review is not None or slice_.state == SliceState.REJECTED else 1, rank, slice_.pk)
+
+    return sorted(rows, key=order)
+
+
+def can_view_main_mask(user: Any, slice_: Slice) -> bool:
+    """Blind double / gold annotation: an annotator sees the main-track mask only when they hold the
+    slice's main assignment (or authored a main revision); supervisors, ML staff and admins always."""
+    if roles.sees_everything(user):
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if Assignment.objects.filter(
+        slice=slice_, annotator=user, active=True, purpose=Assignment.Purpose.MAIN
+    ).exists():
+        return True
+    return MaskRevision.objects.filter(slice=slice_, author=user, track=MaskRevision.Track.MAIN).exists()
+
+
+def starting_prelabel(slice_: Slice) -> MaskRevision | None:
+    """The model revision the head descends from (walking `parent`), else the slice's pre-label."""
+    seen: set[int] = set()
+    rev = slice_.head_revision
+    while rev is not None and rev.pk not in seen:
+        if rev.source == MaskRevision.Source.MODEL:
+            return rev
+        seen.add(rev.pk)
+        rev = rev.parent
+    return slice_.prelabel_revision
+
+
+@dataclass
+class MaskDiff:
+    """`changed` (H, W) bool; per class pixels `added` to / `removed` from the pre-label's class."""
+
+    head: MaskRevision
+    prelabel: MaskRevision | None
+    head_labels: np.ndarray  # (H, W) uint8
+    changed: np.ndarray  # (H, W) bool
+    added: list[int]
+    removed: list[int]
+
+
+def mask_diff(slice_: Slice, num_classes: int) -> MaskDiff:
+    """Compare the head revision with the pre-label it started from (all pixels "added" if none)."""
+    head = slice_.head_revision
+    if head is None:
+        raise NotFound(f"slice {slice_.pk} has no submitted mask yet")
+    labels = revision_labels(head)
+    prelabel = starting_prelabel(slice_)
+    before = revision_labels(prelabel) if prelabel is not None else np.zeros_like(labels)
+    if before.shape != labels.shape:
+        before = np.zeros_like(labels)
+    changed = labels != before
+    added = np.bincount(labels[changed].ravel(), minlength=num_classes)[:num_classes]
+    removed = np.bincount(before[changed].ravel(), minlength=num_classes)[:num_classes]
+    return MaskDiff(head, prelabel, labels, changed, added.astype(int).tolist(), removed.astype(int).tolist())
+
+
+def accepted_training_set(project: Project) -> list[MaskRevision]:
+    """Head revisions (main track) of the project's accepted slices: the only labels a training round
+    may use. Ordered by slice id so a snapshot is reproducible."""
+    slices = (
+        Slice.objects.filter(
+            series__session__subject__project=project, state=SliceState.ACCEPTED, head_revision__isnull=False
+        )
+        .select_related("head_revision")
+        .order_by("id")
+    )
+    return [s.head_revision for s in slices if s.head_revision is not None]
+
+
+def review_history_queryset(slice_: Slice) -> QuerySet[ReviewDecision]:
+    return decisions_of(slice_).prefetch_related(
+        Prefetch("pins", queryset=ReviewComment.objects.order_by("id"))
+    )
