@@ -1,0 +1,198 @@
+"""The model registry: fold checkpoints in storage, ModelVersion rows, the promotion gate and
+promotions (exactly one live version per project; every change recorded)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from annotator.errors import Forbidden, InvalidInput, NotFound
+from annotator.models import ModelVersion, Project, Promotion, TrainingRound
+from annotator.services import roles
+
+
+# --- checkpoints in default storage -------------------------------------------------------------
+def weights_name(project: Project, label: str, fold: int) -> str:
+    """Storage path of a fold checkpoint: models/<project>/<version>/fold<k>.pt."""
+    return f"{settings.SPINELAB['MODELS_DIR']}/{project.slug}/{label}/fold{fold}.pt"
+
+
+def write_checkpoint(name: str, state_dict: dict, cfg: Any, extra: dict[str, Any]) -> str:
+    """Write atomically (mlcore.checkpoint: temp file + rename); remote storage gets the finished file."""
+    from mlcore.checkpoint import save_checkpoint
+
+    try:
+        local = default_storage.path(name)
+    except NotImplementedError:  # S3 and friends: write locally, then upload the complete file
+        with tempfile.TemporaryDirectory() as folder:
+            path = save_checkpoint(os.path.join(folder, "fold.pt"), state_dict, cfg, extra)
+            if default_storage.exists(name):
+                default_storage.delete(name)
+            with open(path, "rb") as handle:
+                return default_storage.save(name, File(handle))
+    save_checkpoint(local, state_dict, cfg, extra)
+    return name
+
+
+def read_model(name: str) -> tuple[Any, Any, dict[str, Any]]:
+    """(model in eval mode, TrainConfig, extra) of a stored fold checkpoint."""
+    from mlcore.checkpoint import load_checkpoint
+    from mlcore.device import resolve_device
+
+    device = resolve_device(settings.SPINELAB["TRAINING_DEVICE"])
+    try:
+        return load_checkpoint(default_storage.path(name), map_location=device)
+    except NotImplementedError:
+        with tempfile.TemporaryDirectory() as folder, default_storage.open(name, "rb") as src:
+            local = os.path.join(folder, "fold.pt")
+            with open(local, "wb") as dst:
+                dst.write(src.read())
+            return load_checkpoint(local, map_location=device)
+
+
+def load_fold_models(version: ModelVersion) -> list[Any]:
+    return [read_model(name)[0] for name in version.weights]
+
+
+# --- metrics ------------------------------------------------------------------------------------
+def _nan(values: Any) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+
+def _clean(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def summarise(fold_ious: list[list[float | None]], class_names: list[str]) -> dict[str, Any]:
+    """Per-class mean/std over folds and mean IoU with/without background (each fold's mean over
+    the classes present, then mean +- std over folds). fold_ious: per fold, per class (None = absent)."""
+    table = np.stack([_nan(f) for f in fold_ious]) if fold_ious else np.zeros((0, len(class_names)))
+    with np.errstate(all="ignore"), _quiet():
+        per_class = [
+            {"name": name, "mean": _clean(np.nanmean(table[:, c])), "std": _clean(np.nanstd(table[:, c]))}
+            for c, name in enumerate(class_names)
+        ]
+        with_bg = np.nanmean(table, axis=1) if len(table) else np.array([])
+        without_bg = np.nanmean(table[:, 1:], axis=1) if len(table) else np.array([])
+    return {
+        "classes": per_class,
+        "folds": [[_clean(v) for v in row] for row in table],
+        "mean_iou": {"mean": _clean(np.nanmean(without_bg)) if len(table) else None,
+                     "std": _clean(np.nanstd(without_bg)) if len(table) else None},
+        "mean_iou_bg": {"mean": _clean(np.nanmean(with_bg)) if len(table) else None,
+                        "std": _clean(np.nanstd(with_bg)) if len(table) else None},
+    }
+
+
+class _quiet:
+    """Silence numpy's 'mean of empty slice' warnings for classes absent from every fold."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._ctx.__exit__(*exc)
+
+
+def iou_from_confusion(confusion: list[list[int]]) -> list[float | None]:
+    from mlcore.metrics import iou_per_class
+
+    return [_clean(v) for v in iou_per_class(np.asarray(confusion, dtype=np.int64))]
+
+
+# --- versions -----------------------------------------------------------------------------------
+def register_version(rnd: TrainingRound, arch: str, fold_results: list[dict[str, Any]]) -> ModelVersion:
+    """Create (or return) the ModelVersion of one architecture of a round once every fold's
+    weights exist in storage; never a version with missing weights."""
+    label = f"r{rnd.number}-{arch}"
+    existing = ModelVersion.objects.filter(project=rnd.project, label=label).first()
+    if existing is not None:
+        return existing
+    weights = [r["weights"] for r in fold_results]
+    missing = [w for w in weights if not default_storage.exists(w)]
+    if missing:
+        raise InvalidInput(f"{label}: fold weights missing in storage: {missing}")
+    class_names = rnd.project.class_names()
+    fold_iou = [r["iou"] for r in fold_results]
+    summary = summarise(fold_iou, class_names)
+    return ModelVersion.objects.create(
+        project=rnd.project, training_round=rnd, label=label, architecture=arch,
+        config=fold_results[0].get("config", {}), revision_ids=list(rnd.revision_ids), fold_iou=fold_iou,
+        report=summary, mean_iou=summary["mean_iou"]["mean"], mean_iou_bg=summary["mean_iou_bg"]["mean"],
+        weights=weights,
+    )
+
+
+def live_version(project: Project) -> ModelVersion | None:
+    return ModelVersion.objects.filter(project=project, status=ModelVersion.Status.LIVE).first()
+
+
+def promote_model(
+    version: ModelVersion, *, user: Any = None, reason: str = Promotion.Reason.MANUAL, note: str = "",
+    details: dict[str, Any] | None = None,
+) -> Promotion:
+    """Make `version` the project's live model (the previous live one is retired) and record it.
+
+    A manual call needs ML staff; promoting an older version than the live one is a rollback."""
+    if reason != Promotion.Reason.GATE and not roles.is_ml_staff(user):
+        raise Forbidden("only ML staff can promote or roll back a model")
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+        if locked is None:
+            raise NotFound(f"model version {version.pk} does not exist")
+        previous = ModelVersion.objects.select_for_update().filter(
+            project=locked.project, status=ModelVersion.Status.LIVE
+        ).first()
+        if previous is not None and previous.pk == locked.pk:
+            raise InvalidInput(f"model {locked.label} is already live")
+        if reason == Promotion.Reason.MANUAL and previous is not None and locked.pk < previous.pk:
+            reason = Promotion.Reason.ROLLBACK
+        if previous is not None:
+            ModelVersion.objects.filter(pk=previous.pk).update(status=ModelVersion.Status.RETIRED)
+        ModelVersion.objects.filter(pk=locked.pk).update(status=ModelVersion.Status.LIVE)
+        return Promotion.objects.create(
+            project=locked.project, version=locked, previous=previous, reason=reason, note=note,
+            details=details or {}, created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+
+
+def gate_decision(
+    candidates: list[ModelVersion], live: ModelVersion | None, baseline: ModelVersion | None,
+    baseline_fold_ious: list[list[float | None]] | None, class_names: list[str],
+) -> dict[str, Any]:
+    """Pure decision: promote the best candidate by mean CV IoU (without background) only if it beats
+    the live model evaluated on the same validation folds. Returns {promote, best, reason, ...}."""
+    scored = [v for v in candidates if v.mean_iou is not None]
+    if not scored:
+        return {"promote": False, "best": None, "reason": "no architecture finished training"}
+    best = max(scored, key=lambda v: (v.mean_iou, -v.pk))
+    out: dict[str, Any] = {"best": best.pk, "best_label": best.label, "best_mean_iou": best.mean_iou}
+    if live is None:
+        return {**out, "promote": True, "reason": "no live model yet"}
+    out["live"] = live.pk
+    if baseline is None or live.pk != baseline.pk:
+        return {**out, "promote": False,
+                "reason": "the live model changed during the round; compare and promote manually"}
+    if not baseline_fold_ious:
+        return {**out, "promote": False,
+                "reason": "the live model could not be evaluated on this round's folds"}
+    live_score = summarise(baseline_fold_ious, class_names)["mean_iou"]["mean"]
+    out["live_mean_iou"] = live_score
+    if live_score is None or best.mean_iou > live_score:
+        return {**out, "promote": True,
+                "reason": f"{best.label} {best.mean_iou:.4f} beats live {live.label} "
+                          f"{(live_score or 0):.4f} on the same folds"}
+    return {**out, "promote": False,
+            "reason": f"{best.label} {best.mean_iou:.4f} does not beat live {live.label} "
+                      f"{live_score:.4f} on the same folds"}

@@ -1,0 +1,140 @@
+"""Bodies of the round jobs (the Celery tasks stay thin): one (architecture, fold) training job and
+the finalize step (register versions, promotion gate, then pre-label + rank)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.utils import timezone
+
+from annotator.models import Job, ModelVersion, Promotion, TrainingRound
+from annotator.services import jobs, registry, rounds
+from annotator.services.round_data import channel_names, load_samples
+
+
+def train_config(rnd: TrainingRound, arch: str) -> Any:
+    from mlcore.train import TrainConfig
+
+    opts = rnd.config
+    class_names = rnd.project.class_names()
+    overrides = {"filters": opts["filters"]} if opts.get("filters") else {}
+    return TrainConfig(
+        arch=arch, in_channels=len(channel_names(opts["channels"])), num_classes=len(class_names),
+        class_names=class_names, epochs=opts["epochs"], batch_size=opts["batch_size"], loss=opts["loss"],
+        patch_size=opts.get("patch_size"), augment=opts["augment"], seed=opts["seed"],
+        device=settings.SPINELAB["TRAINING_DEVICE"], model_overrides=overrides,
+    )
+
+
+class ProgressReporter:
+    """Turns mlcore progress dicts into Job progress/message/result, at most ~2 writes per second,
+    and keeps the round's Job alive (heartbeat) while its children work."""
+
+    def __init__(self, job: Job, interval: float = 0.5) -> None:
+        self.job, self.interval, self.last = job, interval, 0.0
+
+    def __call__(self, info: dict[str, Any]) -> None:
+        now = time.monotonic()
+        last_step = info["step"] == info["steps"]
+        if now - self.last < self.interval and not last_step:
+            return
+        self.last = now
+        done = (info["epoch"] - 1) * info["steps"] + info["step"]
+        eta = info.get("eta_seconds") or 0.0
+        message = (f"epoch {info['epoch']}/{info['epochs']} step {info['step']}/{info['steps']} "
+                   f"loss {info['loss']:.4f} ETA {eta:.0f} s")
+        if self.job.parent_id:
+            Job.objects.filter(pk=self.job.parent_id).update(heartbeat_at=timezone.now())
+        jobs.report_progress(self.job.pk, 0.95 * done / (info["epochs"] * info["steps"]), message,
+                             epoch=info["epoch"], epochs=info["epochs"], loss=float(info["loss"]),
+                             eta_seconds=float(eta))
+
+    def should_stop(self) -> bool:
+        return Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+
+
+def train_fold_work(job: Job) -> dict[str, Any]:
+    """Train one (architecture, fold) of a round; write its checkpoint atomically; return metrics."""
+    from mlcore.device import resolve_device
+    from mlcore.train import TrainingStopped, evaluate, split_by_subjects, train_fold
+
+    rnd = TrainingRound.objects.select_related("project").get(pk=job.params["round"])
+    arch, fold = job.params["arch"], int(job.params["fold"])
+    cfg = train_config(rnd, arch)
+    jobs.report_progress(job.pk, 0.0, f"{arch} fold {fold}: loading {rnd.num_slices} slices")
+    samples = load_samples(rnd.revision_ids, channel_names(rnd.config["channels"]))
+    train, val = split_by_subjects(samples, rnd.folds[fold])
+    reporter = ProgressReporter(job)
+    try:
+        result = train_fold(cfg, train, val, progress=reporter, should_stop=reporter.should_stop, fold=fold)
+    except TrainingStopped as exc:
+        raise jobs.JobCancelled(str(exc)) from exc
+    jobs.report_progress(job.pk, 0.96, f"{arch} fold {fold}: saving weights")
+    name = registry.weights_name(rnd.project, f"r{rnd.number}-{arch}", fold)
+    extra = {"round": rnd.pk, "fold": fold, "val_subjects": rnd.folds[fold], "channels": rnd.config["channels"],
+             "norm": "per-series z-score (Series.metadata['norm'])", "revision_ids": rnd.revision_ids}
+    registry.write_checkpoint(name, result.state_dict, cfg, extra)
+    out: dict[str, Any] = {
+        "arch": arch, "fold": fold, "weights": name, "config": cfg.to_dict(),
+        "confusion": np.asarray(result.confusion).tolist(),
+        "iou": [None if not np.isfinite(v) else float(v) for v in result.iou],
+        "history": result.history, "seconds": result.seconds, "best_epoch": result.best_epoch,
+        "train_slices": len(train), "val_slices": len(val),
+    }
+    baseline = rnd.baseline
+    if baseline is not None and len(baseline.weights) == len(rnd.folds):
+        # Promotion gate data: the live model's model of this fold never saw these validation
+        # subjects (folds are stable), so its score here is comparable to the new candidates'.
+        jobs.report_progress(job.pk, 0.98, f"{arch} fold {fold}: evaluating live model {baseline.label}")
+        model, base_cfg, _ = registry.read_model(baseline.weights[fold])
+        if base_cfg.in_channels == cfg.in_channels:
+            confusion = evaluate(model, val, base_cfg, resolve_device(settings.SPINELAB["TRAINING_DEVICE"]))
+            out["baseline"] = {"version": baseline.pk, "iou": registry.iou_from_confusion(confusion.tolist())}
+    return out
+
+
+def finalize_work(job: Job) -> dict[str, Any]:
+    """Register a version per architecture whose folds all succeeded, run the promotion gate and
+    queue pre-labelling with the live model."""
+    rnd = TrainingRound.objects.select_related("project", "job", "baseline").get(pk=job.params["round"])
+    if Job.objects.filter(pk=rnd.job_id, cancel_requested=True).exists():
+        rounds.finish_round(rnd, Job.State.CANCELLED, "cancelled")
+        return {"cancelled": True}
+    children = Job.objects.filter(parent=rnd.job_id, kind="train_fold")
+    report: dict[str, Any] = {}
+    versions: list[ModelVersion] = []
+    baseline_ious: dict[int, list] = {}
+    for arch in rnd.config["architectures"]:
+        fold_jobs = sorted(children.filter(params__arch=arch), key=lambda j: j.params["fold"])
+        bad = [j for j in fold_jobs if j.state != Job.State.SUCCEEDED]
+        for j in fold_jobs:
+            if j.state == Job.State.SUCCEEDED and "baseline" in j.result:
+                baseline_ious.setdefault(j.params["fold"], j.result["baseline"]["iou"])
+        if bad or not fold_jobs:
+            report[arch] = {"error": "; ".join(f"fold {j.params['fold']} {j.state}: {j.message}" for j in bad)}
+            continue
+        version = registry.register_version(rnd, arch, [j.result for j in fold_jobs])
+        versions.append(version)
+        report[arch] = {**version.report, "version": version.pk, "label": version.label}
+    class_names = rnd.project.class_names()
+    live = registry.live_version(rnd.project)
+    fold_ious = [baseline_ious[f] for f in sorted(baseline_ious)] if len(baseline_ious) == len(rnd.folds) else None
+    gate = registry.gate_decision(versions, live, rnd.baseline, fold_ious, class_names)
+    if fold_ious:
+        gate["live_report"] = registry.summarise(fold_ious, class_names)
+    if gate["promote"]:
+        best = ModelVersion.objects.get(pk=gate["best"])
+        registry.promote_model(best, reason=Promotion.Reason.GATE, note=gate["reason"], details=gate)
+    TrainingRound.objects.filter(pk=rnd.pk).update(report=report, gate=gate)
+    live = registry.live_version(rnd.project)
+    if live is None:
+        rounds.finish_round(rnd, Job.State.FAILED, "no architecture finished training: " + "; ".join(
+            f"{a}: {r.get('error', '')}" for a, r in report.items())[:450])
+        return {"versions": [], "gate": gate}
+    prelabel = rounds.enqueue_prelabel(live, strategy=rnd.config["strategy"], next_batch=rnd.config["next_batch"],
+                                       seed=rnd.config["seed"], parent=rnd.job, round_id=rnd.pk)
+    Job.objects.filter(pk=rnd.job_id).update(message=f"pre-labelling with {live.label}", heartbeat_at=timezone.now())
+    return {"versions": [v.pk for v in versions], "gate": gate, "prelabel_job": prelabel.pk}

@@ -1,0 +1,220 @@
+"""Training rounds: launch options, the stable patient-level split, the frozen training set, and the
+orchestration (one train job per (architecture, fold), then finalize, then pre-label + rank)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from annotator.errors import Forbidden, InvalidInput
+from annotator.models import Job, Project, ProjectSplit, Slice, SliceState, TrainingRound
+from annotator.services import jobs, registry, roles
+from annotator.services.round_data import channel_names, has_channels
+
+PAPER_ARCHITECTURES = ["UAD", "UVAD", "UAMD", "UVD", "UMD", "UD", "U1", "FCN8"]
+STRATEGIES = ["random", "entropy", "margin", "bald", "disagreement"]
+TRAIN_TASK = "annotator.tasks.gpu.train_fold"
+PRELABEL_TASK = "annotator.tasks.gpu.prelabel"
+FINALIZE_TASK = "annotator.tasks.rounds.finalize_round"
+
+
+@dataclass
+class RoundOptions:
+    """What ML staff choose at launch; small knobs (filters, patch_size, batch_size) keep CPU demos short."""
+
+    architectures: list[str] = field(default_factory=lambda: list(PAPER_ARCHITECTURES))
+    folds: int = 5
+    epochs: int = 20
+    channels: str = "T2w"
+    strategy: str = "entropy"
+    next_batch: int = 20
+    filters: int | None = None
+    patch_size: int | None = None
+    batch_size: int = 8
+    seed: int = 0
+    loss: str = "dice_ce"
+    augment: bool = True
+
+
+def _int(data: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int | None:
+    value = data.get(key, default)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{key} must be an integer, got {value!r}", field=key) from None
+    if not low <= number <= high:
+        raise InvalidInput(f"{key} must be between {low} and {high}, got {number}", field=key)
+    return number
+
+
+def parse_options(data: dict[str, Any]) -> RoundOptions:
+    """Validate launch options from JSON or a form; every problem is a 400 naming the field."""
+    from mlcore.models import MODELS
+
+    archs = data.get("architectures") or list(PAPER_ARCHITECTURES)
+    if isinstance(archs, str):
+        archs = [a.strip() for a in archs.split(",") if a.strip()]
+    if not isinstance(archs, list) or not all(isinstance(a, str) for a in archs):
+        raise InvalidInput("architectures must be a list of names", field="architectures")
+    unknown = [a for a in archs if a not in MODELS]
+    if unknown:
+        raise InvalidInput(f"unknown architectures {unknown}: choose from {sorted(MODELS)}", field="architectures")
+    strategy = data.get("strategy") or "entropy"
+    if strategy not in STRATEGIES:
+        raise InvalidInput(f"unknown ranking strategy {strategy!r}: choose one of {STRATEGIES}", field="strategy")
+    channels = data.get("channels") or "T2w"
+    channel_names(channels)
+    loss = data.get("loss") or "dice_ce"
+    if loss not in ("ce", "dice_ce"):
+        raise InvalidInput(f"loss must be 'ce' or 'dice_ce', got {loss!r}", field="loss")
+    augment = data.get("augment", True)
+    if isinstance(augment, str):
+        augment = augment.lower() in ("1", "true", "on", "yes")
+    return RoundOptions(
+        architectures=list(dict.fromkeys(archs)), folds=_int(data, "folds", 5, 2, 20) or 5,
+        epochs=_int(data, "epochs", 20, 1, 1000) or 20, channels=channels, strategy=strategy,
+        next_batch=_int(data, "next_batch", 20, 1, 100000) or 20, filters=_int(data, "filters", None, 1, 512),
+        patch_size=_int(data, "patch_size", None, 16, 2048), batch_size=_int(data, "batch_size", 8, 1, 512) or 8,
+        seed=_int(data, "seed", 0, 0, 2**31 - 1) or 0, loss=loss, augment=bool(augment),
+    )
+
+
+# --- the stable split ---------------------------------------------------------------------------
+def _tiebreak(seed: int, label: str) -> str:
+    return hashlib.sha256(f"{seed}:{label}".encode()).hexdigest()
+
+
+def assign_folds(assignment: dict[str, int], subjects: list[str], k: int, seed: int) -> dict[str, int]:
+    """Pure: keep every existing assignment; give each new subject (in a seeded hash order) to the
+    currently smallest fold (lowest index on ties). The first call uses mlcore.folds.patient_kfold."""
+    result = dict(assignment)
+    new = [s for s in sorted(set(subjects)) if s not in result]
+    if not result and new:
+        from mlcore.folds import patient_kfold
+
+        for fold, members in enumerate(patient_kfold(new, k=k, seed=seed)):
+            for subject in members:
+                result[subject] = fold
+        return result
+    for subject in sorted(new, key=lambda s: _tiebreak(seed, s)):
+        sizes = [sum(1 for f in result.values() if f == i) for i in range(k)]
+        result[subject] = sizes.index(min(sizes))
+    return result
+
+
+def ensure_split(project: Project, k: int, seed: int, subjects: list[str]) -> ProjectSplit:
+    """The project's k-fold split, created once, extended with new subjects (old ones never move)."""
+    split = ProjectSplit.objects.select_for_update().filter(project=project, k=k).first()
+    if split is None:
+        split = ProjectSplit.objects.create(project=project, k=k, seed=seed, assignment={})
+    updated = assign_folds(split.assignment, subjects, k, split.seed)
+    if updated != split.assignment:
+        split.assignment = updated
+        split.save(update_fields=["assignment", "updated_at"])
+    return split
+
+
+# --- launch -------------------------------------------------------------------------------------
+def accepted_training_set(project: Project, channels: list[str]) -> list[Slice]:
+    """Accepted slices whose main-track head exists and that have every requested channel."""
+    qs = Slice.objects.filter(
+        series__session__subject__project=project, state=SliceState.ACCEPTED, head_revision__isnull=False,
+        head_revision__track="main",
+    ).select_related("series__session__subject", "head_revision")
+    return [s for s in qs.order_by("pk") if has_channels(s, channels)]
+
+
+def launch_round(project: Project, user: Any, options: RoundOptions) -> TrainingRound:
+    """Freeze the training set and folds, create the round's Job and one gpu job per (arch, fold)."""
+    if not roles.is_ml_staff(user):
+        raise Forbidden("only ML staff can launch a training round")
+    channels = channel_names(options.channels)
+    with transaction.atomic():
+        slices = accepted_training_set(project, channels)
+        subjects = sorted({s.series.session.subject.label for s in slices})
+        if len(subjects) < options.folds:
+            raise InvalidInput(
+                f"{len(subjects)} subjects have accepted {'+'.join(channels)} masks ({len(slices)} slices) "
+                f"but {options.folds} folds need at least {options.folds} subjects: lower folds or accept more",
+                subjects=len(subjects), folds=options.folds,
+            )
+        split = ensure_split(project, options.folds, options.seed, subjects)
+        folds = [[s for s in subjects if split.assignment[s] == f] for f in range(options.folds)]
+        empty = [f for f, members in enumerate(folds) if not members]
+        if empty:
+            raise InvalidInput(
+                f"folds {empty} of the project's saved {options.folds}-fold split have no subject with accepted "
+                f"masks yet; accept masks of more subjects or choose fewer folds", empty_folds=empty,
+            )
+        number = (TrainingRound.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+        now = timezone.now()
+        job = Job.objects.create(
+            kind="round", state=Job.State.RUNNING, queue="default", started_at=now, heartbeat_at=now,
+            message=f"round {number}: training", params={"project": project.pk, "number": number},
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        rnd = TrainingRound.objects.create(
+            project=project, number=number, job=job, split=split, config=asdict(options), folds=folds,
+            revision_ids=[s.head_revision_id for s in slices], num_slices=len(slices),
+            num_subjects=len(subjects), baseline=registry.live_version(project), created_by=job.created_by,
+        )
+        Job.objects.filter(pk=job.pk).update(params={**job.params, "round": rnd.pk})
+        for arch in options.architectures:
+            for fold in range(options.folds):
+                jobs.create_job("train_fold", task_name=TRAIN_TASK, queue="gpu", parent=job, user=user,
+                                params={"round": rnd.pk, "arch": arch, "fold": fold})
+    return rnd
+
+
+# --- orchestration ------------------------------------------------------------------------------
+def reopen_round_job(rnd: TrainingRound) -> None:
+    """A retried fold job reopens its finished (not cancelled) round."""
+    Job.objects.filter(pk=rnd.job_id, state__in=[Job.State.FAILED, Job.State.SUCCEEDED]).update(
+        state=Job.State.RUNNING, finished_at=None, heartbeat_at=timezone.now(), message="retrying"
+    )
+
+
+def maybe_finalize(round_id: int) -> Job | None:
+    """Called after each train job ends: the last one to finish enqueues finalize (no chords)."""
+    with transaction.atomic():
+        rnd = TrainingRound.objects.select_for_update().select_related("job").get(pk=round_id)
+        children = Job.objects.filter(parent=rnd.job_id)
+        train = children.filter(kind="train_fold")
+        if train.exclude(state__in=Job.FINISHED).exists():
+            return None
+        finals = children.filter(kind="finalize_round")
+        if finals.filter(state__in=[Job.State.QUEUED, Job.State.RUNNING]).exists():
+            return None
+        last_final = finals.order_by("-id").first()
+        last_train = train.aggregate(t=Max("finished_at"))["t"]
+        if last_final is not None and last_train is not None and last_final.created_at >= last_train:
+            return None
+        return jobs.create_job("finalize_round", task_name=FINALIZE_TASK, queue="default", parent=rnd.job,
+                               params={"round": rnd.pk})
+
+
+def finish_round(rnd: TrainingRound, state: str, message: str) -> None:
+    jobs.finish(rnd.job_id, state, message)
+    TrainingRound.objects.filter(pk=rnd.pk).update(finished_at=timezone.now())
+
+
+def cancel_round(rnd: TrainingRound, user: Any) -> Job:
+    if not roles.is_ml_staff(user):
+        raise Forbidden("only ML staff can cancel a training round")
+    return jobs.request_cancel(rnd.job)
+
+
+def enqueue_prelabel(version: Any, *, user: Any = None, strategy: str = "entropy", next_batch: int = 20,
+                     seed: int = 0, parent: Job | None = None, round_id: int | None = None) -> Job:
+    if strategy not in STRATEGIES:
+        raise InvalidInput(f"unknown ranking strategy {strategy!r}: choose one of {STRATEGIES}", field="strategy")
+    return jobs.create_job("prelabel", task_name=PRELABEL_TASK, queue="gpu", parent=parent, user=user,
+                           params={"version": version.pk, "strategy": strategy, "next_batch": next_batch,
+                                   "seed": seed, "round": round_id})
