@@ -194,7 +194,7 @@ def train_fold(
     device = resolve_device(cfg.device)
     fmt = memory_format(device, cfg.channels_last)
     model = cfg.build().to(device=device, memory_format=fmt)
-    spec = MODELS[cfg.arch]
+    spec = getattr(model, "spec", MODELS[cfg.arch])  # includes model_overrides
     if cfg.optimiser:
         spec = dataclasses.replace(spec, optimiser=cfg.optimiser)
     optimiser = make_optimiser(spec, model.parameters(), lr=cfg.lr)

@@ -1,0 +1,7 @@
+"""`python -m mlcore ...` (see mlcore.cli)."""
+
+import sys
+
+from mlcore.cli import main
+
+sys.exit(main())

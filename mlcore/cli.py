@@ -1,0 +1,376 @@
+"""`python -m mlcore train|cv|predict|simulate`: the command line around mlcore (no Django).
+
+Data comes from a folder (MIDS tree or images/+masks/ PNG folder, via mlcore.data.load_folder) or
+from `--phantom N` synthetic subjects generated in memory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mlcore import folds as kfold
+from mlcore import metrics
+from mlcore.data import Sample, load_folder, zscore, zscore_stats
+from mlcore.phantom import LUMBAR_CLASSES, generate_subject
+
+# name -> (mapping source label -> class, class names); unmapped labels become background.
+LABEL_MAPS: dict[str, tuple[dict[int, int], list[str]]] = {
+    "vertebrae": ({1: 1, 2: 1, 3: 1, 4: 1, 5: 1}, ["background", "vertebrae"]),  # mids-lumbar L1..L5
+}
+
+
+def parse_label_map(text: str) -> tuple[dict[int, int], list[str]]:
+    """ "vertebrae" or "1-5:1,6:2" (source label or range -> class; names class_0..)."""
+    if text in LABEL_MAPS:
+        return LABEL_MAPS[text]
+    mapping: dict[int, int] = {}
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)(?:-(\d+))?:(\d+)\s*", part)
+        if not match:
+            raise ValueError(
+                f"bad --label-map entry {part!r}: use a name ({', '.join(LABEL_MAPS)}) or 'A-B:C,D:E'"
+            )
+        low, high, target = int(match[1]), int(match[2] or match[1]), int(match[3])
+        mapping.update({v: target for v in range(low, high + 1)})
+    return mapping, [f"class_{i}" for i in range(max(mapping.values()) + 1)]
+
+
+def apply_label_map(mask: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
+    """(H, W) source labels -> (H, W) int64 classes; labels not in mapping -> 0."""
+    lut = np.zeros(max(int(mask.max()), max(mapping)) + 1, dtype=np.int64)
+    for source, target in mapping.items():
+        lut[source] = target
+    return lut[mask.astype(np.int64)]
+
+
+def resize_sample(sample: Sample, size: int) -> Sample:
+    """Resize image (bilinear) and mask (nearest) to size x size."""
+    image = torch.from_numpy(np.asarray(sample.image, dtype=np.float32))[None]
+    image = F.interpolate(image, size=(size, size), mode="bilinear", align_corners=False)[0].numpy()
+    mask = sample.mask
+    if mask is not None:
+        m = torch.from_numpy(np.asarray(mask, dtype=np.float32))[None, None]
+        mask = F.interpolate(m, size=(size, size), mode="nearest")[0, 0].numpy().astype(np.int64)
+    return Sample(id=sample.id, subject=sample.subject, image=image, mask=mask)
+
+
+def phantom_samples(n_subjects: int, n_slices: int, size: int, channels: int, seed: int) -> list[Sample]:
+    """N phantom subjects (12-class masks), z-scored per volume; 1 channel = T2w, 2 = T2w + T1w."""
+    samples = []
+    for i in range(n_subjects):
+        subject = generate_subject(seed * 1000 + i, n_slices, (size, size), subject_id=f"P{i + 1:04d}")
+        volumes = [subject.t2, subject.t1][:channels]
+        normed = [zscore(v, *zscore_stats(v)) for v in volumes]
+        for j in range(n_slices):
+            image = np.stack([v[j] for v in normed]).astype(np.float32)  # (C, H, W)
+            samples.append(
+                Sample(
+                    id=f"{subject.subject_id}-{j:02d}",
+                    subject=subject.subject_id,
+                    image=image,
+                    mask=subject.masks[j].astype(np.int64),
+                )
+            )
+    return samples
+
+
+def middle_slices(samples: list[Sample], n: int) -> list[Sample]:
+    """Keep the n middle slices of each subject (in load order), e.g. around the mid-sagittal plane."""
+    by_subject: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_subject.setdefault(s.subject, []).append(s)
+    kept = []
+    for group in by_subject.values():
+        start = max(0, (len(group) - n) // 2)
+        kept += group[start : start + n]
+    return kept
+
+
+def load_samples(args: argparse.Namespace) -> tuple[list[Sample], list[str]]:
+    """Samples and class names from the data options."""
+    if args.phantom:
+        samples = phantom_samples(args.phantom, args.phantom_slices, args.size, args.channels, args.seed)
+        names = list(LUMBAR_CLASSES)
+    elif args.data:
+        samples = load_folder(args.data)
+        names = []
+    else:
+        raise SystemExit("give a data folder or --phantom N")
+    if args.label_map:
+        mapping, names = parse_label_map(args.label_map)
+        samples = [
+            Sample(
+                id=s.id,
+                subject=s.subject,
+                image=s.image,
+                mask=None if s.mask is None else apply_label_map(np.asarray(s.mask), mapping),
+            )
+            for s in samples
+        ]
+    if args.middle:
+        samples = middle_slices(samples, args.middle)
+    if args.resize:
+        samples = [resize_sample(s, args.resize) for s in samples]
+    samples = [s for s in samples if s.mask is not None] if args.command != "predict" else samples
+    if not samples:
+        raise SystemExit("no slices found")
+    if not names:
+        top = (
+            max(int(np.max(s.mask)) for s in samples if s.mask is not None)
+            if args.command != "predict"
+            else 1
+        )
+        names = [f"class_{i}" for i in range(top + 1)]
+    channels = {int(np.shape(s.image)[0]) for s in samples}
+    if len(channels) != 1:
+        raise SystemExit(f"slices have different channel counts {sorted(channels)}")
+    return samples, names
+
+
+def make_config(args: argparse.Namespace, samples: list[Sample], names: list[str]) -> Any:
+    from mlcore.train import TrainConfig
+
+    overrides: dict[str, Any] = {}
+    if args.filters:
+        overrides["filters"] = args.filters
+    return TrainConfig(
+        arch=args.arch,
+        in_channels=int(np.shape(samples[0].image)[0]),
+        num_classes=len(names),
+        class_names=names,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        loss=args.loss,
+        patch_size=args.patch_size,
+        augment=not args.no_augment,
+        seed=args.seed,
+        device=args.device,
+        num_workers=args.workers,
+        model_overrides=overrides,
+    )
+
+
+def print_progress(info: dict[str, Any]) -> None:
+    if info["step"] == info["steps"]:
+        print(
+            f"fold {info['fold']} epoch {info['epoch']}/{info['epochs']} loss {info['loss']:.4f} "
+            f"eta {info['eta_seconds']:.0f}s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def subjects_of(samples: list[Sample]) -> list[str]:
+    return sorted({s.subject for s in samples})
+
+
+def _norm_info(samples: list[Sample]) -> dict[str, Any]:
+    return {"method": "per-volume z-score over non-zero voxels (mlcore.data.zscore_stats)"}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from mlcore.checkpoint import save_checkpoint
+    from mlcore.train import split_by_subjects, train_fold
+
+    samples, names = load_samples(args)
+    cfg = make_config(args, samples, names)
+    split = kfold.patient_kfold(subjects_of(samples), k=args.folds, seed=args.seed)
+    train, val = split_by_subjects(samples, split[args.fold])
+    result = train_fold(cfg, train, val, progress=print_progress, fold=args.fold)
+    out = Path(args.out)
+    path = save_checkpoint(
+        out / "model.pt",
+        result.state_dict,
+        cfg,
+        {
+            "norm": _norm_info(samples),
+            "split": {"folds": split, "fold": args.fold},
+            "iou": result.iou,
+            "best_epoch": result.best_epoch,
+            "history": result.history,
+        },
+    )
+    ious = ", ".join(f"{n} {v * 100:.1f}" for n, v in zip(names, result.iou, strict=True) if np.isfinite(v))
+    print(
+        f"best epoch {result.best_epoch}: IoU {ious}; mean IoU (no bg) "
+        f"{metrics.mean_iou(result.confusion, include_background=False) * 100:.1f}; saved {path}"
+    )
+    return 0
+
+
+def cmd_cv(args: argparse.Namespace) -> int:
+    from mlcore.checkpoint import save_checkpoint
+    from mlcore.train import cross_validate
+
+    samples, names = load_samples(args)
+    cfg = make_config(args, samples, names)
+    split = kfold.patient_kfold(subjects_of(samples), k=args.folds, seed=args.seed)
+    started = time.perf_counter()
+    result = cross_validate(cfg, samples, split, progress=print_progress)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.save_models:
+        for i, fold in enumerate(result.folds):
+            save_checkpoint(
+                out / f"fold{i}.pt",
+                fold.state_dict,
+                cfg,
+                {"norm": _norm_info(samples), "split": {"folds": split, "fold": i}, "iou": fold.iou},
+            )
+    payload = dict(
+        report=result.report,
+        config=cfg.to_dict(),
+        folds=split,
+        slices=len(samples),
+        seconds=time.perf_counter() - started,
+        fold_results=[
+            dict(
+                best_epoch=f.best_epoch, seconds=f.seconds, history=f.history, confusion=f.confusion.tolist()
+            )
+            for f in result.folds
+        ],
+    )
+    (out / "cv.json").write_text(json.dumps(payload, indent=1, default=_json_default))
+    print(metrics.format_report(result.report))
+    print(f"{len(samples)} slices, {len(split)} folds, {payload['seconds']:.0f}s; wrote {out / 'cv.json'}")
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from mlcore.checkpoint import load_checkpoint
+    from mlcore.predict import predict
+
+    models = [load_checkpoint(path)[0] for path in args.checkpoint]
+    samples, _ = load_samples(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for sample in samples:
+        pred = predict(models, sample.image, tta=args.tta)
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(sample.id)) + ".png"
+        Image.fromarray(pred.labels, mode="L").save(out / name)
+    print(f"wrote {len(samples)} label maps (PNG, pixel = class index) to {out}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from mlcore.simulate import format_curves, simulate
+
+    samples, names = load_samples(args)
+    cfg = make_config(args, samples, names)
+    split = kfold.patient_kfold(subjects_of(samples), k=args.folds, seed=0)
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    result = simulate(
+        cfg,
+        samples,
+        split[0],
+        strategies,
+        seeds,
+        args.initial,
+        args.batch,
+        args.rounds,
+        mc_samples=args.mc_samples,
+        diversity=not args.no_diversity,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=_json_default))
+    print(format_curves(result))
+    print(f"mean IoU without background over {len(seeds)} seed(s); wrote {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mlcore.active import STRATEGIES
+    from mlcore.models import list_models
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mlcore", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    data = argparse.ArgumentParser(add_help=False)
+    g = data.add_argument_group("data")
+    g.add_argument("data", nargs="?", help="MIDS tree or images/+masks/ folder")
+    g.add_argument("--phantom", type=int, default=0, metavar="N", help="use N synthetic phantom subjects")
+    g.add_argument("--phantom-slices", type=int, default=5, help="slices per phantom subject")
+    g.add_argument("--size", type=int, default=64, help="phantom slice size (pixels)")
+    g.add_argument(
+        "--channels", type=int, default=1, choices=(1, 2), help="phantom channels: 1 T2w, 2 T2w+T1w"
+    )
+    g.add_argument("--label-map", help="'vertebrae' (mids-lumbar L1..L5 -> 1) or 'A-B:C,D:E'")
+    g.add_argument("--middle", type=int, default=0, metavar="N", help="keep N middle slices per subject")
+    g.add_argument("--resize", type=int, default=0, metavar="S", help="resample slices to S x S")
+    g.add_argument("--seed", type=int, default=0)
+    model = argparse.ArgumentParser(add_help=False)
+    m = model.add_argument_group("training")
+    m.add_argument("--arch", default="UVD", choices=list_models())
+    m.add_argument("--filters", type=int, default=0, help="initial filters (0 = the paper's)")
+    m.add_argument("--epochs", type=int, default=10)
+    m.add_argument("--batch-size", type=int, default=8)
+    m.add_argument("--lr", type=float, default=None, help="default: the architecture's")
+    m.add_argument("--loss", default="dice_ce", choices=("ce", "dice_ce"))
+    m.add_argument(
+        "--patch-size", type=int, default=None, help="random patches (256 = paper); default whole slices"
+    )
+    m.add_argument("--no-augment", action="store_true")
+    m.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    m.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    m.add_argument("--folds", type=int, default=5, help="patient-level folds")
+
+    p = sub.add_parser("train", parents=[data, model], help="train one fold, save model.pt")
+    p.add_argument("--fold", type=int, default=0, help="which fold validates")
+    p.add_argument("--out", default="runs/train")
+    p = sub.add_parser(
+        "cv", parents=[data, model], help="k-fold CV, print the paper-style table, write cv.json"
+    )
+    p.add_argument("--out", default="runs/cv")
+    p.add_argument("--save-models", action="store_true", help="also write fold<i>.pt")
+    p = sub.add_parser("predict", parents=[data], help="write PNG label maps with one or more checkpoints")
+    p.add_argument("--checkpoint", action="append", required=True, help="repeat for a fold ensemble")
+    p.add_argument("--tta", action="store_true", help="average with the horizontal flip")
+    p.add_argument("--out", default="runs/predict")
+    p = sub.add_parser("simulate", parents=[data, model], help="active-learning simulation with an oracle")
+    p.add_argument(
+        "--strategies", default="random,entropy,bald", help=f"comma list of {', '.join(STRATEGIES)}"
+    )
+    p.add_argument("--seeds", default="0", help="comma list; strategies share them")
+    p.add_argument("--initial", type=int, default=4, help="labelled slices at round 0")
+    p.add_argument("--batch", type=int, default=4, help="slices added per round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--mc-samples", type=int, default=4, help="MC-dropout passes for bald")
+    p.add_argument("--no-diversity", action="store_true", help="rank by score only (no k-center step)")
+    p.add_argument("--out", default="runs/simulate.json")
+    return parser
+
+
+COMMANDS = {"train": cmd_train, "cv": cmd_cv, "predict": cmd_predict, "simulate": cmd_simulate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
