@@ -1,5 +1,28 @@
-"""Core REST routes (cases, slices, masks, jobs, imports). See docs/ARCHITECTURE.md."""
+"""Core REST routes (cases, slices, masks, jobs, imports). See docs/ARCHITECTURE.md, "HTTP API"."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from annotator.api.views.cases import MeView, ProjectViewSet, SeriesViewSet, SubjectViewSet
+from annotator.api.views.pixels import SliceImageView, SliceMaskView
+from annotator.api.views.slices import RevisionViewSet, SliceViewSet
+from annotator.api.views.work import AssignmentViewSet, ImportView, JobViewSet
+
+router = SimpleRouter()
+router.register("projects", ProjectViewSet, basename="project")
+router.register("subjects", SubjectViewSet, basename="subject")
+router.register("series", SeriesViewSet, basename="series")
+router.register("slices", SliceViewSet, basename="slice")
+router.register("revisions", RevisionViewSet, basename="revision")
+router.register("assignments", AssignmentViewSet, basename="assignment")
+router.register("jobs", JobViewSet, basename="job")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("me/", MeView.as_view(), name="me"),
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("slices/<int:pk>/image/", SliceImageView.as_view(), name="slice-image"),
+    path("slices/<int:pk>/mask/", SliceMaskView.as_view(), name="slice-mask"),
+    path("imports/", ImportView.as_view(), name="imports"),
+    *router.urls,
+]

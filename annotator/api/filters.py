@@ -1,0 +1,61 @@
+"""Query filters of the list endpoints (django-filter)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+
+from annotator.models import Assignment, Job, MaskRevision, Series, Slice, SliceState, Subject
+
+
+class SliceFilter(django_filters.FilterSet):
+    series = django_filters.NumberFilter(field_name="series_id")
+    subject = django_filters.NumberFilter(field_name="series__session__subject_id")
+    project = django_filters.NumberFilter(field_name="series__session__subject__project_id")
+    state = django_filters.MultipleChoiceFilter(choices=SliceState.choices)
+    assigned_to_me = django_filters.BooleanFilter(method="filter_assigned_to_me")
+
+    class Meta:
+        model = Slice
+        fields = ["series", "subject", "project", "state", "assigned_to_me"]
+
+    def filter_assigned_to_me(self, qs: QuerySet[Slice], name: str, value: Any) -> QuerySet[Slice]:
+        if value is None:
+            return qs
+        mine = Assignment.objects.filter(annotator=self.request.user, active=True).values("slice_id")
+        return qs.filter(pk__in=mine) if value else qs.exclude(pk__in=mine)
+
+
+class SeriesFilter(django_filters.FilterSet):
+    subject = django_filters.NumberFilter(field_name="session__subject_id")
+    project = django_filters.NumberFilter(field_name="session__subject__project_id")
+
+    class Meta:
+        model = Series
+        fields = ["subject", "project", "modality"]
+
+
+class SubjectFilter(django_filters.FilterSet):
+    class Meta:
+        model = Subject
+        fields = ["project", "label"]
+
+
+class RevisionFilter(django_filters.FilterSet):
+    class Meta:
+        model = MaskRevision
+        fields = ["track", "source", "is_conflict"]
+
+
+class AssignmentFilter(django_filters.FilterSet):
+    class Meta:
+        model = Assignment
+        fields = ["annotator", "slice", "active", "purpose"]
+
+
+class JobFilter(django_filters.FilterSet):
+    class Meta:
+        model = Job
+        fields = ["kind", "state", "queue"]

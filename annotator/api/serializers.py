@@ -1,0 +1,271 @@
+"""JSON shapes of the core API (docs/ARCHITECTURE.md, "HTTP API")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotator.models import Assignment, Job, LabelClass, MaskRevision, Project, Series, Slice, Subject
+from annotator.services import roles
+
+
+class LabelClassSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LabelClass
+        fields = ["index", "name", "colour", "key"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    classes = LabelClassSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Project
+        fields = ["id", "slug", "name", "description", "classes"]
+
+
+class ClassInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    colour = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=50)
+    name = serializers.CharField(max_length=200)
+    classes = ClassInputSerializer(many=True, help_text="background first; index = position")
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    roles = serializers.SerializerMethodField()
+
+    def get_roles(self, user: Any) -> list[str]:
+        return [r for r in roles.ROLES if roles.has_role(user, r)]
+
+
+class SubjectSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Subject
+        fields = ["id", "project", "label", "created_at"]
+
+
+class SeriesSerializer(serializers.ModelSerializer):
+    subject = serializers.IntegerField(source="session.subject_id", read_only=True)
+    session_label = serializers.CharField(source="session.label", read_only=True)
+    slice_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Series
+        fields = [
+            "id",
+            "subject",
+            "session",
+            "session_label",
+            "modality",
+            "view",
+            "source_format",
+            "description",
+            "shape",
+            "spacing",
+            "dtype",
+            "slice_count",
+            "created_at",
+        ]
+
+
+class SliceListSerializer(serializers.ModelSerializer):
+    subject = serializers.IntegerField(source="series.session.subject_id", read_only=True)
+    subject_label = serializers.CharField(source="series.session.subject.label", read_only=True)
+    assigned_to = serializers.CharField(read_only=True, allow_null=True, help_text="main-track holder")
+
+    class Meta:
+        model = Slice
+        fields = [
+            "id",
+            "series",
+            "subject",
+            "subject_label",
+            "index",
+            "height",
+            "width",
+            "state",
+            "rank",
+            "rank_score",
+            "head_revision",
+            "prelabel_revision",
+            "assigned_to",
+            "updated_at",
+        ]
+
+
+class AssignmentBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Assignment
+        fields = ["id", "annotator", "purpose"]
+
+
+class SliceDetailSerializer(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="series.session.subject.project_id", read_only=True)
+    subject = serializers.IntegerField(source="series.session.subject_id", read_only=True)
+    channels = serializers.SerializerMethodField()
+    previous_slice = serializers.SerializerMethodField()
+    next_slice = serializers.SerializerMethodField()
+    assignment = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Slice
+        fields = [
+            "id",
+            "project",
+            "series",
+            "subject",
+            "index",
+            "height",
+            "width",
+            "channels",
+            "stats",
+            "state",
+            "head_revision",
+            "prelabel_revision",
+            "rank",
+            "rank_score",
+            "previous_slice",
+            "next_slice",
+            "assignment",
+        ]
+
+    def get_channels(self, obj: Slice) -> list[str]:
+        return list(obj.channels)
+
+    def _neighbours(self) -> Any:
+        return self.context["neighbours"]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_previous_slice(self, obj: Slice) -> int | None:
+        found = (
+            self._neighbours().filter(series_id=obj.series_id, index__lt=obj.index).order_by("-index").first()
+        )
+        return found.pk if found else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_next_slice(self, obj: Slice) -> int | None:
+        found = (
+            self._neighbours().filter(series_id=obj.series_id, index__gt=obj.index).order_by("index").first()
+        )
+        return found.pk if found else None
+
+    @extend_schema_field(AssignmentBriefSerializer(allow_null=True))
+    def get_assignment(self, obj: Slice) -> dict[str, Any] | None:
+        user = self.context["request"].user
+        mine = Assignment.objects.filter(slice=obj, annotator=user, active=True).order_by("purpose").first()
+        return AssignmentBriefSerializer(mine).data if mine else None
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    author_name = serializers.CharField(
+        source="author.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = MaskRevision
+        fields = [
+            "id",
+            "slice",
+            "parent",
+            "author",
+            "author_name",
+            "source",
+            "track",
+            "sha256",
+            "labelled_pixels",
+            "is_conflict",
+            "meta",
+            "created_at",
+        ]
+
+
+class MaskSavedSerializer(serializers.Serializer):
+    revision = serializers.IntegerField()
+    state = serializers.CharField()
+    sha256 = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    annotator_name = serializers.CharField(source="annotator.username", read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "slice",
+            "annotator",
+            "annotator_name",
+            "assigned_by",
+            "purpose",
+            "active",
+            "created_at",
+            "opened_at",
+            "completed_at",
+        ]
+
+
+class AssignInputSerializer(serializers.Serializer):
+    annotator = serializers.IntegerField()
+    slices = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    series = serializers.IntegerField(required=False, allow_null=True, default=None)
+    purpose = serializers.ChoiceField(choices=Assignment.Purpose.choices, default=Assignment.Purpose.MAIN)
+    reassign = serializers.BooleanField(default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs["slices"] and attrs["series"] is None:
+            raise serializers.ValidationError("give `slices` (a list of slice ids) or `series` (a series id)")
+        return attrs
+
+
+class AssignResultSerializer(serializers.Serializer):
+    created = AssignmentSerializer(many=True)
+    skipped = serializers.ListField(child=serializers.DictField())
+
+
+class NextSliceSerializer(serializers.Serializer):
+    slice = serializers.IntegerField()
+
+
+class JobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "queue",
+            "progress",
+            "message",
+            "params",
+            "result",
+            "error",
+            "cancel_requested",
+            "attempts",
+            "parent",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+        ]
+
+
+class ImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
+    kind = serializers.ChoiceField(choices=["auto", "mids", "dicom", "png"], default="auto")
+    label_map = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ImportResultSerializer(serializers.Serializer):
+    series = serializers.ListField(child=serializers.IntegerField())
+    slices = serializers.IntegerField()
+    skipped_duplicates = serializers.IntegerField()

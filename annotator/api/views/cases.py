@@ -1,0 +1,83 @@
+"""Who am I, projects with their label schemas, subjects and series."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.api.filters import SeriesFilter, SubjectFilter
+from annotator.api.permissions import HasRole, visible_series, visible_subjects
+from annotator.api.serializers import (
+    MeSerializer,
+    ProjectCreateSerializer,
+    ProjectSerializer,
+    SeriesSerializer,
+    SubjectSerializer,
+)
+from annotator.api.views.common import validated
+from annotator.models import Project, Series, Subject
+from annotator.services import roles
+from annotator.services.projects import create_project
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+
+
+class ProjectViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Projects and their ordered classes (index = pixel value). Only admins create projects."""
+
+    queryset = Project.objects.prefetch_related("classes")
+    serializer_class = ProjectSerializer
+    ordering_fields = ["id", "slug", "name"]
+
+    def get_permissions(self) -> list[Any]:
+        if self.action == "create":
+            return [HasRole.of(roles.ADMIN)()]
+        return [IsAuthenticated()]
+
+    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = validated(ProjectCreateSerializer, request.data)
+        classes = data["classes"]
+        colours = [c.get("colour") for c in classes]
+        project = create_project(
+            data["slug"], data["name"], [c["name"] for c in classes], colours if all(colours) else None
+        )
+        return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+class SubjectViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SubjectSerializer
+    filterset_class = SubjectFilter
+    ordering_fields = ["id", "label", "created_at"]
+    queryset = Subject.objects.none()
+
+    def get_queryset(self) -> QuerySet[Subject]:
+        return visible_subjects(self.request.user).order_by("project_id", "label")
+
+
+class SeriesViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SeriesSerializer
+    filterset_class = SeriesFilter
+    ordering_fields = ["id", "modality", "created_at"]
+    queryset = Series.objects.none()
+
+    def get_queryset(self) -> QuerySet[Series]:
+        return (
+            visible_series(self.request.user)
+            .select_related("session")
+            .annotate(slice_count=Count("slices"))
+            .order_by("session__subject_id", "session_id", "modality", "id")
+        )

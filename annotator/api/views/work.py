@@ -1,0 +1,160 @@
+"""Assignments (supervisors hand out slices), jobs (progress, cancel, retry) and imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.api.filters import AssignmentFilter, JobFilter
+from annotator.api.permissions import HasRole, can_manage_job, visible_jobs
+from annotator.api.serializers import (
+    AssignInputSerializer,
+    AssignmentSerializer,
+    AssignResultSerializer,
+    ImportInputSerializer,
+    ImportResultSerializer,
+    JobSerializer,
+)
+from annotator.api.views.common import validated
+from annotator.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from annotator.models import Assignment, Job, Slice
+from annotator.services import jobs, queue, roles
+
+
+class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Annotators list their own assignments; supervisors and admins see all and assign in bulk."""
+
+    serializer_class = AssignmentSerializer
+    filterset_class = AssignmentFilter
+    ordering_fields = ["id", "created_at"]
+    queryset = Assignment.objects.none()
+
+    def get_permissions(self) -> list[Any]:
+        if self.action == "create":
+            return [HasRole.of(roles.SUPERVISOR, roles.ADMIN)()]
+        return [IsAuthenticated()]
+
+    def get_queryset(self) -> QuerySet[Assignment]:
+        qs = Assignment.objects.select_related("annotator").order_by("-id")
+        return qs if roles.sees_everything(self.request.user) else qs.filter(annotator=self.request.user)
+
+    @extend_schema(request=AssignInputSerializer, responses={201: AssignResultSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Assign `slices` (ids) or a whole `series` to `annotator`; held slices are skipped unless `reassign`."""
+        data = validated(AssignInputSerializer, request.data)
+        annotator = get_user_model().objects.filter(pk=data["annotator"]).first()
+        if annotator is None:
+            raise InvalidInput(f"user {data['annotator']} does not exist")
+        if not roles.has_role(annotator, roles.ANNOTATOR, roles.SUPERVISOR, roles.ADMIN):
+            raise InvalidInput(f"{annotator.username} is not an annotator")
+        wanted = Slice.objects.filter(pk__in=data["slices"])
+        if data["series"] is not None:
+            wanted = wanted | Slice.objects.filter(series_id=data["series"])
+        slices = list(wanted.distinct().order_by("series_id", "index"))
+        missing = sorted(set(data["slices"]) - {s.pk for s in slices})
+        if missing or not slices:
+            raise NotFound(
+                f"slice(s) {missing} do not exist" if missing else f"series {data['series']} has no slices"
+            )
+        created, skipped = queue.assign_slices(
+            slices, annotator, by=request.user, purpose=data["purpose"], reassign=data["reassign"]
+        )
+        body = {"created": AssignmentSerializer(created, many=True).data, "skipped": skipped}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class JobViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every background task. ML staff and admins cancel and retry; whoever launched a job may cancel it."""
+
+    serializer_class = JobSerializer
+    filterset_class = JobFilter
+    ordering_fields = ["id", "created_at", "state"]
+    lookup_value_regex = r"\d+"
+    queryset = Job.objects.none()
+
+    def get_queryset(self) -> QuerySet[Job]:
+        return visible_jobs(self.request.user).order_by("-created_at", "-id")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        jobs.reap_stale_jobs()  # a killed worker's jobs show up as failed (and retryable)
+        return super().list(request, *args, **kwargs)
+
+    def get_object(self) -> Job:
+        found = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if found is None:
+            raise NotFound(f"job {self.kwargs['pk']} does not exist")
+        return found
+
+    def managed(self, action_name: str) -> Job:
+        job = self.get_object()
+        if not can_manage_job(self.request.user, job, action_name):
+            raise Forbidden(
+                f"only ML staff, admins{' or its launcher' if action_name == 'cancel' else ''} "
+                f"may {action_name} job {job.pk}"
+            )
+        return job
+
+    @extend_schema(request=None, responses={200: JobSerializer, 409: OpenApiResponse(description="finished")})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return Response(JobSerializer(jobs.request_cancel(self.managed("cancel"))).data)
+
+    @extend_schema(
+        request=None, responses={200: JobSerializer, 409: OpenApiResponse(description="not retryable")}
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        return Response(JobSerializer(jobs.retry(self.managed("retry"), user=request.user)).data)
+
+
+class ImportUnavailable(APIException):
+    status_code = 503
+    default_detail = "the import service is not installed"
+    default_code = "unavailable"
+
+
+class ImportView(APIView):
+    """Upload a .zip (MIDS tree, DICOM files, PNG+mask pairs) or a single .dcm/.nii.gz into a project."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [HasRole.of(roles.SUPERVISOR, roles.ADMIN)]
+
+    @extend_schema(
+        request={"multipart/form-data": ImportInputSerializer},
+        responses={
+            201: ImportResultSerializer,
+            400: OpenApiResponse(description="unreadable upload"),
+            413: OpenApiResponse(description="too large"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(ImportInputSerializer, request.data)
+        upload = data["file"]
+        limit = settings.SPINELAB["MAX_UPLOAD_BYTES"]
+        if upload.size > limit:
+            raise PayloadTooLarge(f"the upload is {upload.size} bytes; the limit is {limit} bytes")
+        try:
+            from annotator.imports.service import import_upload
+        except ImportError as exc:
+            raise ImportUnavailable() from exc
+        report = import_upload(
+            upload, data["project"], kind=data["kind"], label_map=data["label_map"] or None, user=request.user
+        )
+        body = {
+            "series": list(report.series_ids),
+            "slices": report.slices,
+            "skipped_duplicates": report.skipped_duplicates,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -1,0 +1,125 @@
+"""The annotator's work queue: which slice comes next, and claiming it without races.
+
+Order: my rejected slices, then my other open assignments, then unassigned unlabelled/pre-labelled
+slices by active-learning `rank` (nulls last) then id. A claim is an Assignment row; the partial
+unique constraint "one active main assignment per slice" makes a double claim impossible, so two
+annotators asking at the same moment always get different slices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from annotator.models import Assignment, Slice, SliceState
+
+OPEN_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED, SliceState.IN_PROGRESS)
+CLAIMABLE_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED)
+MAX_CLAIM_ATTEMPTS = 20
+
+
+def by_rank(qs: QuerySet[Slice]) -> QuerySet[Slice]:
+    return qs.order_by(F("rank").asc(nulls_last=True), "id")
+
+
+def my_slices(user: Any, project_id: int | None = None) -> QuerySet[Slice]:
+    qs = Slice.objects.filter(
+        assignments__annotator=user, assignments__active=True, assignments__purpose=Assignment.Purpose.MAIN
+    )
+    if project_id is not None:
+        qs = qs.filter(series__session__subject__project_id=project_id)
+    return qs
+
+
+def unassigned_slices(project_id: int | None = None) -> QuerySet[Slice]:
+    qs = Slice.objects.filter(state__in=CLAIMABLE_STATES).exclude(
+        assignments__active=True, assignments__purpose=Assignment.Purpose.MAIN
+    )
+    if project_id is not None:
+        qs = qs.filter(series__session__subject__project_id=project_id)
+    return qs
+
+
+def next_slice(user: Any, project_id: int | None = None) -> Slice | None:
+    """The slice `user` should open next, claiming an unassigned one if needed; None when none is left."""
+    mine = my_slices(user, project_id)
+    for states in ((SliceState.REJECTED,), OPEN_STATES):
+        found = by_rank(mine.filter(state__in=states)).first()
+        if found is not None:
+            mark_opened(found, user)
+            return found
+    return claim_unassigned(user, project_id)
+
+
+def claim_unassigned(user: Any, project_id: int | None = None) -> Slice | None:
+    """Create a main Assignment for the first free slice. A lost race (IntegrityError on the unique
+    constraint) just moves on to the next candidate."""
+    skipped: list[int] = []
+    for _ in range(MAX_CLAIM_ATTEMPTS):
+        candidate = by_rank(unassigned_slices(project_id).exclude(pk__in=skipped)).first()
+        if candidate is None:
+            return None
+        try:
+            with transaction.atomic():
+                locked = (
+                    Slice.objects.select_for_update()
+                    .filter(pk=candidate.pk, state__in=CLAIMABLE_STATES)
+                    .first()
+                )
+                if locked is None:
+                    raise IntegrityError("slice changed state")
+                Assignment.objects.create(
+                    slice=locked,
+                    annotator=user,
+                    assigned_by=None,
+                    purpose=Assignment.Purpose.MAIN,
+                    opened_at=timezone.now(),
+                )
+            return locked
+        except IntegrityError:
+            skipped.append(candidate.pk)
+    return None
+
+
+def mark_opened(slice_: Slice, user: Any) -> None:
+    Assignment.objects.filter(
+        slice=slice_, annotator=user, active=True, purpose=Assignment.Purpose.MAIN, opened_at__isnull=True
+    ).update(opened_at=timezone.now())
+
+
+def assign_slices(
+    slices: list[Slice],
+    annotator: Any,
+    *,
+    by: Any,
+    purpose: str = Assignment.Purpose.MAIN,
+    reassign: bool = False,
+) -> tuple[list[Assignment], list[dict[str, Any]]]:
+    """A supervisor hands `slices` to `annotator` in one transaction -> (created, skipped).
+
+    A slice already held by someone else on the main track is skipped (reported with the holder)
+    unless `reassign`, which ends the other assignment first. Already holding it: skipped, no duplicate."""
+    created: list[Assignment] = []
+    skipped: list[dict[str, Any]] = []
+    with transaction.atomic():
+        locked = {s.pk: s for s in Slice.objects.select_for_update().filter(pk__in=[s.pk for s in slices])}
+        for slice_ in slices:
+            current = Assignment.objects.filter(slice_id=slice_.pk, active=True, purpose=purpose)
+            if current.filter(annotator=annotator).exists():
+                skipped.append({"slice": slice_.pk, "reason": f"already assigned to {annotator.username}"})
+                continue
+            if purpose == Assignment.Purpose.MAIN:
+                other = current.select_related("annotator").first()
+                if other is not None and not reassign:
+                    skipped.append({"slice": slice_.pk, "reason": f"held by {other.annotator.username}"})
+                    continue
+                current.update(active=False)
+            created.append(
+                Assignment.objects.create(
+                    slice=locked[slice_.pk], annotator=annotator, assigned_by=by, purpose=purpose
+                )
+            )
+    return created, skipped
