@@ -1,5 +1,12 @@
-"""Browser pages (rounds). Owned by the rounds work; see docs/ARCHITECTURE.md."""
+"""Browser pages (rounds): dashboard, launch form, round detail. See docs/rounds.md."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from annotator.pages import rounds
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("rounds/", rounds.dashboard, name="rounds-page"),
+    path("rounds/new", rounds.new, name="rounds-new"),
+    path("rounds/new/", rounds.new),
+    path("rounds/<int:pk>/", rounds.detail, name="round-page"),
+]

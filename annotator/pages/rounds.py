@@ -1,0 +1,112 @@
+"""Rounds pages: the dashboard (/rounds/), the launch form (/rounds/new) and a round (/rounds/<id>/).
+
+The dashboard and round pages render the IoU tables server-side and hand live parts (job progress,
+learning curves, promotion buttons) to static/annotator/js/rounds.js through a JSON config block."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+
+from annotator.errors import SpineLabError
+from annotator.models import Project, TrainingRound
+from annotator.services import roles, rounds
+from annotator.services import rounds_dashboard as board
+from annotator.services.projects import default_project
+from annotator.services.round_data import CHANNEL_SETS
+
+
+def _reader(request: HttpRequest) -> bool:
+    return roles.has_role(request.user, roles.ML_STAFF, roles.SUPERVISOR, roles.ADMIN)
+
+
+def _project(request: HttpRequest) -> Project:
+    value = request.GET.get("project") or request.POST.get("project")
+    if value:
+        project = Project.objects.filter(slug=value).first() or (
+            Project.objects.filter(pk=int(value)).first() if str(value).isdigit() else None
+        )
+        if project is not None:
+            return project
+    return default_project()
+
+
+def _pct(cell: dict[str, Any] | None) -> str:
+    if not cell or cell.get("mean") is None:
+        return "–"
+    return f"{cell['mean'] * 100:.1f} ± {(cell.get('std') or 0) * 100:.1f}"
+
+
+def table_rows(table: dict[str, Any]) -> dict[str, Any]:
+    """The paper's layout as display strings: classes as rows, architectures as columns (IoU %)."""
+    archs = table["architectures"]
+    rows = [{"name": r["class"], "cells": [_pct(r["cells"][a]) for a in archs]} for r in table["rows"]]
+    means = [
+        {"name": "mean IoU without background", "cells": [_pct(table["mean_without_background"][a]) for a in archs]},
+        {"name": "mean IoU with background", "cells": [_pct(table["mean_with_background"][a]) for a in archs]},
+    ]
+    return {"archs": archs, "best": table["best"], "rows": rows, "means": means, "round": table["round"],
+            "round_id": table["round_id"], "errors": table["errors"], "gate": table["gate"],
+            "num_slices": table["num_slices"]}
+
+
+def _config(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
+    return {"apiBase": "/api", "csrfToken": get_token(request), "project": project.pk,
+            "canLaunch": roles.is_ml_staff(request.user), **extra}
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if not _reader(request):
+        return HttpResponseForbidden("The rounds dashboard is for ML staff, supervisors and admins.")
+    project = _project(request)
+    data = board.dashboard(project)
+    return render(request, "annotator/rounds.html", {
+        "project": project, "data": data, "tables": [table_rows(t) for t in data["tables"]],
+        "config": _config(request, project), "can_launch": roles.is_ml_staff(request.user),
+    })
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if not _reader(request):
+        return HttpResponseForbidden("The rounds dashboard is for ML staff, supervisors and admins.")
+    rnd = get_object_or_404(TrainingRound, pk=pk)
+    data = board.round_detail(rnd)
+    table = table_rows(board.iou_table(rnd)) if rnd.report else None
+    return render(request, "annotator/rounds_detail.html", {
+        "round": data, "table": table, "project": rnd.project,
+        "config": _config(request, rnd.project, roundId=rnd.pk, jobId=rnd.job_id),
+        "can_launch": roles.is_ml_staff(request.user),
+    })
+
+
+@login_required
+def new(request: HttpRequest) -> HttpResponse:
+    if not roles.is_ml_staff(request.user):
+        return HttpResponseForbidden("Only ML staff can launch a training round.")
+    project = _project(request)
+    error, values = "", {}
+    if request.method == "POST":
+        values = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        data: dict[str, Any] = dict(values)
+        data["architectures"] = request.POST.getlist("architectures")
+        try:
+            rnd = rounds.launch_round(project, request.user, rounds.parse_options(data))
+            return redirect(f"/rounds/{rnd.pk}/")
+        except SpineLabError as exc:
+            error = exc.message
+    from mlcore.models import MODELS
+
+    defaults = rounds.RoundOptions()
+    chosen = request.POST.getlist("architectures") if request.method == "POST" else defaults.architectures
+    return render(request, "annotator/rounds_new.html", {
+        "project": project, "error": error, "values": values, "defaults": defaults,
+        "architectures": [{"name": n, "description": MODELS[n].description, "checked": n in chosen}
+                          for n in rounds.PAPER_ARCHITECTURES + sorted(set(MODELS) - set(rounds.PAPER_ARCHITECTURES))],
+        "strategies": rounds.STRATEGIES, "channel_sets": list(CHANNEL_SETS),
+    }, status=400 if error else 200)
