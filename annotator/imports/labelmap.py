@@ -3,7 +3,7 @@
 A label map is a dict whose keys are "desc:value" (e.g. "vertebrae:3"), "desc:*", "value" or "*"
 and whose values are a class index or class name. It comes from the `label_map` option, or from a
 JSON file (a path, or a name in fixtures/label_maps/, e.g. "mids-lumbar"); keys starting with "_" are
-comments. Without a map, a value is mapped automatically when its label-table name, or the mask's
+comments. Given a map, only the map counts. Without one, a value is mapped automatically when its label-table name, or the mask's
 structure/desc, equals a class name of the project. The special map "identity" keeps values as
 class indices (masks exported by SpineLab itself).
 """
@@ -79,7 +79,7 @@ def map_mask(mask: ImportedMask, label_map: LabelMap | None, classes: list[str])
         target = _lookup(label_map, mask.desc, value) if label_map else None
         if target is None and value == 0:
             continue
-        if target is None:
+        if target is None and label_map is None:
             for name in (mask.label_table.get(value, ""), mask.structure, mask.desc):
                 if name and name.lower() in lowered:
                     target = lowered.index(name.lower())
