@@ -1,0 +1,122 @@
+"""Demo data and one user per role, for `scripts/demo`. Safe to run again: nothing is duplicated.
+
+- Users: anna + ben (annotators), mila (ML staff), sofia (supervisor), admin. Passwords are made once,
+  kept in SPINELAB_VAR_DIR/demo-credentials.json and printed every time.
+- Project "lumbar" (12 classes): a synthetic phantom written as a BIMCV/MIDS tree; the first subjects
+  come with reference masks (accepted, the first training set), the rest are unlabelled (the pool that
+  active learning ranks). Some unlabelled slices are assigned to anna and ben.
+- Project "mids-real" (background, vertebrae, intervertebral discs): the real volumes of
+  ../shared/data/mids-lumbar when present, with their reference masks.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from annotator.models import Assignment, Project, Slice, SliceState
+from annotator.services.projects import create_project, default_project
+from annotator.services.roles import ensure_groups
+
+DEMO_USERS = [
+    ("anna", "annotator"),
+    ("ben", "annotator"),
+    ("mila", "ml_staff"),
+    ("sofia", "supervisor"),
+    ("admin", "admin"),
+]
+LABELLED_SUBJECTS = 4
+
+
+class Command(BaseCommand):
+    help = "Create demo users (one per role) and import demo cases (phantom + shared real data)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--subjects", type=int, default=8, help="phantom subjects (default 8)")
+        parser.add_argument("--slices", type=int, default=9, help="sagittal slices per subject")
+        parser.add_argument("--size", type=int, default=256, help="slice size in pixels")
+        parser.add_argument("--no-real", action="store_true", help="skip ../shared/data/mids-lumbar")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        ensure_groups()
+        credentials = self.ensure_users()
+        project = default_project()
+        if not project.subjects.exists():
+            self.import_phantom(project, opts["subjects"], opts["slices"], opts["size"])
+        self.assign_demo_work(project)
+        if not opts["no_real"]:
+            self.import_real()
+        self.stdout.write(self.style.SUCCESS("Demo users (user / password / role):"))
+        for name, role in DEMO_USERS:
+            self.stdout.write(f"  {name:6} {credentials[name]:24} {role}")
+
+    def ensure_users(self) -> dict[str, str]:
+        path = Path(settings.VAR_DIR) / "demo-credentials.json"
+        saved: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        for name, role in DEMO_USERS:
+            password = saved.get(name) or f"{name}-{secrets.token_urlsafe(9)}"
+            user, _ = User.objects.get_or_create(username=name)
+            user.set_password(password)
+            user.is_superuser = user.is_staff = role == "admin"
+            user.save()
+            user.groups.add(Group.objects.get(name=role))
+            saved[name] = password
+        path.write_text(json.dumps(saved, indent=2))
+        path.chmod(0o600)
+        return saved
+
+    def import_phantom(self, project: Project, subjects: int, slices: int, size: int) -> None:
+        from annotator.imports.service import import_path
+        from mlcore.phantom import write_mids
+
+        root = Path(settings.VAR_DIR) / "demo-phantom"
+        shutil.rmtree(root, ignore_errors=True)
+        labelled, unlabelled = root / "labelled", root / "unlabelled"
+        write_mids(labelled, n_subjects=subjects, n_slices=slices, size=(size, size), seed=7)
+        # Subjects past the first few become the unlabelled pool: move them out without their masks.
+        unlabelled.mkdir(parents=True)
+        for sub in sorted(p for p in labelled.glob("sub-*") if p.is_dir())[LABELLED_SUBJECTS:]:
+            shutil.move(str(sub), unlabelled / sub.name)
+            shutil.rmtree(labelled / "derivatives" / "phantom" / sub.name, ignore_errors=True)
+        for tree in (labelled, unlabelled):
+            report = import_path(tree, project, kind="mids")
+            self.stdout.write(f"phantom {tree.name}: {len(report.series_ids)} series, {report.slices} slices")
+
+    @transaction.atomic
+    def assign_demo_work(self, project: Project) -> None:
+        pool = list(
+            Slice.objects.filter(series__session__subject__project=project, state__in=[
+                SliceState.UNLABELLED, SliceState.PRELABELLED], series__modality="T2w",
+                assignments__isnull=True).order_by("series__session__subject__label", "index")[:6]
+        )
+        for slice_, name in zip(pool, ["anna", "anna", "anna", "ben", "ben", "ben"], strict=False):
+            Assignment.objects.get_or_create(
+                slice=slice_, annotator=User.objects.get(username=name), purpose="main", active=True,
+                defaults={"assigned_by": User.objects.get(username="sofia")},
+            )
+
+    def import_real(self) -> None:
+        from annotator.imports.service import import_path
+
+        source = Path(settings.SPINELAB["SHARED_DATA"]) / "mids-lumbar"
+        if not source.exists():
+            self.stdout.write(f"no real data at {source}: skipped")
+            return
+        project = Project.objects.filter(slug="mids-real").first()
+        if project is None:
+            project = create_project("mids-real", "Real lumbar MRI (vertebrae + discs)",
+                                     ["background", "vertebrae", "intervertebral discs"],
+                                     ["#000000", "#e6194b", "#ffe119"])
+        if project.subjects.exists():
+            return
+        label_map = Path(settings.BASE_DIR) / "fixtures" / "label_maps" / "mids-lumbar.json"
+        report = import_path(source, project, kind="mids", label_map=label_map)
+        self.stdout.write(f"real mids-lumbar: {len(report.series_ids)} series, {report.slices} slices")
