@@ -162,6 +162,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("SPINELAB_CELERY_EAGER", False)
@@ -190,5 +191,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("SPINELAB_LOG_LEVEL", "INFO")},
 }
 
-for _folder in (VAR_DIR, MEDIA_ROOT, BROKER_DIR / "queue", BROKER_DIR / "processed"):
+for _folder in (VAR_DIR, MEDIA_ROOT, *(BROKER_DIR / f for f in ("queue", "processed", "control"))):
     _folder.mkdir(parents=True, exist_ok=True)
