@@ -145,7 +145,8 @@ def build_series(ds: Dataset, frames: list[Frame], orientation: list[float] | No
     affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps  # LPS -> RAS+, like NIfTI
     view = ("sag", "cor", "ax")[int(np.argmax(np.abs(normal)))]
     meta = {tag: str(ds.get(tag)) for tag in META_TAGS if ds.get(tag) not in (None, "")}
-    meta["transfer_syntax"] = str(ds.file_meta.get("TransferSyntaxUID", "")) if "file_meta" in ds else ""
+    file_meta = getattr(ds, "file_meta", None)
+    meta["transfer_syntax"] = str(file_meta.get("TransferSyntaxUID", "")) if file_meta is not None else ""
     meta["sop_class"] = str(ds.get("SOPClassUID", ""))
     return ImportedSeries(
         subject=str(ds.get("PatientID") or "") or "anonymous",
