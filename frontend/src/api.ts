@@ -1,0 +1,119 @@
+/** Typed client for the SpineLab HTTP API (docs/ARCHITECTURE.md, "HTTP API"). */
+import type { ChannelStats } from "./window";
+
+export interface SliceDetail {
+  id: number;
+  project: number;
+  series: number;
+  subject: number | string;
+  index: number;
+  height: number;
+  width: number;
+  channels: string[];
+  stats: Record<string, ChannelStats>;
+  state: string;
+  head_revision: number | null;
+  prelabel_revision: number | null;
+  previous_slice: number | null;
+  next_slice: number | null;
+  assignment: { id: number; annotator: number; purpose: string } | null;
+}
+
+export interface LabelClassInfo {
+  index: number;
+  name: string;
+  colour: string;
+  key: string;
+}
+
+export interface ProjectDetail {
+  id: number;
+  slug: string;
+  name: string;
+  classes: LabelClassInfo[];
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly body: Record<string, unknown>) {
+    super(typeof body.detail === "string" ? body.detail : `HTTP ${status}`);
+  }
+}
+
+export interface SavedMask {
+  revision: number;
+  state: string;
+}
+
+export class Api {
+  constructor(private readonly base: string, private readonly csrfToken: string) {}
+
+  private async request(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (init.method && init.method !== "GET") headers.set("X-CSRFToken", this.csrfToken);
+    const res = await fetch(this.base + path, { credentials: "same-origin", ...init, headers });
+    if (!res.ok) {
+      let body: Record<string, unknown> = {};
+      try {
+        body = await res.json();
+      } catch {
+        body = { detail: `HTTP ${res.status} ${res.statusText}` };
+      }
+      throw new ApiError(res.status, body);
+    }
+    return res;
+  }
+
+  async slice(id: number): Promise<SliceDetail> {
+    return (await this.request(`/slices/${id}/`)).json();
+  }
+
+  async project(id: number): Promise<ProjectDetail> {
+    return (await this.request(`/projects/${id}/`)).json();
+  }
+
+  /** 16-bit grey PNG of a channel plus the value mapping from its headers. */
+  async image16(id: number, channel: string): Promise<{ png: ArrayBuffer; offset: number; scale: number }> {
+    const res = await this.request(`/slices/${id}/image/?channel=${encodeURIComponent(channel)}&depth=16`);
+    const offset = Number(res.headers.get("X-Value-Offset") ?? "0");
+    const scale = Number(res.headers.get("X-Value-Scale") ?? "1");
+    return { png: await res.arrayBuffer(), offset, scale };
+  }
+
+  /** A mask revision ("head", "prelabel" or an id); null when the slice has none. */
+  async mask(id: number, revision: string | number): Promise<{ png: ArrayBuffer; revision: number; source: string } | null> {
+    try {
+      const res = await this.request(`/slices/${id}/mask/?revision=${revision}`);
+      return {
+        png: await res.arrayBuffer(),
+        revision: Number(res.headers.get("X-Revision-Id")),
+        source: res.headers.get("X-Revision-Source") ?? "",
+      };
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }
+  }
+
+  /** PUT a mask; `keepalive` lets the request outlive the page (leaving the slice). */
+  async saveMask(id: number, png: Uint8Array, base: number | null, editSeconds: number, keepalive = false): Promise<SavedMask> {
+    const res = await this.request(`/slices/${id}/mask/`, {
+      method: "PUT",
+      body: png as BodyInit,
+      keepalive,
+      headers: {
+        "Content-Type": "image/png",
+        "X-Base-Revision": base === null ? "" : String(base),
+        "X-Edit-Seconds": editSeconds.toFixed(1),
+      },
+    });
+    return res.json();
+  }
+
+  async submit(id: number): Promise<{ state: string }> {
+    return (await this.request(`/slices/${id}/submit/`, { method: "POST" })).json();
+  }
+
+  async next(): Promise<{ slice: number | null }> {
+    return (await this.request(`/slices/next/`, { method: "POST" })).json();
+  }
+}

@@ -1,0 +1,193 @@
+/** Pointer (mouse, pen, touch), wheel and keyboard bindings of the editor. */
+import type { Editor } from "./editor";
+import type { ScreenPoint } from "./geometry";
+import { pan, screenPoint, toImage, zoomAround } from "./geometry";
+import { stepBrush } from "./tools";
+import { dragWindow, presets, type WindowLevel } from "./window";
+
+type Drag =
+  | { kind: "paint" }
+  | { kind: "lasso" }
+  | { kind: "pan"; last: ScreenPoint }
+  | { kind: "wl"; start: ScreenPoint; wl: WindowLevel };
+
+const TOOL_KEYS: Record<string, "brush" | "eraser" | "fill" | "lasso" | "wl"> = { b: "brush", e: "eraser", f: "fill", l: "lasso", w: "wl" };
+
+export function bindInput(ed: Editor): void {
+  const stage = ed.ui.stage;
+  let drag: Drag | null = null;
+  let spaceDown = false;
+  const local = (e: { clientX: number; clientY: number }): ScreenPoint => {
+    const r = stage.getBoundingClientRect();
+    return screenPoint(e.clientX - r.left, e.clientY - r.top);
+  };
+
+  stage.addEventListener("contextmenu", (e) => e.preventDefault());
+  stage.addEventListener("pointerdown", (e) => {
+    if (drag) return;
+    const s = local(e);
+    stage.setPointerCapture(e.pointerId);
+    e.preventDefault();
+    if (e.button === 1 || spaceDown) drag = { kind: "pan", last: s };
+    else if (e.button === 2 || ed.mode === "wl") drag = { kind: "wl", start: s, wl: ed.wl };
+    else if (e.button === 0) {
+      const p = toImage(s, ed.viewport);
+      if (ed.mode === "brush" || ed.mode === "eraser") {
+        ed.beginStroke(p);
+        drag = { kind: "paint" };
+      } else if (ed.mode === "fill") ed.fillAt(p);
+      else if (ed.mode === "lasso") {
+        ed.lasso = [p];
+        drag = { kind: "lasso" };
+      }
+    }
+  });
+
+  stage.addEventListener("pointermove", (e) => {
+    const s = local(e);
+    const p = toImage(s, ed.viewport);
+    ed.cursor = p;
+    if (drag?.kind === "paint") ed.extendStroke(p);
+    else if (drag?.kind === "lasso") ed.lasso.push(p);
+    else if (drag?.kind === "pan") {
+      ed.setViewport(pan(ed.viewport, s.x - drag.last.x, s.y - drag.last.y));
+      drag.last = s;
+    } else if (drag?.kind === "wl") {
+      ed.setWindow(dragWindow(drag.wl, s.x - drag.start.x, s.y - drag.start.y, ed.slice.stats[ed.channel]));
+    }
+    ed.drawCursor();
+  });
+
+  const end = (e: PointerEvent) => {
+    if (!drag) return;
+    if (stage.hasPointerCapture(e.pointerId)) stage.releasePointerCapture(e.pointerId);
+    if (drag.kind === "paint") ed.endStroke();
+    else if (drag.kind === "lasso") ed.fillLasso();
+    drag = null;
+  };
+  stage.addEventListener("pointerup", end);
+  stage.addEventListener("pointercancel", end);
+  stage.addEventListener("pointerleave", () => {
+    ed.cursor = null;
+    ed.drawCursor();
+  });
+
+  stage.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
+    ed.setViewport(zoomAround(ed.viewport, local(e), factor));
+  }, { passive: false });
+
+  window.addEventListener("keydown", (e) => {
+    const target = e.target as HTMLElement;
+    if (target.tagName === "INPUT" && (target as HTMLInputElement).type !== "checkbox" && (target as HTMLInputElement).type !== "range") return;
+    if (target.tagName === "SELECT") return;
+    const key = e.key;
+    const ctrl = e.ctrlKey || e.metaKey;
+    if (ctrl && (key === "z" || key === "Z")) {
+      e.preventDefault();
+      if (e.shiftKey) ed.redo();
+      else ed.undo();
+      return;
+    }
+    if (ctrl && (key === "y" || key === "Y")) {
+      e.preventDefault();
+      ed.redo();
+      return;
+    }
+    if (ctrl || e.altKey) return;
+    if (key === " ") {
+      spaceDown = true;
+      e.preventDefault();
+    } else if (key === "[" || key === "]") {
+      setBrush(ed, stepBrush(ed.brushSize, key === "]" ? 1 : -1));
+    } else if (key === "p" || key === "P") {
+      ed.comparePrelabel(true);
+    } else if (key === "o" || key === "O") {
+      const box = ed.ui.el<HTMLInputElement>("outline");
+      box.checked = !box.checked;
+      box.dispatchEvent(new Event("change"));
+    } else if (key === "Home") {
+      ed.fit();
+    } else if (key === "," || key === "PageUp") {
+      e.preventDefault();
+      void ed.goTo(ed.slice.previous_slice);
+    } else if (key === "." || key === "PageDown") {
+      e.preventDefault();
+      void ed.goTo(ed.slice.next_slice);
+    } else if (TOOL_KEYS[key.toLowerCase()]) {
+      ed.setMode(TOOL_KEYS[key.toLowerCase()]);
+    } else {
+      const cls = ed.classes.find((c) => c.key === key);
+      if (cls) ed.selectClass(cls.index);
+    }
+  });
+  window.addEventListener("keyup", (e) => {
+    if (e.key === " ") spaceDown = false;
+    if (e.key === "p" || e.key === "P") ed.comparePrelabel(ed.ui.el<HTMLInputElement>("compare-prelabel").checked);
+  });
+}
+
+export function setBrush(ed: Editor, size: number): void {
+  ed.brushSize = size;
+  ed.ui.el<HTMLInputElement>("brush-size").value = String(size);
+  ed.ui.el("brush-size-out").textContent = String(size);
+  ed.drawCursor();
+}
+
+/** Toolbar and side-panel controls. */
+export function bindControls(ed: Editor): void {
+  const { el } = ed.ui;
+  ed.ui.root.querySelectorAll<HTMLElement>("[data-tool]").forEach((b) =>
+    b.addEventListener("click", () => ed.setMode(b.dataset.tool as never)),
+  );
+  el<HTMLInputElement>("brush-size").addEventListener("input", (e) => setBrush(ed, Number((e.target as HTMLInputElement).value)));
+  el<HTMLInputElement>("only-bg").addEventListener("change", (e) => (ed.onlyBackground = (e.target as HTMLInputElement).checked));
+  el<HTMLInputElement>("opacity").addEventListener("input", (e) => {
+    // Opacity is a CSS property of the mask layer: no pixel is re-rendered.
+    const v = Number((e.target as HTMLInputElement).value) / 100;
+    ed.ui.maskCanvas.style.opacity = ed.ui.prelabelCanvas.style.opacity = String(v);
+  });
+  el<HTMLInputElement>("outline").addEventListener("change", (e) => {
+    ed.maskLayer.outline = ed.prelabelLayer.outline = (e.target as HTMLInputElement).checked;
+    ed.rerenderMask();
+  });
+  el<HTMLInputElement>("compare-prelabel").addEventListener("change", (e) => ed.comparePrelabel((e.target as HTMLInputElement).checked));
+  el("accept-prelabel").addEventListener("click", () => ed.acceptPrelabel());
+  el("fit").addEventListener("click", () => ed.fit());
+  el("undo").addEventListener("click", () => ed.undo());
+  el("redo").addEventListener("click", () => ed.redo());
+  el("save-now").addEventListener("click", () => void ed.autosave.flush());
+  el("submit").addEventListener("click", () => void ed.submit().catch((err) => window.alert(`Submit failed: ${err.message}`)));
+  el("prev-slice").addEventListener("click", () => void ed.goTo(ed.slice.previous_slice));
+  el("next-slice").addEventListener("click", () => void ed.goTo(ed.slice.next_slice));
+  el("next-assigned").addEventListener("click", () => void ed.nextAssigned().catch((err) => window.alert(err.message)));
+  el("keep-mine").addEventListener("click", () => void ed.resolveConflict("mine"));
+  el("take-theirs").addEventListener("click", () => void ed.resolveConflict("theirs"));
+  el<HTMLSelectElement>("channel").addEventListener("change", (e) => void ed.setChannel((e.target as HTMLSelectElement).value).then(() => fillPresets(ed)));
+  el<HTMLSelectElement>("wl-preset").addEventListener("change", (e) => {
+    const preset = presets(ed.slice.stats[ed.channel])[Number((e.target as HTMLSelectElement).value)];
+    if (preset) ed.setWindow(preset.wl);
+  });
+  window.addEventListener("resize", () => ed.fit());
+  // Leaving the page: a keepalive PUT outlives it (sendBeacon cannot PUT).
+  window.addEventListener("pagehide", () => ed.autosave.flushOnUnload());
+  window.addEventListener("beforeunload", (e) => {
+    if (ed.autosave.dirty) {
+      ed.autosave.flushOnUnload();
+      e.preventDefault();
+    }
+  });
+}
+
+/** Populate channel and preset selectors once the slice is loaded. */
+export function fillPresets(ed: Editor): void {
+  const ch = ed.ui.el<HTMLSelectElement>("channel");
+  ch.replaceChildren(...ed.slice.channels.map((c) => new Option(c, c, false, c === ed.channel)));
+  ch.disabled = ed.slice.channels.length < 2;
+  const sel = ed.ui.el<HTMLSelectElement>("wl-preset");
+  sel.replaceChildren(...presets(ed.slice.stats[ed.channel]).map((p, i) => new Option(p.name, String(i))));
+  const hasPre = ed.prelabel !== null;
+  ed.ui.el<HTMLInputElement>("compare-prelabel").disabled = !hasPre;
+  ed.ui.el("accept-prelabel").hidden = !(hasPre && ed.slice.head_revision === null);
+}

@@ -1,0 +1,126 @@
+/** The editor's DOM: toolbar, class list, view controls, status and the conflict dialog. */
+import type { LabelClassInfo } from "./api";
+
+const html = String.raw;
+
+export interface Ui {
+  root: HTMLElement;
+  stage: HTMLElement;
+  imageCanvas: HTMLCanvasElement;
+  prelabelCanvas: HTMLCanvasElement;
+  maskCanvas: HTMLCanvasElement;
+  cursorCanvas: HTMLCanvasElement;
+  el<T extends HTMLElement = HTMLElement>(id: string): T;
+}
+
+export function buildUi(root: HTMLElement): Ui {
+  root.innerHTML = html`
+    <header class="ed-bar">
+      <a id="back" href="/">&larr; Cases</a>
+      <span id="title" class="ed-title">Loading…</span>
+      <button id="prev-slice" title="Previous slice (, or PageUp)">&lsaquo; Prev</button>
+      <button id="next-slice" title="Next slice (. or PageDown)">Next &rsaquo;</button>
+      <button id="next-assigned" title="Claim my next slice">Next assigned slice</button>
+      <span class="ed-spacer"></span>
+      <span id="save-state" class="ed-save" data-state="saved">Saved</span>
+      <button id="save-now">Save</button>
+      <button id="submit" class="primary">Submit for review</button>
+    </header>
+    <div class="ed-main">
+      <aside class="ed-side">
+        <section>
+          <h3>Tool</h3>
+          <div class="ed-tools">
+            <button id="tool-brush" data-tool="brush" title="Brush (B)">Brush</button>
+            <button id="tool-eraser" data-tool="eraser" title="Eraser (E)">Eraser</button>
+            <button id="tool-fill" data-tool="fill" title="Flood fill (F)">Fill</button>
+            <button id="tool-lasso" data-tool="lasso" title="Lasso fill (L)">Lasso</button>
+            <button id="tool-wl" data-tool="wl" title="Window/level drag (W); right-drag works with any tool">W/L</button>
+          </div>
+          <label>Size <input id="brush-size" type="range" min="1" max="100" value="10"> <output id="brush-size-out">10</output></label>
+          <label><input id="only-bg" type="checkbox"> Paint only over background</label>
+        </section>
+        <section>
+          <h3>Classes <small>(click: select · 👁 show · 🔒 protect)</small></h3>
+          <ul id="class-list" class="ed-classes"></ul>
+        </section>
+        <section>
+          <h3>View</h3>
+          <label>Mask opacity <input id="opacity" type="range" min="0" max="100" value="50"></label>
+          <label><input id="outline" type="checkbox"> Outline only (O)</label>
+          <label><input id="compare-prelabel" type="checkbox" disabled> Show pre-label (hold P)</label>
+          <button id="accept-prelabel" hidden>Accept pre-label</button>
+          <label>Channel <select id="channel"></select></label>
+          <label>Window <select id="wl-preset"></select></label>
+          <span id="wl-readout" class="ed-readout"></span>
+          <div class="ed-tools">
+            <button id="fit" title="Fit to window (Home)">Fit</button>
+            <button id="undo" title="Undo (Ctrl+Z)">Undo</button>
+            <button id="redo" title="Redo (Ctrl+Shift+Z / Ctrl+Y)">Redo</button>
+          </div>
+        </section>
+        <p class="ed-help">Wheel: zoom · Space+drag or middle drag: pan · Right-drag: window/level ·
+          [ ]: brush size · 1-9 0 - =: class · Ctrl+Z / Ctrl+Y · , . : slices</p>
+      </aside>
+      <div id="stage" class="ed-stage">
+        <canvas id="image-layer" class="ed-layer"></canvas>
+        <canvas id="prelabel-layer" class="ed-layer" hidden></canvas>
+        <canvas id="mask-layer" class="ed-layer"></canvas>
+        <canvas id="cursor-layer" class="ed-cursor"></canvas>
+        <div id="stage-message" class="ed-message" hidden></div>
+      </div>
+    </div>
+    <dialog id="conflict-dialog">
+      <p id="conflict-text"></p>
+      <p>Your version is kept as a revision either way.</p>
+      <button id="keep-mine">Keep mine</button>
+      <button id="take-theirs">Take theirs</button>
+    </dialog>`;
+  const el = <T extends HTMLElement = HTMLElement>(id: string): T => {
+    const found = root.querySelector<T>(`#${id}`);
+    if (!found) throw new Error(`editor UI element #${id} missing`);
+    return found;
+  };
+  return {
+    root, el,
+    stage: el("stage"),
+    imageCanvas: el<HTMLCanvasElement>("image-layer"),
+    prelabelCanvas: el<HTMLCanvasElement>("prelabel-layer"),
+    maskCanvas: el<HTMLCanvasElement>("mask-layer"),
+    cursorCanvas: el<HTMLCanvasElement>("cursor-layer"),
+  };
+}
+
+/** Render the class list; callbacks receive the class index. */
+export function renderClasses(
+  ui: Ui, classes: readonly LabelClassInfo[], active: number, visible: readonly boolean[], locked: ReadonlySet<number>,
+  on: { select(i: number): void; toggleVisible(i: number): void; toggleLock(i: number): void },
+): void {
+  const list = ui.el("class-list");
+  list.replaceChildren(
+    ...classes.map((c) => {
+      const li = document.createElement("li");
+      li.className = c.index === active ? "active" : "";
+      li.dataset.class = String(c.index);
+      li.innerHTML = html`<span class="swatch" style="background:${c.colour}"></span>
+        <span class="key">${c.key}</span><span class="name"></span>
+        <button class="vis" title="Show/hide">${visible[c.index] ? "👁" : "–"}</button>
+        <button class="lock" title="Protect: no tool overwrites it">${locked.has(c.index) ? "🔒" : "🔓"}</button>`;
+      li.querySelector(".name")!.textContent = c.name;
+      li.addEventListener("click", () => on.select(c.index));
+      li.querySelector(".vis")!.addEventListener("click", (e) => (e.stopPropagation(), on.toggleVisible(c.index)));
+      li.querySelector(".lock")!.addEventListener("click", (e) => (e.stopPropagation(), on.toggleLock(c.index)));
+      return li;
+    }),
+  );
+}
+
+const LABELS: Record<string, string> = { saved: "Saved", saving: "Saving…", unsaved: "Unsaved changes", error: "Save failed", conflict: "Conflict" };
+
+export function showSaveState(ui: Ui, state: string, detail: string): void {
+  const s = ui.el("save-state");
+  s.dataset.state = state;
+  s.textContent = LABELS[state] ?? state;
+  s.title = detail;
+  document.body.dataset.saveState = state;
+}
