@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from rest_framework.filters import OrderingFilter
 
 from annotator.models import Assignment, Job, MaskRevision, Series, Slice, SliceState, Subject
 
@@ -59,3 +60,17 @@ class JobFilter(django_filters.FilterSet):
     class Meta:
         model = Job
         fields = ["kind", "state", "queue"]
+
+
+class NullsLastOrderingFilter(OrderingFilter):
+    """`?ordering=rank` lists ranked slices first: nulls go last in either direction."""
+
+    def filter_queryset(self, request: Any, queryset: QuerySet, view: Any) -> QuerySet:
+        ordering = self.get_ordering(request, queryset, view)
+        if not ordering:
+            return queryset
+        terms = [
+            F(o[1:]).desc(nulls_last=True) if o.startswith("-") else F(o).asc(nulls_last=True)
+            for o in ordering
+        ]
+        return queryset.order_by(*terms, "id")

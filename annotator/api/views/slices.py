@@ -7,13 +7,14 @@ from typing import Any
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotator.api.filters import RevisionFilter, SliceFilter
+from annotator.api.filters import NullsLastOrderingFilter, RevisionFilter, SliceFilter
 from annotator.api.permissions import (
     HasRole,
     get_slice_for_write,
@@ -42,6 +43,7 @@ class SliceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """Annotators see the slices assigned to them; supervisors, ML staff and admins see all."""
 
     filterset_class = SliceFilter
+    filter_backends = [DjangoFilterBackend, NullsLastOrderingFilter]
     ordering_fields = ["id", "index", "rank", "rank_score", "state", "updated_at"]
     lookup_value_regex = r"\d+"
     queryset = Slice.objects.none()
