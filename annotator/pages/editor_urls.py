@@ -1,5 +1,9 @@
-"""Browser pages (editor). Owned by the editor work; see docs/ARCHITECTURE.md."""
+"""Browser pages (editor): the brush editor of one slice."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from annotator.pages import editor
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("slices/<int:slice_id>/edit/", editor.edit_slice, name="slice-edit"),
+]
