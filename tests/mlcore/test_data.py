@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mlcore.data import IGNORE_INDEX, Sample, SliceDataset, augment, load_folder, zscore, zscore_stats
+from mlcore.phantom import write_mids
+from tests.conftest import shared_data
+
+
+def test_zscore_uses_only_non_zero_voxels_and_never_divides_by_zero():
+    volume = np.array([0, 0, 2, 4, 6], np.float32)
+    mean, std = zscore_stats(volume)
+    assert mean == pytest.approx(4.0) and std == pytest.approx(np.std([2, 4, 6]))
+    np.testing.assert_allclose(zscore(np.array([4.0]), mean, std), [0.0])
+    assert zscore_stats(np.full((3, 3), 5.0)) == (5.0, 1.0)
+    assert zscore_stats(np.zeros((2, 2)))[1] == 1.0
+
+
+def test_augmentation_moves_image_and_mask_together_without_new_classes():
+    mask = np.zeros((64, 64), np.int64)
+    mask[10:30, 15:40], mask[35:60, 5:20], mask[40:50, 30:60] = 3, 7, 11
+    image = mask[None].astype(np.float32)  # intensity equals the class id
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        warped_image, warped_mask = augment(image, mask, rng)
+        assert warped_image.shape == (1, 64, 64) and warped_mask.shape == (64, 64)
+        assert set(np.unique(warped_mask)) <= {0, 3, 7, 11}
+        # away from label borders (where linear interpolation blends) the image still equals the mask
+        interior = np.isclose(warped_image[0], np.round(warped_image[0]), atol=1e-4)
+        assert (warped_image[0][interior].round() == warped_mask[interior]).mean() > 0.98
+
+
+def test_augmentation_actually_changes_the_slice():
+    image = np.random.default_rng(1).normal(size=(2, 32, 32)).astype(np.float32)
+    out, mask = augment(image, None, np.random.default_rng(2))
+    assert mask is None and out.shape == image.shape and not np.allclose(out, image)
+
+
+def test_dataset_gives_fixed_size_patches_and_pads_small_slices():
+    samples = [
+        Sample("a", "s1", np.ones((2, 40, 50), np.float32), np.ones((40, 50), np.int64)),
+        Sample("b", "s2", np.ones((2, 20, 30), np.float32), None),
+    ]
+    ds = SliceDataset(samples, augment=True, patch_size=32, seed=0)
+    image, mask = ds[0]
+    assert image.shape == (2, 32, 32) and image.dtype == torch.float32
+    assert mask.shape == (32, 32) and mask.dtype == torch.int64
+    image, mask = ds[1]
+    assert image.shape == (2, 32, 32) and (mask == IGNORE_INDEX).all()
+    whole = SliceDataset(samples, augment=False, patch_size=None)
+    assert whole[0][0].shape == (2, 40, 50) and whole[0][1].shape == (40, 50)
+
+
+def test_phantom_mids_tree_loads_with_two_channels_and_twelve_class_masks(tmp_path):
+    write_mids(tmp_path, n_subjects=2, n_slices=3, size=(48, 48), seed=1)
+    samples = load_folder(tmp_path, channels=("T2w", "T1w"))
+    assert len(samples) == 6
+    assert {s.subject for s in samples} == {"sub-P0001", "sub-P0002"}
+    s = samples[1]
+    assert s.image.shape == (2, 48, 48) and s.image.dtype == np.float32
+    assert s.mask is not None and s.mask.dtype == np.int64 and s.mask.max() <= 11
+    assert abs(float(s.image[0].mean())) < 2
+
+
+def test_a_t1_on_another_grid_is_resampled_onto_the_t2_grid(tmp_path):
+    import nibabel as nib
+
+    write_mids(tmp_path, n_subjects=1, n_slices=3, size=(32, 32), seed=2)
+    before = load_folder(tmp_path, channels=("T2w", "T1w"))[1].image[1]
+    t1 = next(tmp_path.rglob("*_T1w.nii.gz"))
+    img = nib.load(str(t1))
+    coarse = np.asarray(img.dataobj)[:, ::2, ::2]
+    affine = img.affine.copy()
+    affine[:3, 1:3] *= 2
+    nib.save(nib.Nifti1Image(coarse, affine), str(t1))
+    samples = load_folder(tmp_path, channels=("T2w", "T1w"))
+    assert samples[0].image.shape == (2, 32, 32)
+    assert np.corrcoef(before.ravel(), samples[1].image[1].ravel())[0, 1] > 0.7  # same anatomy, same place
+
+
+def test_a_missing_channel_is_named(tmp_path):
+    write_mids(tmp_path, n_subjects=1, n_slices=1, size=(16, 16), seed=0)
+    with pytest.raises(ValueError, match=r"\['FLAIR'\]"):
+        load_folder(tmp_path, channels=("T2w", "FLAIR"))
+
+
+def test_unmapped_mask_values_are_named(tmp_path):
+    write_mids(tmp_path, n_subjects=1, n_slices=1, size=(64, 64), seed=0)
+    with pytest.raises(ValueError, match="not in label_map"):
+        load_folder(tmp_path, label_map={1: 1})
+
+
+def test_real_mids_vertebrae_load_in_sagittal_orientation_with_the_vertebra_class():
+    root = shared_data("mids-lumbar")
+    samples = load_folder(
+        root, mask_desc="vertebrae", label_map={i: 1 for i in range(1, 6)}, labelled_only=True
+    )
+    assert samples and {s.subject for s in samples} == {f"sub-VB30{i}" for i in range(1, 6)}
+    assert all(s.image.shape == (1, 224, 224) and set(np.unique(s.mask)) <= {0, 1} for s in samples)
+    assert all(1 in s.mask for s in samples)
+    # sagittal slices run left-right: the middle slice of a subject holds the most vertebra pixels
+    sub = [s for s in samples if s.subject == "sub-VB301"]
+    counts = [int((s.mask == 1).sum()) for s in sub]
+    assert 0 < counts.index(max(counts)) < len(counts) - 1
+    # rows run superior -> inferior: vertebrae occupy a tall, narrow region (spine is vertical)
+    rows, cols = np.nonzero(sub[counts.index(max(counts))].mask)
+    assert np.ptp(rows) > 1.5 * np.ptp(cols)
+
+
+def test_real_png_folder_loads_with_remapped_labels():
+    root = shared_data("sagittal-png")
+    samples = load_folder(root, label_map={1: 3, 2: 1})
+    assert len(samples) == 20 and samples[0].id == "png/0" and samples[2].id == "png/2"
+    assert samples[3].image.shape == (1, 256, 256)
+    assert set(np.unique(samples[3].mask)) <= {0, 1, 3}
+    assert len({s.subject for s in samples}) == 20
