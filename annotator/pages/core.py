@@ -1,0 +1,90 @@
+"""Core pages: login/logout and the case list (an annotator's queue, or everything for the others)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Case, Count, IntegerField, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from annotator.models import Assignment, Project, Series, Slice, SliceState
+from annotator.services import roles
+
+STATE_ORDER = [s.value for s in SliceState]
+# The queue shows the work that needs the annotator first.
+QUEUE_PRIORITY = {
+    SliceState.REJECTED: 0,
+    SliceState.IN_PROGRESS: 1,
+    SliceState.PRELABELLED: 2,
+    SliceState.UNLABELLED: 3,
+    SliceState.SUBMITTED: 4,
+    SliceState.ACCEPTED: 5,
+}
+
+
+@login_required
+@ensure_csrf_cookie
+def case_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context: dict[str, Any] = {
+        "can_import": roles.has_role(user, roles.SUPERVISOR, roles.ADMIN),
+        "is_annotator": roles.has_role(user, roles.ANNOTATOR),
+        "projects": Project.objects.order_by("id"),
+        "states": STATE_ORDER,
+    }
+    if roles.sees_everything(user):
+        context["subjects"] = overview(request.GET.get("project"))
+    context["queue"] = my_queue(user) if roles.has_role(user, roles.ANNOTATOR) else []
+    return render(request, "annotator/cases.html", context)
+
+
+def my_queue(user: Any) -> list[Slice]:
+    priority = Case(
+        *[When(state=s, then=Value(p)) for s, p in QUEUE_PRIORITY.items()],
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    mine = Assignment.objects.filter(annotator=user, active=True).values("slice_id")
+    return list(
+        Slice.objects.filter(pk__in=mine)
+        .select_related("series__session__subject")
+        .annotate(priority=priority)
+        .order_by("priority", "rank", "id")[:500]
+    )
+
+
+def overview(project: str | None) -> list[dict[str, Any]]:
+    """Subjects -> series -> slice counts by state, plus each series' slices for direct links."""
+    series_qs = Series.objects.select_related("session__subject").order_by("session__subject__label", "id")
+    if project and project.isdigit():
+        series_qs = series_qs.filter(session__subject__project_id=int(project))
+    series_list = list(series_qs[:500])
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in (
+        Slice.objects.filter(series__in=series_list).values("series_id", "state").annotate(n=Count("id"))
+    ):
+        counts[row["series_id"]][row["state"]] = row["n"]
+    slices: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in (
+        Slice.objects.filter(series__in=series_list)
+        .order_by("index")
+        .values("id", "series_id", "index", "state")
+    ):
+        slices[row["series_id"]].append(row)
+    subjects: dict[int, dict[str, Any]] = {}
+    for series in series_list:
+        subject = series.session.subject
+        entry = subjects.setdefault(subject.pk, {"subject": subject, "series": []})
+        entry["series"].append(
+            {
+                "series": series,
+                "counts": [(s, counts[series.pk].get(s, 0)) for s in STATE_ORDER],
+                "total": sum(counts[series.pk].values()),
+                "slices": slices[series.pk],
+            }
+        )
+    return list(subjects.values())

@@ -1,0 +1,73 @@
+// Case list: "Next slice" claims a slice through the API and opens the editor; the import form uploads.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  async function errorText(response) {
+    try {
+      const body = await response.json();
+      return body.detail || JSON.stringify(body);
+    } catch (_) {
+      return response.status + " " + response.statusText;
+    }
+  }
+
+  const next = document.getElementById("next-slice");
+  if (next) {
+    next.addEventListener("click", async function () {
+      const message = document.getElementById("next-message");
+      next.disabled = true;
+      message.textContent = "";
+      try {
+        const response = await fetch("/api/slices/next/", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        });
+        if (response.ok) {
+          const body = await response.json();
+          window.location.href = "/slices/" + body.slice + "/edit/";
+          return;
+        }
+        message.textContent = await errorText(response);
+      } catch (err) {
+        message.textContent = "Network error: " + err;
+      }
+      next.disabled = false;
+    });
+  }
+
+  const form = document.getElementById("import-form");
+  if (form) {
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const result = document.getElementById("import-result");
+      const button = form.querySelector("button");
+      button.disabled = true;
+      result.textContent = "Uploading…";
+      try {
+        const response = await fetch("/api/imports/", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+          body: new FormData(form),
+        });
+        if (response.ok) {
+          const body = await response.json();
+          result.textContent = "Imported " + body.slices + " slices in " + body.series.length + " series" +
+            (body.skipped_duplicates ? " (" + body.skipped_duplicates + " duplicates skipped)" : "") + ".";
+          setTimeout(function () { window.location.reload(); }, 1200);
+        } else {
+          result.textContent = "Import failed: " + (await errorText(response));
+        }
+      } catch (err) {
+        result.textContent = "Network error: " + err;
+      }
+      button.disabled = false;
+    });
+  }
+})();
