@@ -1,5 +1,12 @@
-"""Browser pages (review). Owned by the review work; see docs/ARCHITECTURE.md."""
+"""Browser pages (review). Owned by the review work; see docs/review.md."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from annotator.pages import review
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("review/", review.queue_page, name="review-queue-page"),
+    path("review/agreement/", review.agreement_page, name="review-agreement-page"),
+    path("review/stats/", review.stats_page, name="review-stats-page"),
+    path("review/<int:slice_id>/", review.review_page, name="review-page"),
+]

@@ -1,0 +1,125 @@
+"""Review pages: the queue, one slice's review, agreement and annotator statistics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import select_template
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from annotator.errors import SpineLabError
+from annotator.models import Project, Slice
+from annotator.services import roles
+from annotator.services.agreement import agreement_report
+from annotator.services.annotator_stats import annotator_stats
+from annotator.services.projects import default_project
+from annotator.services.review import review_queue
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    if not roles.sees_everything(request.user):
+        raise PermissionDenied("only supervisors, ML staff and admins may open review pages")
+    # The shared base template is written by the core work; until then a standalone one is used.
+    base = select_template(["annotator/base.html", "annotator/review_base.html"])
+    return render(
+        request, template, {"base": base, "can_review": roles.is_supervisor(request.user), **context}
+    )
+
+
+def _project(request: HttpRequest) -> Project:
+    raw = request.GET.get("project", "")
+    if raw.isdigit():
+        found = Project.objects.filter(pk=int(raw)).first()
+        if found is None:
+            raise Http404(f"project {raw} does not exist")
+        return found
+    return default_project()
+
+
+@login_required
+def queue_page(request: HttpRequest) -> HttpResponse:
+    q = request.GET
+    error = ""
+    rows: list[Slice] = []
+    try:
+        hours = float(q["older_than_hours"]) if q.get("older_than_hours") else None
+        cls = int(q["class"]) if q.get("class") else None
+        series = int(q["series"]) if q.get("series") else None
+        rows = list(
+            review_queue(
+                annotator=q.get("annotator") or None,
+                series=series,
+                subject=q.get("subject") or None,
+                class_index=cls,
+                older_than_hours=hours,
+            )[:200]
+        )
+    except (ValueError, SpineLabError) as exc:
+        error = f"bad filter: {exc}"
+    classes = list(default_project().classes.order_by("index").values("index", "name"))
+    return _page(
+        request,
+        "annotator/review_queue.html",
+        {"rows": rows, "filters": q, "error": error, "classes": classes},
+    )
+
+
+@ensure_csrf_cookie
+@login_required
+def review_page(request: HttpRequest, slice_id: int) -> HttpResponse:
+    slice_ = (
+        Slice.objects.select_related("series__session__subject__project", "head_revision__author")
+        .filter(pk=slice_id)
+        .first()
+    )
+    if slice_ is None:
+        raise Http404(f"slice {slice_id} does not exist")
+    project = slice_.project
+    config = {
+        "sliceId": slice_.pk,
+        "apiBase": "/api",
+        "csrfToken": get_token(request),
+        "width": slice_.width,
+        "height": slice_.height,
+        "state": slice_.state,
+        "headRevision": slice_.head_revision_id,
+        "canReview": roles.is_supervisor(request.user),
+        "classes": list(project.classes.order_by("index").values("index", "name", "colour")),
+    }
+    return _page(request, "annotator/review.html", {"slice": slice_, "config": json.dumps(config)})
+
+
+@login_required
+def agreement_page(request: HttpRequest) -> HttpResponse:
+    report = agreement_report(_project(request))
+    report["rows"] = [
+        {
+            "name": name,
+            "double": report["double"]["iou_per_class"][i],
+            "gold": report["gold"]["iou_per_class"][i],
+        }
+        for i, name in enumerate(report["classes"])
+    ]
+    return _page(request, "annotator/review_agreement.html", {"report": report})
+
+
+@login_required
+def stats_page(request: HttpRequest) -> HttpResponse:
+    stats = annotator_stats(_project(request))
+    for row in stats["annotators"]:
+        row["per_class"] = [
+            {
+                "name": name,
+                "changed": row["prelabel_changed_per_class"][i],
+                "double": row["agreement_double_per_class"][i],
+                "gold": row["agreement_gold_per_class"][i],
+            }
+            for i, name in enumerate(stats["classes"])
+        ]
+    return _page(request, "annotator/review_stats.html", {"stats": stats})
