@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import nibabel as nib
 import numpy as np
 from nibabel import orientations
+from nibabel.spatialimages import SpatialImage
 from PIL import Image
 
 if TYPE_CHECKING:
@@ -43,7 +44,12 @@ def sagittal_stack(volume: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, 
 
 def read_sagittal(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read a NIfTI file as a sagittal stack. Returns (stack (N,H,W) float32, affine 4x4)."""
-    img = nib.load(str(path))
+    try:
+        img = nib.load(str(path))
+    except Exception as exc:  # nibabel raises several types for truncated/foreign files
+        raise ValueError(f"cannot read {Path(path).name} as NIfTI: {exc}") from exc
+    if not isinstance(img, SpatialImage) or img.affine is None:
+        raise ValueError(f"{Path(path).name} has no spatial affine")
     data = np.asarray(img.dataobj, dtype=np.float32)
     return sagittal_stack(data, img.affine)
 
