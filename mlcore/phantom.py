@@ -78,7 +78,7 @@ class PhantomSubject:
     t2: np.ndarray  # (N, H, W) float32
     t1: np.ndarray  # (N, H, W) float32
     masks: np.ndarray  # (N, H, W) uint8
-    offsets_mm: np.ndarray  # (N,) para-sagittal position of each slice
+    offsets_mm: np.ndarray | None = None  # (N,) para-sagittal position of each slice (mm)
     slice_thickness: float = 4.0
     pixel_mm: float = 1.0
 
