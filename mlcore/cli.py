@@ -65,6 +65,8 @@ def resize_sample(sample: Sample, size: int) -> Sample:
 
 def phantom_samples(n_subjects: int, n_slices: int, size: int, channels: int, seed: int) -> list[Sample]:
     """N phantom subjects (12-class masks), z-scored per volume; 1 channel = T2w, 2 = T2w + T1w."""
+    if channels not in (1, 2):
+        raise ValueError(f"phantom data has channels T2w and T1w, {channels} requested")
     samples = []
     for i in range(n_subjects):
         subject = generate_subject(seed * 1000 + i, n_slices, (size, size), subject_id=f"P{i + 1:04d}")
@@ -98,10 +100,14 @@ def middle_slices(samples: list[Sample], n: int) -> list[Sample]:
 def load_samples(args: argparse.Namespace) -> tuple[list[Sample], list[str]]:
     """Samples and class names from the data options."""
     if args.phantom:
-        samples = phantom_samples(args.phantom, args.phantom_slices, args.size, args.channels, args.seed)
+        channels = _channel_names(args)
+        samples = phantom_samples(args.phantom, args.phantom_slices, args.size, len(channels), args.seed)
         names = list(LUMBAR_CLASSES)
     elif args.data:
-        samples = load_folder(args.data)
+        mask_desc = args.mask_desc or ("vertebrae" if args.label_map == "vertebrae" else None)
+        samples = load_folder(
+            args.data, channels=_channel_names(args), mask_desc=mask_desc, labelled_only=args.labelled_only
+        )
         names = []
     else:
         raise SystemExit("give a data folder or --phantom N")
@@ -134,6 +140,10 @@ def load_samples(args: argparse.Namespace) -> tuple[list[Sample], list[str]]:
     if len(channels) != 1:
         raise SystemExit(f"slices have different channel counts {sorted(channels)}")
     return samples, names
+
+
+def _channel_names(args: argparse.Namespace) -> list[str]:
+    return [c.strip() for c in args.channels.split(",") if c.strip()]
 
 
 def make_config(args: argparse.Namespace, samples: list[Sample], names: list[str]) -> Any:
@@ -315,10 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--phantom", type=int, default=0, metavar="N", help="use N synthetic phantom subjects")
     g.add_argument("--phantom-slices", type=int, default=5, help="slices per phantom subject")
     g.add_argument("--size", type=int, default=64, help="phantom slice size (pixels)")
-    g.add_argument(
-        "--channels", type=int, default=1, choices=(1, 2), help="phantom channels: 1 T2w, 2 T2w+T1w"
-    )
-    g.add_argument("--label-map", help="'vertebrae' (mids-lumbar L1..L5 -> 1) or 'A-B:C,D:E'")
+    g.add_argument("--channels", default="T2w", help="input channels, e.g. T2w or T2w,T1w")
+    g.add_argument("--label-map", help="'vertebrae' (mids-lumbar L1..L5 -> 1) or 'A-B:C,D:E'; others -> 0")
+    g.add_argument("--mask-desc", help="which MIDS mask (desc-<X>_dseg) to use, e.g. vertebrae")
+    g.add_argument("--labelled-only", action="store_true", help="drop slices with an empty mask")
     g.add_argument("--middle", type=int, default=0, metavar="N", help="keep N middle slices per subject")
     g.add_argument("--resize", type=int, default=0, metavar="S", help="resample slices to S x S")
     g.add_argument("--seed", type=int, default=0)

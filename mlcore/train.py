@@ -126,7 +126,7 @@ def _seed_worker(worker_id: int) -> None:
 
 def make_loader(cfg: TrainConfig, samples: list[Sample], device: torch.device) -> DataLoader:
     """Shuffled training loader; pinned memory and workers only pay off on CUDA."""
-    dataset = SliceDataset(samples, augment=cfg.augment, patch_size=cfg.patch_size)
+    dataset = SliceDataset(samples, augment=cfg.augment, patch_size=cfg.patch_size, seed=cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
     return DataLoader(
         dataset,
