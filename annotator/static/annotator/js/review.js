@@ -131,12 +131,12 @@
     });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) { status.textContent = `refused: ${body.detail || response.status}`; return; }
-    status.textContent = decision === "accept" ? "accepted" : "rejected";
     $("review-state").textContent = body.state;
     pins.length = 0;
     renderPins();
     draw();
     await loadHistory();
+    status.textContent = decision === "accept" ? "accepted" : "rejected"; // last: tests wait on it
   }
 
   async function main() {

@@ -1,0 +1,68 @@
+// Drives Debian chromium through playwright-core for tests/e2e/test_review_browser.py.
+// Usage: node review.mjs <baseUrl> <sliceId> <sessionid> <phase: reject|comments|accept>
+// Prints one JSON line with what the page showed.
+import { createRequire } from "node:module";
+import path from "node:path";
+
+// ESM ignores NODE_PATH: resolve playwright-core from it explicitly (frontend/node_modules).
+const modules = process.env.NODE_PATH || path.resolve(import.meta.dirname, "../../frontend/node_modules");
+const { chromium } = createRequire(path.join(modules, "resolve-from-here.js"))("playwright-core");
+
+const [baseUrl, sliceId, sessionid, phase] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+const out = { phase };
+try {
+  const context = await browser.newContext();
+  const host = new URL(baseUrl).hostname;
+  await context.addCookies([{ name: "sessionid", value: sessionid, domain: host, path: "/" }]);
+  const page = await context.newPage();
+  page.on("pageerror", (e) => { out.pageErrors = (out.pageErrors || []).concat(String(e)); });
+  if (phase === "comments") {
+    // A stand-in editor page on the server's origin: editor-config, a canvas and #review-comments.
+    const stub = `${baseUrl}/__editor_stub__/`;
+    await page.route(stub, (route) => route.fulfill({ contentType: "text/html", body: `<!doctype html>
+      <script id="editor-config" type="application/json">{"sliceId": ${sliceId}, "apiBase": "/api"}</script>
+      <div><canvas width="400" height="320" style="width:400px;height:320px"></canvas></div>
+      <div id="review-comments"></div><script src="/static/annotator/js/review-comments.js"></script>` }));
+    await page.goto(stub);
+    await page.waitForSelector("#review-comments li", { timeout: 10000 });
+    out.comments = await page.textContent("#review-comments");
+    out.markers = await page.locator(".review-pin-marker").count();
+  } else {
+    await page.goto(`${baseUrl}/review/${sliceId}/`);
+    await page.waitForSelector("body[data-review-ready='1']", { timeout: 15000 });
+    out.summary = await page.textContent("#review-diff-summary");
+    // Pixel (5, 5) is vertebra in the submitted mask: the overlay tints it red.
+    out.headPixel = await page.evaluate(() => {
+      const canvas = document.getElementById("review-head");
+      const zoom = canvas.width / JSON.parse(document.getElementById("review-config").textContent).width;
+      return Array.from(canvas.getContext("2d").getImageData(5 * zoom + 1, 5 * zoom + 1, 1, 1).data);
+    });
+    if (phase === "reject") {
+      const box = await page.locator("#review-head").boundingBox();
+      const cfg = JSON.parse(await page.textContent("#review-config"));
+      await page.mouse.click(box.x + (5.5 / cfg.width) * box.width, box.y + (1.5 / cfg.height) * box.height);
+      await page.fill("#review-pins li:last-child .pin-text", "vertebra here, not disc");
+      await page.fill("#review-comment", "Fix the top of L1");
+      await page.click("#review-reject");
+      await page.waitForFunction(() => document.getElementById("review-status").textContent === "rejected",
+        null, { timeout: 10000 });
+    } else {
+      await page.click("#review-accept");
+      await page.waitForFunction(() => document.getElementById("review-status").textContent === "accepted",
+        null, { timeout: 10000 });
+    }
+    await page.waitForSelector("#review-history li");
+    out.state = await page.textContent("#review-state");
+    out.history = await page.locator("#review-history li").allTextContents();
+  }
+} catch (error) {
+  out.error = String(error);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));
