@@ -85,9 +85,9 @@ def map_mask(mask: ImportedMask, label_map: LabelMap | None, classes: list[str])
                     target = lowered.index(name.lower())
                     break
         if target is None:
-            name = mask.label_table.get(value)
+            known = mask.label_table.get(value)
             raise ImportFailed(
-                f"{mask.source_name}: label value {value}" + (f" ({name})" if name else "")
+                f"{mask.source_name}: label value {value}" + (f" ({known})" if known else "")
                 + " is not in the label map; pass a label map (e.g. --label-map mids-lumbar) "
                 "that sends it to one of the project's classes",
                 file=mask.source_name, value=value,

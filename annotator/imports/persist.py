@@ -116,7 +116,7 @@ def _persist_one(p: Planned, project: Project, user: Any, report: ImportReport, 
         source = SourceFile(series=series, name=name[:500], sha256=file_sha256(path), size=path.stat().st_size)
         with open(path, "rb") as handle:
             source.file.save(Path(name).name, File(handle), save=False)
-        written.append(source.file.name)
+        written.append(str(source.file.name))
         source.save()
     report.series_ids.append(series.pk)
     if p.reference is None:
@@ -135,10 +135,10 @@ def _create_slices(series: Series, p: Planned, written: list[str], report: Impor
             written.append(path)
             channels[channel], stats[channel] = path, channel_stats(plane)
         labels = p.labels[index] if p.labels is not None else None
-        labelled = labels is not None and bool(labels.any())
+        labelled = bool(labels is not None and labels.any())
         slice_ = Slice.objects.create(series=series, index=index, height=height, width=width, channels=channels,
                                       stats=stats, state=SliceState.ACCEPTED if labelled else SliceState.UNLABELLED)
         report.slices += 1
-        if labelled:
+        if labels is not None and labelled:
             save_imported_mask(slice_, labels, {"files": p.mask_names, "plane": index})
             report.masks += 1

@@ -71,7 +71,7 @@ def label_table_of(sidecar: dict[str, Any]) -> dict[int, str]:
 def load_volume(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     """NIfTI file -> (3D array in its stored dtype, or float32 when scl_slope/inter apply; affine)."""
     try:
-        image = nib.load(str(path))
+        image: Any = nib.load(str(path))
         data = np.asanyarray(image.dataobj)
         affine = np.asarray(image.affine, dtype=np.float64)
     except Exception as exc:  # nibabel, gzip and zlib raise many types for broken files

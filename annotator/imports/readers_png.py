@@ -43,9 +43,8 @@ def load_png(path: Path, name: str) -> np.ndarray:
                 return np.asarray(image, dtype=np.uint16).copy()
             if image.mode == "I":
                 return np.asarray(image).astype(np.int32)
-            if image.mode != "L":
-                image = image.convert("L")
-            return np.asarray(image, dtype=np.uint8).copy()
+            grey = image if image.mode == "L" else image.convert("L")
+            return np.asarray(grey, dtype=np.uint8).copy()
     except ImportFailed:
         raise
     except Exception as exc:  # PIL raises many types for broken files

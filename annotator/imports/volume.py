@@ -1,8 +1,8 @@
 """Volume geometry: re-orientation to sagittal planes, resampling between grids, z-score stats.
 
 Stored convention (every NIfTI/PNG series, documented in the report): a volume is (P, R, C) with
-P = sagittal planes ordered right -> left (index grows toward the patient's left, as +x in DICOM's
-LPS), R = rows from superior to inferior, C = columns from anterior to posterior. Shown as an image,
+P = sagittal planes ordered left -> right (index grows toward the patient's right, as +x in NIfTI's
+RAS and in mlcore.phantom's MIDS trees), R = rows from superior to inferior, C = columns from anterior to posterior. Shown as an image,
 a plane is upright with the anterior side on the left, the way radiologists read sagittal MRI.
 """
 
@@ -19,7 +19,7 @@ from nibabel.orientations import (
 )
 from scipy.ndimage import map_coordinates
 
-SAGITTAL_CODES = ("L", "I", "P")
+SAGITTAL_CODES = ("R", "I", "P")
 
 
 def spacing_of(affine: np.ndarray) -> list[float]:

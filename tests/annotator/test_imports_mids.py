@@ -77,9 +77,9 @@ def test_mids_lumbar_import_finds_the_sagittal_axis_and_stores_vertebra_and_disc
     assert vb.shape == [77, 224, 224] and ivd.shape == [67, 221, 221]
     assert vb.slices.count() == 77 and report.slices == 77 + 67
     assert (vb.modality, vb.view, vb.dtype, ivd.dtype) == ("T2w", "sag", "uint8", "uint16")
-    # Source axis 2 runs left->right; stored planes run right->left, rows S->I and cols A->P unchanged.
+    # Source axes are (S->I, A->P, L->R): planes are found along axis 2; rows and cols stay as they are.
     raw = np.asanyarray(nib.load(str(tree / "sub-VB301/ses-1/mim-mr/anat/sub-VB301_ses-1_run-1_bp-lsspine_vp-sag_T2w.nii.gz")).dataobj)
-    assert np.array_equal(load_array(vb.slices.get(index=30).channels["T2w"]), raw[:, :, 76 - 30])
+    assert np.array_equal(load_array(vb.slices.get(index=30).channels["T2w"]), raw[:, :, 30])
     vb_heads = MaskRevision.objects.filter(slice__series=vb, source="import")
     ivd_heads = MaskRevision.objects.filter(slice__series=ivd, source="import")
     assert vb_heads.exists() and ivd_heads.exists()
@@ -117,7 +117,7 @@ def test_lr_axis_in_the_middle_of_the_array_still_gives_sagittal_planes(project,
     series = Series.objects.get()
     assert series.shape == [4, 12, 10]  # 4 sagittal planes of 12 rows (S->I) x 10 cols (A->P)
     volume = stack(series, "T2w")
-    assert list(zip(*np.nonzero(volume), strict=True)) == [(3, 1, 7)]
+    assert list(zip(*np.nonzero(volume), strict=True)) == [(0, 1, 7)]
     assert series.metadata["source_axcodes"] == "PRS"
 
 
@@ -157,8 +157,8 @@ def test_vertebra_and_disc_masks_of_one_image_are_merged_into_one_label_map(proj
 
     plane = Slice.objects.get(head_revision__isnull=False)
     labels = revision_labels(plane.head_revision)
-    # RAS input: plane index is flipped (R->L), rows flipped (S->I), cols flipped (A->P).
-    assert plane.index == 2 and plane.state == "accepted"
+    # RAS input: planes keep their order (L->R), rows are flipped (S->I), cols flipped (A->P).
+    assert plane.index == 1 and plane.state == "accepted"
     assert (labels == VERTEBRAE).sum() == 4 and (labels == DISCS).sum() == 4
     assert labels[4:6, 4:6].tolist() == [[VERTEBRAE] * 2] * 2 and labels[1:3, 1:3].tolist() == [[DISCS] * 2] * 2
 
@@ -199,3 +199,20 @@ def test_import_mids_command_prints_a_summary_and_fails_cleanly(project, media, 
     assert "imported 1 series, 4 slices, 2 reference masks" in capsys.readouterr().out
     with pytest.raises(CommandError, match="no-such-map"):
         call_command("import_mids", str(tmp_path / "tree"), "--label-map", "no-such-map")
+
+
+def test_the_phantom_mids_tree_imports_with_automatic_class_mapping_and_t1w_channels(project, media, tmp_path):
+    from mlcore.phantom import write_mids
+
+    write_mids(tmp_path / "phantom", n_subjects=1, n_slices=3, size=(32, 32), seed=0)
+
+    report = import_path(tmp_path / "phantom", project)
+
+    t2 = Series.objects.get(modality="T2w")
+    assert report.slices == 3 and t2.shape == [3, 32, 32]
+    assert Series.objects.get(modality="T1w").aligned_to == t2
+    assert set(t2.slices.first().channels) == {"T2w", "T1w"}
+    # The phantom writes (N, H, W) stacks already ordered L->R, S->I, A->P: stored planes equal its arrays.
+    expected = np.asanyarray(nib.load(str(next((tmp_path / "phantom").rglob("*_dseg.nii.gz")))).dataobj)
+    for slice_ in t2.slices.all():
+        assert np.array_equal(revision_labels(slice_.head_revision), expected[slice_.index])
