@@ -16,8 +16,8 @@ from annotator.services import roles
 _STANDALONE_BASE = Template(
     "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
     "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-    "<title>{% block title %}SpineLab{% endblock %}</title></head>"
-    "<body>{% block content %}{% endblock %}</body></html>"
+    "<title>{% block title %}SpineLab{% endblock %}</title>{% block head %}{% endblock %}</head>"
+    "<body>{% block content %}{% endblock %}{% block scripts %}{% endblock %}</body></html>"
 )
 
 

@@ -41,7 +41,7 @@ export function buildUi(root: HTMLElement): Ui {
           <label><input id="only-bg" type="checkbox"> Paint only over background</label>
         </section>
         <section>
-          <h3>Classes <small>(click: select · 👁 show · 🔒 protect)</small></h3>
+          <h3>Classes <small class="ed-cols">show · lock</small></h3>
           <ul id="class-list" class="ed-classes"></ul>
         </section>
         <section>
@@ -104,12 +104,14 @@ export function renderClasses(
       li.dataset.class = String(c.index);
       li.innerHTML = html`<span class="swatch" style="background:${c.colour}"></span>
         <span class="key">${c.key}</span><span class="name"></span>
-        <button class="vis" title="Show/hide">${visible[c.index] ? "👁" : "–"}</button>
-        <button class="lock" title="Protect: no tool overwrites it">${locked.has(c.index) ? "🔒" : "🔓"}</button>`;
+        <input type="checkbox" class="vis" title="Show this class" ${visible[c.index] ? "checked" : ""}>
+        <input type="checkbox" class="lock" title="Protect: no tool overwrites this class" ${locked.has(c.index) ? "checked" : ""}>`;
       li.querySelector(".name")!.textContent = c.name;
       li.addEventListener("click", () => on.select(c.index));
-      li.querySelector(".vis")!.addEventListener("click", (e) => (e.stopPropagation(), on.toggleVisible(c.index)));
-      li.querySelector(".lock")!.addEventListener("click", (e) => (e.stopPropagation(), on.toggleLock(c.index)));
+      li.querySelector(".vis")!.addEventListener("click", (e) => e.stopPropagation());
+      li.querySelector(".lock")!.addEventListener("click", (e) => e.stopPropagation());
+      li.querySelector(".vis")!.addEventListener("change", () => on.toggleVisible(c.index));
+      li.querySelector(".lock")!.addEventListener("change", () => on.toggleLock(c.index));
       return li;
     }),
   );

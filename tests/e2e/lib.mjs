@@ -1,0 +1,110 @@
+// Helpers shared by the editor's browser tests and benchmark: Debian chromium via playwright-core
+// (never a downloaded browser), the real login form, image->screen mapping, and mask decoding.
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const frontRequire = createRequire(join(ROOT, "frontend", "package.json"));
+const { chromium } = frontRequire("playwright-core");
+const fastPng = await import(pathToFileURL(frontRequire.resolve("fast-png")).href);
+
+export const BASE = process.env.SPINELAB_URL;
+export const IDS = JSON.parse(process.env.SPINELAB_IDS || "{}");
+
+// playwright-core refuses an explicit --user-data-dir with launch(): it starts chromium with a
+// fresh temporary profile of its own, which it deletes on close.
+export async function launch() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+  return { browser, close: () => browser.close() };
+}
+
+/** Log in through the real login form and return the page. */
+export async function login(browser, username, password, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+  await page.goto(`${BASE}/login/`);
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.click('[type="submit"]')]);
+  return page;
+}
+
+export async function openEditor(page, sliceId, query = "") {
+  await page.goto(`${BASE}/slices/${sliceId}/edit/${query}`);
+  await page.waitForSelector('body[data-editor-ready="1"]', { timeout: 20000 });
+}
+
+/** Screen (page) coordinates of the centre of image pixel (x, y). */
+export async function pixelToPage(page, x, y) {
+  return page.evaluate(([x, y]) => {
+    const ed = window.spinelabEditor;
+    const r = ed.ui.stage.getBoundingClientRect();
+    const v = ed.viewport;
+    return { x: r.left + (x + 0.5) * v.zoom + v.offsetX, y: r.top + (y + 0.5) * v.zoom + v.offsetY };
+  }, [x, y]);
+}
+
+/** Drag the mouse through image pixels (one pointer event per point). */
+export async function strokeThrough(page, points) {
+  const first = await pixelToPage(page, ...points[0]);
+  await page.mouse.move(first.x, first.y);
+  await page.mouse.down();
+  for (const p of points.slice(1)) {
+    const s = await pixelToPage(page, ...p);
+    await page.mouse.move(s.x, s.y);
+  }
+  await page.mouse.up();
+}
+
+export async function setBrushSize(page, size) {
+  await page.locator("#brush-size").evaluate((el, size) => {
+    el.value = String(size);
+    el.dispatchEvent(new Event("input"));
+  }, size);
+}
+
+/**
+ * The brush geometry, written out independently of the editor's code: a pixel belongs to a
+ * segment a->b (pixel centres) of diameter `size` when its centre is within size/2 of the segment.
+ */
+export function paintExpected(labels, width, height, points, size, value) {
+  const r2 = (size / 2) ** 2 + 1e-9;
+  const pts = points.map(([x, y]) => [x + 0.5, y + 0.5]);
+  for (let i = 0; i < pts.length; i++) {
+    const [ax, ay] = pts[Math.max(0, i - 1)];
+    const [bx, by] = pts[i];
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const cx = x + 0.5, cy = y + 0.5, dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+        const t = len2 ? Math.max(0, Math.min(1, ((cx - ax) * dx + (cy - ay) * dy) / len2)) : 0;
+        if ((cx - ax - t * dx) ** 2 + (cy - ay - t * dy) ** 2 <= r2) labels[y * width + x] = value;
+      }
+    }
+  }
+}
+
+/** Fetch a mask revision through the API (with the page's session) and decode it. */
+export async function fetchMask(page, sliceId, revision = "head") {
+  const got = await page.evaluate(async ([id, rev]) => {
+    const res = await fetch(`/api/slices/${id}/mask/?revision=${rev}`);
+    if (!res.ok) return { status: res.status };
+    return { status: res.status, revision: res.headers.get("X-Revision-Id"), bytes: Array.from(new Uint8Array(await res.arrayBuffer())) };
+  }, [sliceId, revision]);
+  if (got.status !== 200) return got;
+  const png = fastPng.decode(Uint8Array.from(got.bytes));
+  return { status: 200, revision: Number(got.revision), width: png.width, height: png.height, labels: Uint8Array.from(png.data) };
+}
+
+export const encodePng = (labels, width, height) => fastPng.encode({ width, height, data: labels, depth: 8, channels: 1 });
+
+export function countDiff(a, b) {
+  let n = 0;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) n++;
+  return n;
+}
