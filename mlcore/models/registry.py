@@ -9,7 +9,7 @@ nn.Dropout, nn.Dropout2d, ...) in train mode, so repeated forwards sample differ
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -93,7 +93,7 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 _NETWORKS: dict[str, type[SegmentationNet]] = {"unet": UNet, "fcn8": FCN8, "smp": SmpBaseline}
-_OPTIMISERS: dict[str, type[torch.optim.Optimizer]] = {
+_OPTIMISERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "RMSprop": torch.optim.RMSprop,
     "Adam": torch.optim.Adam,
     "Adadelta": torch.optim.Adadelta,
