@@ -163,12 +163,11 @@ class SliceMaskView(APIView):
         result = save_human_mask(
             slice_id=slice_.pk, user=request.user, png=body, base_revision_id=base, track=track, meta=meta
         )
-        slice_.refresh_from_db(fields=["state"])
-        revision = result.revision
+        revision = result.revision  # revision.slice is the locked slice, its state already updated
         return Response(
             {
                 "revision": revision.pk,
-                "state": slice_.state,
+                "state": revision.slice.state,
                 "sha256": revision.sha256,
                 "created_at": revision.created_at,
             },
