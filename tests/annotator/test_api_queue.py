@@ -188,3 +188,11 @@ def test_the_openapi_schema_is_served(db, client_for):
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert "/api/slices/{id}/mask/" in paths and "/api/slices/next/" in paths
+
+
+def test_lists_are_paginated_and_the_page_size_can_be_raised(make_slices, client_for):
+    make_slices(60)
+    sam = client_for("sam")
+    first = sam.get("/api/slices/").json()
+    assert (first["count"], len(first["results"])) == (60, 50) and first["next"]
+    assert len(sam.get("/api/slices/?page_size=100").json()["results"]) == 60

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api.filters import SeriesFilter, SubjectFilter
+from annotator.api.pagination import Pagination
 from annotator.api.permissions import HasRole, visible_series, visible_subjects
 from annotator.api.serializers import (
     MeSerializer,
@@ -63,6 +64,7 @@ class SubjectViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = SubjectFilter
     ordering_fields = ["id", "label", "created_at"]
     queryset = Subject.objects.none()
+    pagination_class = Pagination
 
     def get_queryset(self) -> QuerySet[Subject]:
         return visible_subjects(self.request.user).order_by("project_id", "label")
@@ -73,6 +75,7 @@ class SeriesViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = SeriesFilter
     ordering_fields = ["id", "modality", "created_at"]
     queryset = Series.objects.none()
+    pagination_class = Pagination
 
     def get_queryset(self) -> QuerySet[Series]:
         return (

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotator.api.filters import NullsLastOrderingFilter, RevisionFilter, SliceFilter
+from annotator.api.pagination import Pagination
 from annotator.api.permissions import (
     HasRole,
     get_slice_for_write,
@@ -47,6 +48,7 @@ class SliceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     ordering_fields = ["id", "index", "rank", "rank_score", "state", "updated_at"]
     lookup_value_regex = r"\d+"
     queryset = Slice.objects.none()
+    pagination_class = Pagination
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return SliceDetailSerializer if self.action == "retrieve" else SliceListSerializer
@@ -117,6 +119,7 @@ class RevisionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     serializer_class = RevisionSerializer
     queryset = MaskRevision.objects.none()
+    pagination_class = Pagination
     lookup_value_regex = r"\d+"
 
     def get_object(self) -> MaskRevision:

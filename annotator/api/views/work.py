@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api.filters import AssignmentFilter, JobFilter
+from annotator.api.pagination import Pagination
 from annotator.api.permissions import HasRole, can_manage_job, visible_jobs
 from annotator.api.serializers import (
     AssignInputSerializer,
@@ -40,6 +41,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
     filterset_class = AssignmentFilter
     ordering_fields = ["id", "created_at"]
     queryset = Assignment.objects.none()
+    pagination_class = Pagination
 
     def get_permissions(self) -> list[Any]:
         if self.action == "create":
@@ -83,6 +85,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["id", "created_at", "state"]
     lookup_value_regex = r"\d+"
     queryset = Job.objects.none()
+    pagination_class = Pagination
 
     def get_queryset(self) -> QuerySet[Job]:
         return visible_jobs(self.request.user).order_by("-created_at", "-id")
