@@ -268,4 +268,8 @@ class ImportInputSerializer(serializers.Serializer):
 class ImportResultSerializer(serializers.Serializer):
     series = serializers.ListField(child=serializers.IntegerField())
     slices = serializers.IntegerField()
-    skipped_duplicates = serializers.IntegerField()
+    skipped_duplicates = serializers.ListField(
+        child=serializers.CharField(), help_text="files already imported"
+    )
+    masks = serializers.IntegerField(required=False)
+    notes = serializers.ListField(child=serializers.CharField(), required=False)

@@ -158,6 +158,8 @@ class ImportView(APIView):
         body = {
             "series": list(report.series_ids),
             "slices": report.slices,
-            "skipped_duplicates": report.skipped_duplicates,
+            "skipped_duplicates": list(report.skipped_duplicates),
+            "masks": getattr(report, "masks", 0),
+            "notes": list(getattr(report, "notes", [])),
         }
         return Response(body, status=status.HTTP_201_CREATED)

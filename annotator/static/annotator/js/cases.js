@@ -59,7 +59,7 @@
         if (response.ok) {
           const body = await response.json();
           result.textContent = "Imported " + body.slices + " slices in " + body.series.length + " series" +
-            (body.skipped_duplicates ? " (" + body.skipped_duplicates + " duplicates skipped)" : "") + ".";
+            (body.skipped_duplicates.length ? " (" + body.skipped_duplicates.length + " duplicates skipped)" : "") + ".";
           setTimeout(function () { window.location.reload(); }, 1200);
         } else {
           result.textContent = "Import failed: " + (await errorText(response));

@@ -1,0 +1,62 @@
+"""POST /api/imports/: a zipped MIDS tree of phantom subjects becomes series and slices."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The role users are made with real password hashing otherwise (seconds per test)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def mids_zip(tmp_path, settings) -> bytes:
+    from mlcore.phantom import write_mids
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    root = tmp_path / "mids"
+    write_mids(root, n_subjects=1, n_slices=2, size=(32, 32), seed=0)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(Path(root).rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(root).as_posix())
+    return buffer.getvalue()
+
+
+def upload(client, project, data: bytes, name: str = "mids.zip", **fields):
+    file = SimpleUploadedFile(name, data, content_type="application/zip")
+    return client.post("/api/imports/", {"file": file, "project": project.pk, **fields}, format="multipart")
+
+
+def test_a_supervisor_imports_a_mids_zip_and_a_second_upload_is_recognised(client_for, project, mids_zip):
+    sam = client_for("sam")
+    first = upload(sam, project, mids_zip, kind="mids")
+    assert first.status_code == 201, first.content
+    body = first.json()
+    assert body["series"] and body["slices"] >= 2
+    listed = sam.get(f"/api/slices/?series={body['series'][0]}").json()
+    assert listed["count"] >= 2
+    again = upload(sam, project, mids_zip)
+    assert again.status_code == 201 and again.json()["series"] == [] and again.json()["skipped_duplicates"]
+
+
+def test_an_unreadable_upload_is_refused_with_400(client_for, project):
+    response = upload(client_for("ada"), project, b"this is not a zip", name="junk.zip")
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+def test_a_bad_kind_or_missing_file_is_named(client_for, project):
+    sam = client_for("sam")
+    bad_kind = upload(sam, project, b"x", kind="jpeg")
+    assert bad_kind.status_code == 400 and "kind" in bad_kind.json()["detail"]
+    missing = sam.post("/api/imports/", {"project": project.pk}, format="multipart")
+    assert missing.status_code == 400 and "file" in missing.json()["detail"]
