@@ -127,6 +127,7 @@ def test_an_oversize_body_answers_413(assigned, client_for):
 def test_bad_headers_and_params_answer_400(assigned, client_for):
     alice = client_for("alice")
     assert put_mask(alice, assigned.pk, blobs(), HTTP_X_EDIT_SECONDS="soon").status_code == 400
+    assert put_mask(alice, assigned.pk, blobs(), HTTP_X_EDIT_SECONDS="inf").status_code == 400
     bad_base = alice.put(
         f"/api/slices/{assigned.pk}/mask/",
         data=png_of(blobs()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from typing import Any
 
@@ -32,7 +33,7 @@ class PngParser(BaseParser):
 
     media_type = "image/png"
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> bytes:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         return stream.read() if stream is not None else b""
 
 
@@ -189,8 +190,8 @@ def parse_optional_number(raw: str | None, name: str, kind: type) -> Any:
         value = kind(raw.strip())
     except ValueError as exc:
         raise InvalidInput(f"header {name} must be a {kind.__name__}, got {raw!r}") from exc
-    if value < 0 or value != value:
-        raise InvalidInput(f"header {name} must not be negative, got {raw!r}")
+    if not math.isfinite(value) or value < 0:
+        raise InvalidInput(f"header {name} must be a finite, non-negative number, got {raw!r}")
     return value
 
 

@@ -68,7 +68,7 @@ class SliceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return get_visible_slice(self.request.user, int(self.kwargs["pk"]))
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         context["neighbours"] = visible_slices(self.request.user)
         return context
 

@@ -60,7 +60,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
         if annotator is None:
             raise InvalidInput(f"user {data['annotator']} does not exist")
         if not roles.has_role(annotator, roles.ANNOTATOR, roles.SUPERVISOR, roles.ADMIN):
-            raise InvalidInput(f"{annotator.username} is not an annotator")
+            raise InvalidInput(f"{annotator.get_username()} is not an annotator")
         wanted = Slice.objects.filter(pk__in=data["slices"])
         if data["series"] is not None:
             wanted = wanted | Slice.objects.filter(series_id=data["series"])
