@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -54,3 +55,11 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
     return value
+
+
+def knob(name: str) -> Any:
+    """One of SpineLab's own settings (the SPINELAB dict in settings.py), typed for callers."""
+    from django.conf import settings
+
+    knobs: dict[str, Any] = settings.SPINELAB
+    return knobs[name]

@@ -8,6 +8,7 @@ all under SPINELAB_VAR_DIR. Production: set SPINELAB_DATABASE_URL (PostgreSQL), 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -174,7 +175,7 @@ CELERY_TASK_ROUTES = {"annotator.tasks.gpu.*": {"queue": "gpu"}}
 CELERY_TASK_IGNORE_RESULT = True
 
 # --- SpineLab's own knobs ------------------------------------------------------------------------
-SPINELAB = {
+SPINELAB: dict[str, Any] = {
     "MAX_UPLOAD_BYTES": env_int("SPINELAB_MAX_UPLOAD_MB", 512) * 1024 * 1024,
     "MAX_UNZIPPED_BYTES": env_int("SPINELAB_MAX_UNZIPPED_MB", 2048) * 1024 * 1024,
     "MAX_ZIP_MEMBERS": env_int("SPINELAB_MAX_ZIP_MEMBERS", 20000),

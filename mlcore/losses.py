@@ -80,5 +80,5 @@ def supervised_loss(
     total = outputs[0].new_zeros((), dtype=torch.float32)
     for head, weight in zip(outputs, weights, strict=False):
         if weight:
-            total = total + weight * loss_fn(head, resize_target(target, tuple(head.shape[-2:])))
+            total = total + weight * loss_fn(head, resize_target(target, (int(head.shape[-2]), int(head.shape[-1]))))
     return total

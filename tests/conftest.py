@@ -22,6 +22,12 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2 costs seconds per user on this machine; the hasher is not what these tests check."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def users(db):
     """One named user per role: alice (annotator), bob (second annotator), mia (ML staff),

@@ -29,7 +29,7 @@ MAX_GOLD_BYTES = 16 * 1024 * 1024
 class RawPngParser(BaseParser):
     media_type = "image/png"
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> bytes:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         return stream.read() if stream is not None else b""
 
 

@@ -7,14 +7,12 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from django.conf import settings
-
+from annotator.env import knob
 from annotator.errors import ImportFailed, PayloadTooLarge
 
 
 def limits() -> tuple[int, int, int]:
-    conf = settings.SPINELAB
-    return int(conf["MAX_UPLOAD_BYTES"]), int(conf["MAX_UNZIPPED_BYTES"]), int(conf["MAX_ZIP_MEMBERS"])
+    return int(knob("MAX_UPLOAD_BYTES")), int(knob("MAX_UNZIPPED_BYTES")), int(knob("MAX_ZIP_MEMBERS"))
 
 
 def check_upload_size(size: int, name: str) -> None:

@@ -69,12 +69,12 @@ def overview(project: str | None) -> list[dict[str, Any]]:
     ):
         counts[row["series_id"]][row["state"]] = row["n"]
     slices: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in (
+    for slice_row in (
         Slice.objects.filter(series__in=series_list)
         .order_by("index")
         .values("id", "series_id", "index", "state")
     ):
-        slices[row["series_id"]].append(row)
+        slices[slice_row["series_id"]].append(dict(slice_row))
     subjects: dict[int, dict[str, Any]] = {}
     for series in series_list:
         subject = series.session.subject

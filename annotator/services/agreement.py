@@ -21,23 +21,7 @@ from annotator.models import Assignment, MaskRevision, Project, Slice, SliceStat
 from annotator.services import roles
 from annotator.services.maskcodec import decode_mask
 from annotator.services.masks import build_revision, revision_labels
-
-try:  # mlcore.metrics is the shared implementation; fall back to numpy while it is being written
-    from mlcore.metrics import confusion_matrix, iou_per_class
-except ImportError:  # pragma: no cover - depends on the teammate's module
-
-    def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int) -> np.ndarray:
-        """(H, W) pred and target -> (K, K) int64 counts, rows = target, cols = pred."""
-        idx = target.astype(np.int64).ravel() * num_classes + pred.astype(np.int64).ravel()
-        return np.bincount(idx, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-    def iou_per_class(cm: np.ndarray) -> np.ndarray:
-        """(K, K) confusion -> (K,) IoU, nan where the class is absent from both."""
-        tp = np.diag(cm).astype(float)
-        union = cm.sum(0) + cm.sum(1) - tp
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(union > 0, tp / np.maximum(union, 1), np.nan)
-
+from mlcore.metrics import confusion_matrix, iou_per_class
 
 GOLD_REFERENCE = "gold_reference"
 

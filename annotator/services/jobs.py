@@ -10,11 +10,11 @@ import traceback
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotator.env import knob
 from annotator.errors import InvalidTransition
 from annotator.models import Job
 
@@ -145,7 +145,7 @@ def retry(job: Job, user: Any = None) -> Job:
 
 def reap_stale_jobs() -> int:
     """Mark running jobs whose worker stopped sending heartbeats as failed (and retryable)."""
-    cutoff = timezone.now() - timedelta(seconds=settings.SPINELAB["JOB_STALE_SECONDS"])
+    cutoff = timezone.now() - timedelta(seconds=knob("JOB_STALE_SECONDS"))
     return Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=cutoff).update(
         state=Job.State.FAILED,
         finished_at=timezone.now(),

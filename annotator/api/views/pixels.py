@@ -100,7 +100,7 @@ class SliceMaskView(APIView):
         slice_ = get_visible_slice(request.user, pk)
         revision = self.find_revision(request, slice_)
         return png_response(
-            revision.png,
+            bytes(revision.png),
             X_Revision_Id=str(revision.pk),
             X_Revision_Source=revision.source,
             Cache_Control="no-cache",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -29,6 +28,7 @@ from annotator.api.serializers import (
     JobSerializer,
 )
 from annotator.api.views.common import validated
+from annotator.env import knob
 from annotator.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from annotator.models import Assignment, Job, Slice
 from annotator.services import jobs, queue, roles
@@ -50,7 +50,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
 
     def get_queryset(self) -> QuerySet[Assignment]:
         qs = Assignment.objects.select_related("annotator").order_by("-id")
-        return qs if roles.sees_everything(self.request.user) else qs.filter(annotator=self.request.user)
+        return qs if roles.sees_everything(self.request.user) else qs.filter(annotator=self.request.user.pk)
 
     @extend_schema(request=AssignInputSerializer, responses={201: AssignResultSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -145,7 +145,7 @@ class ImportView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(ImportInputSerializer, request.data)
         upload = data["file"]
-        limit = settings.SPINELAB["MAX_UPLOAD_BYTES"]
+        limit = knob("MAX_UPLOAD_BYTES")
         if upload.size > limit:
             raise PayloadTooLarge(f"the upload is {upload.size} bytes; the limit is {limit} bytes")
         try:

@@ -22,6 +22,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from annotator.env import knob
 from annotator.models import Assignment, Project, Slice, SliceState
 from annotator.services.projects import create_project, default_project
 from annotator.services.roles import ensure_groups
@@ -106,7 +107,7 @@ class Command(BaseCommand):
     def import_real(self) -> None:
         from annotator.imports.service import import_path
 
-        source = Path(settings.SPINELAB["SHARED_DATA"]) / "mids-lumbar"
+        source = Path(knob("SHARED_DATA")) / "mids-lumbar"
         if not source.exists():
             self.stdout.write(f"no real data at {source}: skipped")
             return
