@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from annotator.models import Assignment, MaskRevision
@@ -106,3 +107,21 @@ def test_annotator_stats_report_throughput_acceptance_time_and_prelabel_edits(us
     assert alice["agreement_gold"] is None
     assert client_for("bob").get("/api/annotator-stats/").status_code == 403
     assert client_for("sam").get("/api/annotator-stats/?project=9999").status_code == 404
+
+
+def test_a_blind_second_annotator_cannot_read_the_first_annotators_mask(client_for, users, make_slices):
+    from annotator.models import Assignment
+    from annotator.services.maskcodec import encode_mask
+
+    slice_ = make_slices(1, height=8, width=8)[0]
+    Assignment.objects.create(slice=slice_, annotator=users["alice"], purpose="main")
+    Assignment.objects.create(slice=slice_, annotator=users["bob"], purpose="double")
+    labels = np.zeros((8, 8), dtype=np.uint8)
+    labels[2:5, 2:5] = 1
+    saved = client_for("alice").put(f"/api/slices/{slice_.pk}/mask/", data=encode_mask(labels),
+                                    content_type="image/png", HTTP_X_BASE_REVISION="")
+    assert saved.status_code == 201, saved.content
+    bob = client_for("bob")
+    assert bob.get(f"/api/slices/{slice_.pk}/mask/").status_code == 403
+    assert bob.get(f"/api/slices/{slice_.pk}/mask/?revision={saved.json()['revision']}").status_code in (403, 404)
+    assert client_for("alice").get(f"/api/slices/{slice_.pk}/mask/").status_code == 200

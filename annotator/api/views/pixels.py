@@ -22,6 +22,7 @@ from annotator.errors import Forbidden, InvalidInput, InvalidMask, NotFound, Pay
 from annotator.models import MaskRevision, Slice
 from annotator.services import images, roles
 from annotator.services.masks import save_human_mask, track_head, user_can_edit
+from annotator.services.review import can_view_main_mask
 from annotator.services.slicedata import channel_stats, load_channel
 
 MAX_MASK_BYTES = 16 * 1024 * 1024
@@ -125,6 +126,15 @@ class SliceMaskView(APIView):
         if found is None:
             raise NotFound(
                 f"slice {slice_.pk} has no {wanted} mask" + (f" on track {track}" if track != "main" else "")
+            )
+        # Blind double/gold annotation: the second annotator never sees the first one's mask.
+        if (
+            found.track == MaskRevision.Track.MAIN
+            and found.source != MaskRevision.Source.MODEL
+            and not can_view_main_mask(request.user, slice_)
+        ):
+            raise Forbidden(
+                f"slice {slice_.pk} is assigned to you for blind annotation: the main mask is hidden"
             )
         return found
 
