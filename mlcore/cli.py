@@ -54,8 +54,8 @@ def apply_label_map(mask: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
 
 def resize_sample(sample: Sample, size: int) -> Sample:
     """Resize image (bilinear) and mask (nearest) to size x size."""
-    image = torch.from_numpy(np.asarray(sample.image, dtype=np.float32))[None]
-    image = F.interpolate(image, size=(size, size), mode="bilinear", align_corners=False)[0].numpy()
+    batch = torch.from_numpy(np.asarray(sample.image, dtype=np.float32))[None]  # (1, C, H, W)
+    image = F.interpolate(batch, size=(size, size), mode="bilinear", align_corners=False)[0].numpy()
     mask = sample.mask
     if mask is not None:
         m = torch.from_numpy(np.asarray(mask, dtype=np.float32))[None, None]
@@ -136,9 +136,9 @@ def load_samples(args: argparse.Namespace) -> tuple[list[Sample], list[str]]:
             else 1
         )
         names = [f"class_{i}" for i in range(top + 1)]
-    channels = {int(np.shape(s.image)[0]) for s in samples}
-    if len(channels) != 1:
-        raise SystemExit(f"slices have different channel counts {sorted(channels)}")
+    counts = {int(np.shape(s.image)[0]) for s in samples}
+    if len(counts) != 1:
+        raise SystemExit(f"slices have different channel counts {sorted(counts)}")
     return samples, names
 
 

@@ -63,7 +63,7 @@ def simulate_strategy(
             images = np.stack([pool[i].image for i in remaining])  # (N, C, H, W), one size per pool
             scores = slice_scores(model.eval(), images, mc_samples=mc_samples if strategy == "bald" else 0)
         ranked = select(remaining, scores, batch, strategy, diversity=diversity, seed=seed + round_no)
-        labelled += [int(i) for i in ranked[:batch]]
+        labelled += [int(i) for i in ranked[:batch]]  # type: ignore[call-overload]
     return curve
 
 

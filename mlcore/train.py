@@ -193,7 +193,7 @@ def train_fold(
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     fmt = memory_format(device, cfg.channels_last)
-    model = cfg.build().to(device=device, memory_format=fmt)
+    model = cfg.build().to(device).to(memory_format=fmt)  # type: ignore[call-overload]
     spec = getattr(model, "spec", MODELS[cfg.arch])  # includes model_overrides
     if cfg.optimiser:
         spec = dataclasses.replace(spec, optimiser=cfg.optimiser)
