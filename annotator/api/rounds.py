@@ -61,7 +61,11 @@ class RoundListView(APIView):
     def get(self, request: Request) -> Response:
         require_reader(request.user)
         project = project_from(request.query_params.get("project"))
-        qs = TrainingRound.objects.filter(project=project).select_related("job", "created_by").order_by("-number")
+        qs = (
+            TrainingRound.objects.filter(project=project)
+            .select_related("job", "created_by")
+            .order_by("-number")
+        )
         return paginate(request, self, [board.round_summary(r) for r in qs])
 
     def post(self, request: Request) -> Response:
@@ -117,7 +121,9 @@ class ModelPromoteView(APIView):
         note = str(request.data.get("note", "")) if isinstance(request.data, dict) else ""
         promotion = registry.promote_model(version, user=request.user, note=note)
         version.refresh_from_db()
-        return Response({"version": board.version_dict(version), "promotion": board.promotion_dict(promotion)})
+        return Response(
+            {"version": board.version_dict(version), "promotion": board.promotion_dict(promotion)}
+        )
 
 
 class ModelPrelabelView(APIView):
@@ -131,8 +137,9 @@ class ModelPrelabelView(APIView):
             next_batch = int(data.get("next_batch", 20))
         except (TypeError, ValueError):
             raise InvalidInput("next_batch must be an integer", field="next_batch") from None
-        job = rounds.enqueue_prelabel(version, user=request.user, strategy=data.get("strategy") or "entropy",
-                                      next_batch=next_batch)
+        job = rounds.enqueue_prelabel(
+            version, user=request.user, strategy=data.get("strategy") or "entropy", next_batch=next_batch
+        )
         return Response(board.job_dict(job), status=202)
 
 
@@ -148,7 +155,9 @@ class SimulationListView(APIView):
     def get(self, request: Request) -> Response:
         require_reader(request.user)
         project = project_from(request.query_params.get("project"))
-        return paginate(request, self, [board.simulation_dict(s) for s in SimulationRun.objects.filter(project=project)])
+        return paginate(
+            request, self, [board.simulation_dict(s) for s in SimulationRun.objects.filter(project=project)]
+        )
 
     def post(self, request: Request) -> Response:
         require_ml_staff(request.user, "import simulation results")
@@ -158,8 +167,9 @@ class SimulationListView(APIView):
                 data = json.loads(upload.read().decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise InvalidInput(f"the simulation file is not valid JSON: {exc}") from None
-            name = request.data.get("name") or upload.name
-            project = project_from(request.data.get("project"))
+            form = request.data if isinstance(request.data, dict) else {}
+            name = form.get("name") or upload.name
+            project = project_from(form.get("project"))
         else:
             data = request.data
             name = data.get("name", "simulation") if isinstance(data, dict) else "simulation"

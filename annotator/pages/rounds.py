@@ -46,17 +46,36 @@ def table_rows(table: dict[str, Any]) -> dict[str, Any]:
     archs = table["architectures"]
     rows = [{"name": r["class"], "cells": [_pct(r["cells"][a]) for a in archs]} for r in table["rows"]]
     means = [
-        {"name": "mean IoU without background", "cells": [_pct(table["mean_without_background"][a]) for a in archs]},
-        {"name": "mean IoU with background", "cells": [_pct(table["mean_with_background"][a]) for a in archs]},
+        {
+            "name": "mean IoU without background",
+            "cells": [_pct(table["mean_without_background"][a]) for a in archs],
+        },
+        {
+            "name": "mean IoU with background",
+            "cells": [_pct(table["mean_with_background"][a]) for a in archs],
+        },
     ]
-    return {"archs": archs, "best": table["best"], "rows": rows, "means": means, "round": table["round"],
-            "round_id": table["round_id"], "errors": table["errors"], "gate": table["gate"],
-            "num_slices": table["num_slices"]}
+    return {
+        "archs": archs,
+        "best": table["best"],
+        "rows": rows,
+        "means": means,
+        "round": table["round"],
+        "round_id": table["round_id"],
+        "errors": table["errors"],
+        "gate": table["gate"],
+        "num_slices": table["num_slices"],
+    }
 
 
 def _config(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
-    return {"apiBase": "/api", "csrfToken": get_token(request), "project": project.pk,
-            "canLaunch": roles.is_ml_staff(request.user), **extra}
+    return {
+        "apiBase": "/api",
+        "csrfToken": get_token(request),
+        "project": project.pk,
+        "canLaunch": roles.is_ml_staff(request.user),
+        **extra,
+    }
 
 
 @login_required
@@ -65,10 +84,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden("The rounds dashboard is for ML staff, supervisors and admins.")
     project = _project(request)
     data = board.dashboard(project)
-    return render(request, "annotator/rounds.html", {
-        "project": project, "data": data, "tables": [table_rows(t) for t in data["tables"]],
-        "config": _config(request, project), "can_launch": roles.is_ml_staff(request.user),
-    })
+    return render(
+        request,
+        "annotator/rounds.html",
+        {
+            "project": project,
+            "data": data,
+            "tables": [table_rows(t) for t in data["tables"]],
+            "config": _config(request, project),
+            "can_launch": roles.is_ml_staff(request.user),
+        },
+    )
 
 
 @login_required
@@ -78,11 +104,17 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     rnd = get_object_or_404(TrainingRound, pk=pk)
     data = board.round_detail(rnd)
     table = table_rows(board.iou_table(rnd)) if rnd.report else None
-    return render(request, "annotator/rounds_detail.html", {
-        "round": data, "table": table, "project": rnd.project,
-        "config": _config(request, rnd.project, roundId=rnd.pk, jobId=rnd.job_id),
-        "can_launch": roles.is_ml_staff(request.user),
-    })
+    return render(
+        request,
+        "annotator/rounds_detail.html",
+        {
+            "round": data,
+            "table": table,
+            "project": rnd.project,
+            "config": _config(request, rnd.project, roundId=rnd.pk, jobId=rnd.job_id),
+            "can_launch": roles.is_ml_staff(request.user),
+        },
+    )
 
 
 @login_required
@@ -104,9 +136,20 @@ def new(request: HttpRequest) -> HttpResponse:
 
     defaults = rounds.RoundOptions()
     chosen = request.POST.getlist("architectures") if request.method == "POST" else defaults.architectures
-    return render(request, "annotator/rounds_new.html", {
-        "project": project, "error": error, "values": values, "defaults": defaults,
-        "architectures": [{"name": n, "description": MODELS[n].description, "checked": n in chosen}
-                          for n in rounds.PAPER_ARCHITECTURES + sorted(set(MODELS) - set(rounds.PAPER_ARCHITECTURES))],
-        "strategies": rounds.STRATEGIES, "channel_sets": list(CHANNEL_SETS),
-    }, status=400 if error else 200)
+    return render(
+        request,
+        "annotator/rounds_new.html",
+        {
+            "project": project,
+            "error": error,
+            "values": values,
+            "defaults": defaults,
+            "architectures": [
+                {"name": n, "description": MODELS[n].description, "checked": n in chosen}
+                for n in rounds.PAPER_ARCHITECTURES + sorted(set(MODELS) - set(rounds.PAPER_ARCHITECTURES))
+            ],
+            "strategies": rounds.STRATEGIES,
+            "channel_sets": list(CHANNEL_SETS),
+        },
+        status=400 if error else 200,
+    )

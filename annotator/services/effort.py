@@ -43,10 +43,17 @@ def correction_effort(project: Project) -> list[dict[str, Any]]:
     slice_ids = Slice.objects.filter(head_revision_id__in=list(heads)).values_list("pk", flat=True)
     revisions = MaskRevision.objects.filter(slice_id__in=list(slice_ids), track=MaskRevision.Track.MAIN)
     by_id = {r.pk: r for r in revisions}
-    groups: dict[Any, dict[str, Any]] = defaultdict(lambda: {
-        "slices": 0, "changed": 0, "pixels": 0, "class_changed": np.zeros(k, np.int64),
-        "class_pixels": np.zeros(k, np.int64), "seconds": 0.0, "timed": 0,
-    })
+    groups: dict[Any, dict[str, Any]] = defaultdict(
+        lambda: {
+            "slices": 0,
+            "changed": 0,
+            "pixels": 0,
+            "class_changed": np.zeros(k, np.int64),
+            "class_pixels": np.zeros(k, np.int64),
+            "seconds": 0.0,
+            "timed": 0,
+        }
+    )
     for head_id in heads:
         head = by_id.get(head_id)
         if head is None:
@@ -70,19 +77,26 @@ def correction_effort(project: Project) -> list[dict[str, Any]]:
     rows = []
     for key, g in groups.items():
         version = versions.get(key) if key is not None else None
-        rows.append({
-            "version": key,
-            "label": version.label if version else ("from scratch" if key is None else f"model {key}"),
-            "round": version.training_round.number if version and version.training_round else None,
-            "slices": g["slices"],
-            "changed_share": g["changed"] / g["pixels"] if g["pixels"] else None,
-            "per_class": [
-                {"name": name, "pixels": int(g["class_pixels"][c]),
-                 "changed_share": float(g["class_changed"][c] / g["class_pixels"][c]) if g["class_pixels"][c] else None}
-                for c, name in enumerate(class_names)
-            ],
-            "edit_seconds_per_slice": g["seconds"] / g["timed"] if g["timed"] else None,
-            "slices_timed": g["timed"],
-        })
+        rows.append(
+            {
+                "version": key,
+                "label": version.label if version else ("from scratch" if key is None else f"model {key}"),
+                "round": version.training_round.number if version and version.training_round else None,
+                "slices": g["slices"],
+                "changed_share": g["changed"] / g["pixels"] if g["pixels"] else None,
+                "per_class": [
+                    {
+                        "name": name,
+                        "pixels": int(g["class_pixels"][c]),
+                        "changed_share": float(g["class_changed"][c] / g["class_pixels"][c])
+                        if g["class_pixels"][c]
+                        else None,
+                    }
+                    for c, name in enumerate(class_names)
+                ],
+                "edit_seconds_per_slice": g["seconds"] / g["timed"] if g["timed"] else None,
+                "slices_timed": g["timed"],
+            }
+        )
     rows.sort(key=lambda r: (r["round"] is None and r["version"] is None, r["round"] or 0, r["version"] or 0))
     return rows

@@ -9,7 +9,7 @@ Slices that are no longer candidates lose their rank.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.db import transaction
@@ -74,8 +74,16 @@ def prelabel_work(job: Job) -> dict[str, Any]:
             for slice_, labels in zip(chunk, prediction.labels, strict=True):
                 previous = slice_.prelabel_revision
                 if previous is None or previous.meta.get("model_version") != version.pk:
-                    save_model_prelabel(slice_, labels, {"model_version": version.pk, "label": version.label,
-                                                         "round": version.training_round_id, "job": job.pk})
+                    save_model_prelabel(
+                        slice_,
+                        labels,
+                        {
+                            "model_version": version.pk,
+                            "label": version.label,
+                            "round": version.training_round_id,
+                            "job": job.pk,
+                        },
+                    )
                     created += 1
             scores = slice_scores(models, images, mc_samples=mc)
             for key in ("entropy", "margin", "bald", "disagreement"):
@@ -83,23 +91,41 @@ def prelabel_work(job: Job) -> dict[str, Any]:
             features.append(scores["features"].reshape(len(chunk), -1))
             ids += [s.pk for s in chunk]
             done += len(chunk)
-            jobs.report_progress(job.pk, 0.05 + 0.9 * done / max(1, len(pool)),
-                                 f"pre-labelled {done}/{len(pool)} slices")
+            jobs.report_progress(
+                job.pk, 0.05 + 0.9 * done / max(1, len(pool)), f"pre-labelled {done}/{len(pool)} slices"
+            )
     ranked: list[int] = []
     score_of: dict[int, float] = {}
     if ids:
         merged = {k: np.concatenate(v) for k, v in score_parts.items()}
         same_width = len({f.shape[1] for f in features}) == 1
         feats = np.concatenate(features) if same_width else None
-        ranked = [int(i) for i in select(ids, merged, int(job.params.get("next_batch", 20)), strategy,
-                                         features=feats, diversity=feats is not None,
-                                         seed=int(job.params.get("seed", 0)))]
+        ranked = [
+            int(cast(int, i))
+            for i in select(
+                ids,
+                merged,
+                int(job.params.get("next_batch", 20)),
+                strategy,
+                features=feats,
+                diversity=feats is not None,
+                seed=int(job.params.get("seed", 0)),
+            )
+        ]
         key = strategy if strategy != "random" else "entropy"
         score_of = {i: float(v) for i, v in zip(ids, merged[key], strict=True)}
     write_ranks(ranked, score_of, version.project_id)
     round_id = job.params.get("round")
     if round_id:
         rnd = TrainingRound.objects.get(pk=round_id)
-        rounds.finish_round(rnd, Job.State.SUCCEEDED, f"done: {version.label} live, {len(ranked)} slices ranked")
-    return {"version": version.pk, "prelabelled": created, "ranked": len(ranked), "strategy": strategy,
-            "first": ranked[: int(job.params.get("next_batch", 20))], "at": timezone.now().isoformat()}
+        rounds.finish_round(
+            rnd, Job.State.SUCCEEDED, f"done: {version.label} live, {len(ranked)} slices ranked"
+        )
+    return {
+        "version": version.pk,
+        "prelabelled": created,
+        "ranked": len(ranked),
+        "strategy": strategy,
+        "first": ranked[: int(job.params.get("next_batch", 20))],
+        "at": timezone.now().isoformat(),
+    }

@@ -66,7 +66,7 @@ def _nan(values: Any) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
 
-def _clean(value: float) -> float | None:
+def _clean(value: Any) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
@@ -84,10 +84,14 @@ def summarise(fold_ious: list[list[float | None]], class_names: list[str]) -> di
     return {
         "classes": per_class,
         "folds": [[_clean(v) for v in row] for row in table],
-        "mean_iou": {"mean": _clean(np.nanmean(without_bg)) if len(table) else None,
-                     "std": _clean(np.nanstd(without_bg)) if len(table) else None},
-        "mean_iou_bg": {"mean": _clean(np.nanmean(with_bg)) if len(table) else None,
-                        "std": _clean(np.nanstd(with_bg)) if len(table) else None},
+        "mean_iou": {
+            "mean": _clean(np.nanmean(without_bg)) if len(table) else None,
+            "std": _clean(np.nanstd(without_bg)) if len(table) else None,
+        },
+        "mean_iou_bg": {
+            "mean": _clean(np.nanmean(with_bg)) if len(table) else None,
+            "std": _clean(np.nanstd(with_bg)) if len(table) else None,
+        },
     }
 
 
@@ -127,9 +131,16 @@ def register_version(rnd: TrainingRound, arch: str, fold_results: list[dict[str,
     fold_iou = [r["iou"] for r in fold_results]
     summary = summarise(fold_iou, class_names)
     return ModelVersion.objects.create(
-        project=rnd.project, training_round=rnd, label=label, architecture=arch,
-        config=fold_results[0].get("config", {}), revision_ids=list(rnd.revision_ids), fold_iou=fold_iou,
-        report=summary, mean_iou=summary["mean_iou"]["mean"], mean_iou_bg=summary["mean_iou_bg"]["mean"],
+        project=rnd.project,
+        training_round=rnd,
+        label=label,
+        architecture=arch,
+        config=fold_results[0].get("config", {}),
+        revision_ids=list(rnd.revision_ids),
+        fold_iou=fold_iou,
+        report=summary,
+        mean_iou=summary["mean_iou"]["mean"],
+        mean_iou_bg=summary["mean_iou_bg"]["mean"],
         weights=weights,
     )
 
@@ -139,7 +150,11 @@ def live_version(project: Project) -> ModelVersion | None:
 
 
 def promote_model(
-    version: ModelVersion, *, user: Any = None, reason: str = Promotion.Reason.MANUAL, note: str = "",
+    version: ModelVersion,
+    *,
+    user: Any = None,
+    reason: str = Promotion.Reason.MANUAL,
+    note: str = "",
     details: dict[str, Any] | None = None,
 ) -> Promotion:
     """Make `version` the project's live model (the previous live one is retired) and record it.
@@ -151,9 +166,11 @@ def promote_model(
         locked = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
         if locked is None:
             raise NotFound(f"model version {version.pk} does not exist")
-        previous = ModelVersion.objects.select_for_update().filter(
-            project=locked.project, status=ModelVersion.Status.LIVE
-        ).first()
+        previous = (
+            ModelVersion.objects.select_for_update()
+            .filter(project=locked.project, status=ModelVersion.Status.LIVE)
+            .first()
+        )
         if previous is not None and previous.pk == locked.pk:
             raise InvalidInput(f"model {locked.label} is already live")
         if reason == Promotion.Reason.MANUAL and previous is not None and locked.pk < previous.pk:
@@ -162,14 +179,22 @@ def promote_model(
             ModelVersion.objects.filter(pk=previous.pk).update(status=ModelVersion.Status.RETIRED)
         ModelVersion.objects.filter(pk=locked.pk).update(status=ModelVersion.Status.LIVE)
         return Promotion.objects.create(
-            project=locked.project, version=locked, previous=previous, reason=reason, note=note,
-            details=details or {}, created_by=user if getattr(user, "is_authenticated", False) else None,
+            project=locked.project,
+            version=locked,
+            previous=previous,
+            reason=reason,
+            note=note,
+            details=details or {},
+            created_by=user if getattr(user, "is_authenticated", False) else None,
         )
 
 
 def gate_decision(
-    candidates: list[ModelVersion], live: ModelVersion | None, baseline: ModelVersion | None,
-    baseline_fold_ious: list[list[float | None]] | None, class_names: list[str],
+    candidates: list[ModelVersion],
+    live: ModelVersion | None,
+    baseline: ModelVersion | None,
+    baseline_fold_ious: list[list[float | None]] | None,
+    class_names: list[str],
 ) -> dict[str, Any]:
     """Pure decision: promote the best candidate by mean CV IoU (without background) only if it beats
     the live model evaluated on the same validation folds. Returns {promote, best, reason, ...}."""
@@ -182,17 +207,29 @@ def gate_decision(
         return {**out, "promote": True, "reason": "no live model yet"}
     out["live"] = live.pk
     if baseline is None or live.pk != baseline.pk:
-        return {**out, "promote": False,
-                "reason": "the live model changed during the round; compare and promote manually"}
+        return {
+            **out,
+            "promote": False,
+            "reason": "the live model changed during the round; compare and promote manually",
+        }
     if not baseline_fold_ious:
-        return {**out, "promote": False,
-                "reason": "the live model could not be evaluated on this round's folds"}
+        return {
+            **out,
+            "promote": False,
+            "reason": "the live model could not be evaluated on this round's folds",
+        }
     live_score = summarise(baseline_fold_ious, class_names)["mean_iou"]["mean"]
     out["live_mean_iou"] = live_score
     if live_score is None or best.mean_iou > live_score:
-        return {**out, "promote": True,
-                "reason": f"{best.label} {best.mean_iou:.4f} beats live {live.label} "
-                          f"{(live_score or 0):.4f} on the same folds"}
-    return {**out, "promote": False,
-            "reason": f"{best.label} {best.mean_iou:.4f} does not beat live {live.label} "
-                      f"{live_score:.4f} on the same folds"}
+        return {
+            **out,
+            "promote": True,
+            "reason": f"{best.label} {best.mean_iou:.4f} beats live {live.label} "
+            f"{(live_score or 0):.4f} on the same folds",
+        }
+    return {
+        **out,
+        "promote": False,
+        "reason": f"{best.label} {best.mean_iou:.4f} does not beat live {live.label} "
+        f"{live_score:.4f} on the same folds",
+    }

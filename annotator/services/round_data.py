@@ -87,6 +87,12 @@ def load_samples(revision_ids: list[int], channels: list[str]) -> list[Any]:
     samples = []
     for rev in sorted(revisions, key=lambda r: r.pk):
         slice_ = rev.slice
-        samples.append(Sample(id=str(slice_.pk), subject=slice_.series.session.subject.label,
-                              image=loader.image(slice_), mask=revision_labels(rev).astype(np.int64)))
+        samples.append(
+            Sample(
+                id=str(slice_.pk),
+                subject=slice_.series.session.subject.label,
+                image=loader.image(slice_),
+                mask=revision_labels(rev).astype(np.int64),
+            )
+        )
     return samples

@@ -22,10 +22,18 @@ def train_config(rnd: TrainingRound, arch: str) -> Any:
     class_names = rnd.project.class_names()
     overrides = {"filters": opts["filters"]} if opts.get("filters") else {}
     return TrainConfig(
-        arch=arch, in_channels=len(channel_names(opts["channels"])), num_classes=len(class_names),
-        class_names=class_names, epochs=opts["epochs"], batch_size=opts["batch_size"], loss=opts["loss"],
-        patch_size=opts.get("patch_size"), augment=opts["augment"], seed=opts["seed"],
-        device=settings.SPINELAB["TRAINING_DEVICE"], model_overrides=overrides,
+        arch=arch,
+        in_channels=len(channel_names(opts["channels"])),
+        num_classes=len(class_names),
+        class_names=class_names,
+        epochs=opts["epochs"],
+        batch_size=opts["batch_size"],
+        loss=opts["loss"],
+        patch_size=opts.get("patch_size"),
+        augment=opts["augment"],
+        seed=opts["seed"],
+        device=settings.SPINELAB["TRAINING_DEVICE"],
+        model_overrides=overrides,
     )
 
 
@@ -44,13 +52,21 @@ class ProgressReporter:
         self.last = now
         done = (info["epoch"] - 1) * info["steps"] + info["step"]
         eta = info.get("eta_seconds") or 0.0
-        message = (f"epoch {info['epoch']}/{info['epochs']} step {info['step']}/{info['steps']} "
-                   f"loss {info['loss']:.4f} ETA {eta:.0f} s")
+        message = (
+            f"epoch {info['epoch']}/{info['epochs']} step {info['step']}/{info['steps']} "
+            f"loss {info['loss']:.4f} ETA {eta:.0f} s"
+        )
         if self.job.parent_id:
             Job.objects.filter(pk=self.job.parent_id).update(heartbeat_at=timezone.now())
-        jobs.report_progress(self.job.pk, 0.95 * done / (info["epochs"] * info["steps"]), message,
-                             epoch=info["epoch"], epochs=info["epochs"], loss=float(info["loss"]),
-                             eta_seconds=float(eta))
+        jobs.report_progress(
+            self.job.pk,
+            0.95 * done / (info["epochs"] * info["steps"]),
+            message,
+            epoch=info["epoch"],
+            epochs=info["epochs"],
+            loss=float(info["loss"]),
+            eta_seconds=float(eta),
+        )
 
     def should_stop(self) -> bool:
         return Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
@@ -74,15 +90,27 @@ def train_fold_work(job: Job) -> dict[str, Any]:
         raise jobs.JobCancelled(str(exc)) from exc
     jobs.report_progress(job.pk, 0.96, f"{arch} fold {fold}: saving weights")
     name = registry.weights_name(rnd.project, f"r{rnd.number}-{arch}", fold)
-    extra = {"round": rnd.pk, "fold": fold, "val_subjects": rnd.folds[fold], "channels": rnd.config["channels"],
-             "norm": "per-series z-score (Series.metadata['norm'])", "revision_ids": rnd.revision_ids}
+    extra = {
+        "round": rnd.pk,
+        "fold": fold,
+        "val_subjects": rnd.folds[fold],
+        "channels": rnd.config["channels"],
+        "norm": "per-series z-score (Series.metadata['norm'])",
+        "revision_ids": rnd.revision_ids,
+    }
     registry.write_checkpoint(name, result.state_dict, cfg, extra)
     out: dict[str, Any] = {
-        "arch": arch, "fold": fold, "weights": name, "config": cfg.to_dict(),
+        "arch": arch,
+        "fold": fold,
+        "weights": name,
+        "config": cfg.to_dict(),
         "confusion": np.asarray(result.confusion).tolist(),
         "iou": [None if not np.isfinite(v) else float(v) for v in result.iou],
-        "history": result.history, "seconds": result.seconds, "best_epoch": result.best_epoch,
-        "train_slices": len(train), "val_slices": len(val),
+        "history": result.history,
+        "seconds": result.seconds,
+        "best_epoch": result.best_epoch,
+        "train_slices": len(train),
+        "val_slices": len(val),
     }
     baseline = rnd.baseline
     if baseline is not None and len(baseline.weights) == len(rnd.folds):
@@ -114,14 +142,18 @@ def finalize_work(job: Job) -> dict[str, Any]:
             if j.state == Job.State.SUCCEEDED and "baseline" in j.result:
                 baseline_ious.setdefault(j.params["fold"], j.result["baseline"]["iou"])
         if bad or not fold_jobs:
-            report[arch] = {"error": "; ".join(f"fold {j.params['fold']} {j.state}: {j.message}" for j in bad)}
+            report[arch] = {
+                "error": "; ".join(f"fold {j.params['fold']} {j.state}: {j.message}" for j in bad)
+            }
             continue
         version = registry.register_version(rnd, arch, [j.result for j in fold_jobs])
         versions.append(version)
         report[arch] = {**version.report, "version": version.pk, "label": version.label}
     class_names = rnd.project.class_names()
     live = registry.live_version(rnd.project)
-    fold_ious = [baseline_ious[f] for f in sorted(baseline_ious)] if len(baseline_ious) == len(rnd.folds) else None
+    fold_ious = (
+        [baseline_ious[f] for f in sorted(baseline_ious)] if len(baseline_ious) == len(rnd.folds) else None
+    )
     gate = registry.gate_decision(versions, live, rnd.baseline, fold_ious, class_names)
     if fold_ious:
         gate["live_report"] = registry.summarise(fold_ious, class_names)
@@ -131,10 +163,22 @@ def finalize_work(job: Job) -> dict[str, Any]:
     TrainingRound.objects.filter(pk=rnd.pk).update(report=report, gate=gate)
     live = registry.live_version(rnd.project)
     if live is None:
-        rounds.finish_round(rnd, Job.State.FAILED, "no architecture finished training: " + "; ".join(
-            f"{a}: {r.get('error', '')}" for a, r in report.items())[:450])
+        rounds.finish_round(
+            rnd,
+            Job.State.FAILED,
+            "no architecture finished training: "
+            + "; ".join(f"{a}: {r.get('error', '')}" for a, r in report.items())[:450],
+        )
         return {"versions": [], "gate": gate}
-    prelabel = rounds.enqueue_prelabel(live, strategy=rnd.config["strategy"], next_batch=rnd.config["next_batch"],
-                                       seed=rnd.config["seed"], parent=rnd.job, round_id=rnd.pk)
-    Job.objects.filter(pk=rnd.job_id).update(message=f"pre-labelling with {live.label}", heartbeat_at=timezone.now())
+    prelabel = rounds.enqueue_prelabel(
+        live,
+        strategy=rnd.config["strategy"],
+        next_batch=rnd.config["next_batch"],
+        seed=rnd.config["seed"],
+        parent=rnd.job,
+        round_id=rnd.pk,
+    )
+    Job.objects.filter(pk=rnd.job_id).update(
+        message=f"pre-labelling with {live.label}", heartbeat_at=timezone.now()
+    )
     return {"versions": [v.pk for v in versions], "gate": gate, "prelabel_job": prelabel.pk}

@@ -65,10 +65,14 @@ def parse_options(data: dict[str, Any]) -> RoundOptions:
         raise InvalidInput("architectures must be a list of names", field="architectures")
     unknown = [a for a in archs if a not in MODELS]
     if unknown:
-        raise InvalidInput(f"unknown architectures {unknown}: choose from {sorted(MODELS)}", field="architectures")
+        raise InvalidInput(
+            f"unknown architectures {unknown}: choose from {sorted(MODELS)}", field="architectures"
+        )
     strategy = data.get("strategy") or "entropy"
     if strategy not in STRATEGIES:
-        raise InvalidInput(f"unknown ranking strategy {strategy!r}: choose one of {STRATEGIES}", field="strategy")
+        raise InvalidInput(
+            f"unknown ranking strategy {strategy!r}: choose one of {STRATEGIES}", field="strategy"
+        )
     channels = data.get("channels") or "T2w"
     channel_names(channels)
     loss = data.get("loss") or "dice_ce"
@@ -78,11 +82,18 @@ def parse_options(data: dict[str, Any]) -> RoundOptions:
     if isinstance(augment, str):
         augment = augment.lower() in ("1", "true", "on", "yes")
     return RoundOptions(
-        architectures=list(dict.fromkeys(archs)), folds=_int(data, "folds", 5, 2, 20) or 5,
-        epochs=_int(data, "epochs", 20, 1, 1000) or 20, channels=channels, strategy=strategy,
-        next_batch=_int(data, "next_batch", 20, 1, 100000) or 20, filters=_int(data, "filters", None, 1, 512),
-        patch_size=_int(data, "patch_size", None, 16, 2048), batch_size=_int(data, "batch_size", 8, 1, 512) or 8,
-        seed=_int(data, "seed", 0, 0, 2**31 - 1) or 0, loss=loss, augment=bool(augment),
+        architectures=list(dict.fromkeys(archs)),
+        folds=_int(data, "folds", 5, 2, 20) or 5,
+        epochs=_int(data, "epochs", 20, 1, 1000) or 20,
+        channels=channels,
+        strategy=strategy,
+        next_batch=_int(data, "next_batch", 20, 1, 100000) or 20,
+        filters=_int(data, "filters", None, 1, 512),
+        patch_size=_int(data, "patch_size", None, 16, 2048),
+        batch_size=_int(data, "batch_size", 8, 1, 512) or 8,
+        seed=_int(data, "seed", 0, 0, 2**31 - 1) or 0,
+        loss=loss,
+        augment=bool(augment),
     )
 
 
@@ -125,7 +136,9 @@ def ensure_split(project: Project, k: int, seed: int, subjects: list[str]) -> Pr
 def accepted_training_set(project: Project, channels: list[str]) -> list[Slice]:
     """Accepted slices whose main-track head exists and that have every requested channel."""
     qs = Slice.objects.filter(
-        series__session__subject__project=project, state=SliceState.ACCEPTED, head_revision__isnull=False,
+        series__session__subject__project=project,
+        state=SliceState.ACCEPTED,
+        head_revision__isnull=False,
         head_revision__track="main",
     ).select_related("series__session__subject", "head_revision")
     return [s for s in qs.order_by("pk") if has_channels(s, channels)]
@@ -143,7 +156,8 @@ def launch_round(project: Project, user: Any, options: RoundOptions) -> Training
             raise InvalidInput(
                 f"{len(subjects)} subjects have accepted {'+'.join(channels)} masks ({len(slices)} slices) "
                 f"but {options.folds} folds need at least {options.folds} subjects: lower folds or accept more",
-                subjects=len(subjects), folds=options.folds,
+                subjects=len(subjects),
+                folds=options.folds,
             )
         split = ensure_split(project, options.folds, options.seed, subjects)
         folds = [[s for s in subjects if split.assignment[s] == f] for f in range(options.folds)]
@@ -151,25 +165,45 @@ def launch_round(project: Project, user: Any, options: RoundOptions) -> Training
         if empty:
             raise InvalidInput(
                 f"folds {empty} of the project's saved {options.folds}-fold split have no subject with accepted "
-                f"masks yet; accept masks of more subjects or choose fewer folds", empty_folds=empty,
+                f"masks yet; accept masks of more subjects or choose fewer folds",
+                empty_folds=empty,
             )
         number = (TrainingRound.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         now = timezone.now()
         job = Job.objects.create(
-            kind="round", state=Job.State.RUNNING, queue="default", started_at=now, heartbeat_at=now,
-            message=f"round {number}: training", params={"project": project.pk, "number": number},
+            kind="round",
+            state=Job.State.RUNNING,
+            queue="default",
+            started_at=now,
+            heartbeat_at=now,
+            message=f"round {number}: training",
+            params={"project": project.pk, "number": number},
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
         rnd = TrainingRound.objects.create(
-            project=project, number=number, job=job, split=split, config=asdict(options), folds=folds,
-            revision_ids=[s.head_revision_id for s in slices], num_slices=len(slices),
-            num_subjects=len(subjects), baseline=registry.live_version(project), created_by=job.created_by,
+            project=project,
+            number=number,
+            job=job,
+            split=split,
+            config=asdict(options),
+            folds=folds,
+            revision_ids=[s.head_revision_id for s in slices],
+            num_slices=len(slices),
+            num_subjects=len(subjects),
+            baseline=registry.live_version(project),
+            created_by=job.created_by,
         )
         Job.objects.filter(pk=job.pk).update(params={**job.params, "round": rnd.pk})
         for arch in options.architectures:
             for fold in range(options.folds):
-                jobs.create_job("train_fold", task_name=TRAIN_TASK, queue="gpu", parent=job, user=user,
-                                params={"round": rnd.pk, "arch": arch, "fold": fold})
+                jobs.create_job(
+                    "train_fold",
+                    task_name=TRAIN_TASK,
+                    queue="gpu",
+                    parent=job,
+                    user=user,
+                    params={"round": rnd.pk, "arch": arch, "fold": fold},
+                )
     return rnd
 
 
@@ -196,8 +230,13 @@ def maybe_finalize(round_id: int) -> Job | None:
         last_train = train.aggregate(t=Max("finished_at"))["t"]
         if last_final is not None and last_train is not None and last_final.created_at >= last_train:
             return None
-        return jobs.create_job("finalize_round", task_name=FINALIZE_TASK, queue="default", parent=rnd.job,
-                               params={"round": rnd.pk})
+        return jobs.create_job(
+            "finalize_round",
+            task_name=FINALIZE_TASK,
+            queue="default",
+            parent=rnd.job,
+            params={"round": rnd.pk},
+        )
 
 
 def finish_round(rnd: TrainingRound, state: str, message: str) -> None:
@@ -211,10 +250,31 @@ def cancel_round(rnd: TrainingRound, user: Any) -> Job:
     return jobs.request_cancel(rnd.job)
 
 
-def enqueue_prelabel(version: Any, *, user: Any = None, strategy: str = "entropy", next_batch: int = 20,
-                     seed: int = 0, parent: Job | None = None, round_id: int | None = None) -> Job:
+def enqueue_prelabel(
+    version: Any,
+    *,
+    user: Any = None,
+    strategy: str = "entropy",
+    next_batch: int = 20,
+    seed: int = 0,
+    parent: Job | None = None,
+    round_id: int | None = None,
+) -> Job:
     if strategy not in STRATEGIES:
-        raise InvalidInput(f"unknown ranking strategy {strategy!r}: choose one of {STRATEGIES}", field="strategy")
-    return jobs.create_job("prelabel", task_name=PRELABEL_TASK, queue="gpu", parent=parent, user=user,
-                           params={"version": version.pk, "strategy": strategy, "next_batch": next_batch,
-                                   "seed": seed, "round": round_id})
+        raise InvalidInput(
+            f"unknown ranking strategy {strategy!r}: choose one of {STRATEGIES}", field="strategy"
+        )
+    return jobs.create_job(
+        "prelabel",
+        task_name=PRELABEL_TASK,
+        queue="gpu",
+        parent=parent,
+        user=user,
+        params={
+            "version": version.pk,
+            "strategy": strategy,
+            "next_batch": next_batch,
+            "seed": seed,
+            "round": round_id,
+        },
+    )

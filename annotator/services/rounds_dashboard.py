@@ -15,28 +15,56 @@ from annotator.services.effort import correction_effort
 
 def job_dict(job: Job) -> dict[str, Any]:
     return {
-        "id": job.pk, "kind": job.kind, "state": job.state, "progress": job.progress, "message": job.message,
+        "id": job.pk,
+        "kind": job.kind,
+        "state": job.state,
+        "progress": job.progress,
+        "message": job.message,
         "params": {k: v for k, v in job.params.items() if not k.startswith("_")},
-        "epoch": job.result.get("epoch"), "epochs": job.result.get("epochs"), "loss": job.result.get("loss"),
-        "eta_seconds": job.result.get("eta_seconds"), "error": job.error[-2000:], "attempts": job.attempts,
+        "epoch": job.result.get("epoch"),
+        "epochs": job.result.get("epochs"),
+        "loss": job.result.get("loss"),
+        "eta_seconds": job.result.get("eta_seconds"),
+        "error": job.error[-2000:],
+        "attempts": job.attempts,
         "retryable": job.state in (Job.State.FAILED, Job.State.CANCELLED) and bool(job.params.get("_task")),
-        "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
     }
 
 
 def version_dict(v: ModelVersion) -> dict[str, Any]:
     return {
-        "id": v.pk, "project": v.project_id, "round": v.training_round.number if v.training_round else None,
-        "round_id": v.training_round_id, "label": v.label, "architecture": v.architecture, "status": v.status,
-        "mean_iou": v.mean_iou, "mean_iou_bg": v.mean_iou_bg, "fold_iou": v.fold_iou, "report": v.report,
-        "config": v.config, "revision_ids": v.revision_ids, "weights": v.weights, "created_at": v.created_at,
+        "id": v.pk,
+        "project": v.project_id,
+        "round": v.training_round.number if v.training_round else None,
+        "round_id": v.training_round_id,
+        "label": v.label,
+        "architecture": v.architecture,
+        "status": v.status,
+        "mean_iou": v.mean_iou,
+        "mean_iou_bg": v.mean_iou_bg,
+        "fold_iou": v.fold_iou,
+        "report": v.report,
+        "config": v.config,
+        "revision_ids": v.revision_ids,
+        "weights": v.weights,
+        "created_at": v.created_at,
     }
 
 
 def promotion_dict(p: Promotion) -> dict[str, Any]:
-    return {"id": p.pk, "version": p.version_id, "label": p.version.label,
-            "previous": p.previous.label if p.previous else None, "reason": p.reason, "note": p.note,
-            "by": p.created_by.username if p.created_by else None, "at": p.created_at}
+    return {
+        "id": p.pk,
+        "version": p.version_id,
+        "label": p.version.label,
+        "previous": p.previous.label if p.previous else None,
+        "reason": p.reason,
+        "note": p.note,
+        "by": p.created_by.username if p.created_by else None,
+        "at": p.created_at,
+    }
 
 
 def refresh(rnd: TrainingRound) -> None:
@@ -51,12 +79,24 @@ def round_summary(rnd: TrainingRound) -> dict[str, Any]:
     train = [j for j in children if j.kind == "train_fold"]
     progress = sum(j.progress if not j.is_finished else 1.0 for j in train) / len(train) if train else 0.0
     return {
-        "id": rnd.pk, "project": rnd.project_id, "number": rnd.number, "job": rnd.job_id,
-        "state": rnd.job.state, "message": rnd.job.message, "progress": round(progress, 4),
-        "cancel_requested": rnd.job.cancel_requested, "config": rnd.config, "folds": rnd.folds,
-        "num_slices": rnd.num_slices, "num_subjects": rnd.num_subjects, "revision_ids": rnd.revision_ids,
-        "baseline": rnd.baseline_id, "gate": rnd.gate, "created_at": rnd.created_at,
-        "finished_at": rnd.finished_at, "created_by": rnd.created_by.username if rnd.created_by else None,
+        "id": rnd.pk,
+        "project": rnd.project_id,
+        "number": rnd.number,
+        "job": rnd.job_id,
+        "state": rnd.job.state,
+        "message": rnd.job.message,
+        "progress": round(progress, 4),
+        "cancel_requested": rnd.job.cancel_requested,
+        "config": rnd.config,
+        "folds": rnd.folds,
+        "num_slices": rnd.num_slices,
+        "num_subjects": rnd.num_subjects,
+        "revision_ids": rnd.revision_ids,
+        "baseline": rnd.baseline_id,
+        "gate": rnd.gate,
+        "created_at": rnd.created_at,
+        "finished_at": rnd.finished_at,
+        "created_by": rnd.created_by.username if rnd.created_by else None,
         "versions": [version_dict(v) for v in rnd.versions.order_by("id")],
     }
 
@@ -75,25 +115,42 @@ def iou_table(rnd: TrainingRound) -> dict[str, Any]:
     mean rows without and with background; `best` is the architecture with the top mean IoU."""
     class_names = rnd.project.class_names()
     archs = [a for a in rnd.config.get("architectures", []) if "classes" in rnd.report.get(a, {})]
-    rows = [{"index": c, "class": name,
-             "cells": {a: rnd.report[a]["classes"][c] for a in archs}} for c, name in enumerate(class_names)]
+    rows = [
+        {"index": c, "class": name, "cells": {a: rnd.report[a]["classes"][c] for a in archs}}
+        for c, name in enumerate(class_names)
+    ]
     mean_rows = {key: {a: rnd.report[a][key] for a in archs} for key in ("mean_iou", "mean_iou_bg")}
     scored = [a for a in archs if rnd.report[a]["mean_iou"]["mean"] is not None]
     best = max(scored, key=lambda a: rnd.report[a]["mean_iou"]["mean"]) if scored else None
     errors = {a: r["error"] for a, r in rnd.report.items() if "error" in r}
-    return {"round": rnd.number, "round_id": rnd.pk, "architectures": archs, "rows": rows,
-            "mean_without_background": mean_rows["mean_iou"], "mean_with_background": mean_rows["mean_iou_bg"],
-            "best": best, "errors": errors, "gate": rnd.gate, "num_slices": rnd.num_slices,
-            "folds": len(rnd.folds)}
+    return {
+        "round": rnd.number,
+        "round_id": rnd.pk,
+        "architectures": archs,
+        "rows": rows,
+        "mean_without_background": mean_rows["mean_iou"],
+        "mean_with_background": mean_rows["mean_iou_bg"],
+        "best": best,
+        "errors": errors,
+        "gate": rnd.gate,
+        "num_slices": rnd.num_slices,
+        "folds": len(rnd.folds),
+    }
 
 
 def learning_curve(project: Project) -> list[dict[str, Any]]:
     """Per finished round: labelled slices and, per architecture, mean IoU and per-class means."""
     points = []
     for rnd in TrainingRound.objects.filter(project=project).order_by("number"):
-        archs = {v.architecture: {"mean_iou": v.mean_iou, "mean_iou_bg": v.mean_iou_bg,
-                                  "classes": [c["mean"] for c in v.report.get("classes", [])], "version": v.pk}
-                 for v in rnd.versions.all()}
+        archs: dict[str, dict[str, Any]] = {
+            v.architecture: {
+                "mean_iou": v.mean_iou,
+                "mean_iou_bg": v.mean_iou_bg,
+                "classes": [c["mean"] for c in v.report.get("classes", [])],
+                "version": v.pk,
+            }
+            for v in rnd.versions.all()
+        }
         if not archs:
             continue
         best = max(archs, key=lambda a: archs[a]["mean_iou"] if archs[a]["mean_iou"] is not None else -1)
@@ -104,12 +161,21 @@ def learning_curve(project: Project) -> list[dict[str, Any]]:
 def dashboard(project: Project) -> dict[str, Any]:
     live = registry.live_version(project)
     return {
-        "project": {"id": project.pk, "slug": project.slug, "name": project.name,
-                    "classes": project.class_names()},
+        "project": {
+            "id": project.pk,
+            "slug": project.slug,
+            "name": project.name,
+            "classes": project.class_names(),
+        },
         "live": version_dict(live) if live else None,
-        "rounds": [round_summary(r) for r in TrainingRound.objects.filter(project=project).order_by("-number")],
-        "tables": [iou_table(r) for r in TrainingRound.objects.filter(project=project).order_by("-number")
-                   if r.report],
+        "rounds": [
+            round_summary(r) for r in TrainingRound.objects.filter(project=project).order_by("-number")
+        ],
+        "tables": [
+            iou_table(r)
+            for r in TrainingRound.objects.filter(project=project).order_by("-number")
+            if r.report
+        ],
         "learning_curve": learning_curve(project),
         "effort": correction_effort(project),
         "promotions": [promotion_dict(p) for p in Promotion.objects.filter(project=project)[:50]],
@@ -119,15 +185,24 @@ def dashboard(project: Project) -> dict[str, Any]:
 
 # --- simulations --------------------------------------------------------------------------------
 def simulation_dict(s: SimulationRun) -> dict[str, Any]:
-    return {"id": s.pk, "name": s.name, "curves": s.curves, "created_at": s.created_at,
-            "config": {k: s.raw.get(k) for k in ("strategies", "seeds", "initial", "batch", "rounds", "pool_size")}}
+    return {
+        "id": s.pk,
+        "name": s.name,
+        "curves": s.curves,
+        "created_at": s.created_at,
+        "config": {
+            k: s.raw.get(k) for k in ("strategies", "seeds", "initial", "batch", "rounds", "pool_size")
+        },
+    }
 
 
 def parse_curves(data: Any) -> dict[str, list[dict[str, Any]]]:
     """Validate `python -m mlcore simulate --out` JSON: {"curves": {strategy: [{labelled, mean_iou}]}}."""
     if not isinstance(data, dict) or not isinstance(data.get("curves"), dict) or not data["curves"]:
-        raise InvalidInput('a simulation file is a JSON object with "curves": {strategy: [points]} '
-                           "(the output of python -m mlcore simulate --out FILE)")
+        raise InvalidInput(
+            'a simulation file is a JSON object with "curves": {strategy: [points]} '
+            "(the output of python -m mlcore simulate --out FILE)"
+        )
     curves: dict[str, list[dict[str, Any]]] = {}
     for strategy, points in data["curves"].items():
         if not isinstance(points, list) or not points:
@@ -135,10 +210,17 @@ def parse_curves(data: Any) -> dict[str, list[dict[str, Any]]]:
         clean = []
         for n, point in enumerate(points):
             try:
-                clean.append({"labelled": int(point["labelled"]), "mean_iou": float(point["mean_iou"]),
-                              "mean_iou_std": float(point.get("mean_iou_std") or 0.0)})
+                clean.append(
+                    {
+                        "labelled": int(point["labelled"]),
+                        "mean_iou": float(point["mean_iou"]),
+                        "mean_iou_std": float(point.get("mean_iou_std") or 0.0),
+                    }
+                )
             except (TypeError, KeyError, ValueError):
-                raise InvalidInput(f"point {n} of curve {strategy!r} needs numeric labelled and mean_iou") from None
+                raise InvalidInput(
+                    f"point {n} of curve {strategy!r} needs numeric labelled and mean_iou"
+                ) from None
         curves[str(strategy)] = clean
     return curves
 
@@ -146,5 +228,10 @@ def parse_curves(data: Any) -> dict[str, list[dict[str, Any]]]:
 @transaction.atomic
 def import_simulation(project: Project, data: Any, name: str, user: Any = None) -> SimulationRun:
     curves = parse_curves(data)
-    return SimulationRun.objects.create(project=project, name=name[:200] or "simulation", curves=curves, raw=data,
-                                        created_by=user if getattr(user, "is_authenticated", False) else None)
+    return SimulationRun.objects.create(
+        project=project,
+        name=name[:200] or "simulation",
+        curves=curves,
+        raw=data,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )

@@ -33,5 +33,8 @@ def prelabel(job_id: int) -> None:
     job = Job.objects.get(pk=job_id)
     rnd = TrainingRound.objects.filter(pk=job.params.get("round") or 0).first()
     if rnd is not None and job.state != Job.State.SUCCEEDED:
-        rounds.finish_round(rnd, Job.State.FAILED if job.state == Job.State.FAILED else Job.State.CANCELLED,
-                            f"pre-labelling {job.state}: {job.message}")
+        rounds.finish_round(
+            rnd,
+            Job.State.FAILED if job.state == Job.State.FAILED else Job.State.CANCELLED,
+            f"pre-labelling {job.state}: {job.message}",
+        )

@@ -42,7 +42,11 @@ def test_ml_staff_launch_a_round_that_freezes_accepted_head_revisions(client_for
     assert sorted(sum(body["folds"], [])) == ["S01", "S02", "S03"]
     train_jobs = Job.objects.filter(parent=body["job"], kind="train_fold")
     assert sorted((j.params["arch"], j.params["fold"]) for j in train_jobs) == [
-        ("FCN8", 0), ("FCN8", 1), ("UD", 0), ("UD", 1)]
+        ("FCN8", 0),
+        ("FCN8", 1),
+        ("UD", 0),
+        ("UD", 1),
+    ]
     assert {j.queue for j in train_jobs} == {"gpu"}
 
 
@@ -62,13 +66,16 @@ def test_fewer_subjects_than_folds_is_a_400_naming_both_numbers(client_for, acce
     assert Job.objects.count() == 0
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"architectures": ["UNetXXL"]}, "architectures"),
-    ({"strategy": "vibes"}, "strategy"),
-    ({"epochs": "many"}, "epochs"),
-    ({"folds": 1}, "folds"),
-    ({"channels": "T3w"}, "T3w"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"architectures": ["UNetXXL"]}, "architectures"),
+        ({"strategy": "vibes"}, "strategy"),
+        ({"epochs": "many"}, "epochs"),
+        ({"folds": 1}, "folds"),
+        ({"channels": "T3w"}, "T3w"),
+    ],
+)
 def test_bad_launch_options_are_400s_naming_the_problem(client_for, accepted, bad, field):
     accepted(["S01", "S02"])
     response = client_for("mia").post("/api/rounds/", {**SMALL, **bad}, format="json")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from annotator.models import Job, ModelVersion, Promotion, ProjectSplit, SimulationRun, TrainingRound
+from annotator.models import Job, ModelVersion, ProjectSplit, Promotion, SimulationRun, TrainingRound
 from annotator.services.maskcodec import encode_mask
 from annotator.services.masks import save_human_mask, save_model_prelabel
 from annotator.services.registry import gate_decision, summarise
@@ -18,24 +18,42 @@ CLASSES = 12
 
 
 def make_round(project, number: int) -> TrainingRound:
-    split, _ = ProjectSplit.objects.get_or_create(project=project, k=2, defaults={"assignment": {"A": 0, "B": 1}})
+    split, _ = ProjectSplit.objects.get_or_create(
+        project=project, k=2, defaults={"assignment": {"A": 0, "B": 1}}
+    )
     job = Job.objects.create(kind="round", state="succeeded")
-    return TrainingRound.objects.create(project=project, number=number, job=job, split=split, folds=[["A"], ["B"]],
-                                        config={"architectures": ["UD", "FCN8"], "channels": "T2w"}, num_slices=4 * number)
+    return TrainingRound.objects.create(
+        project=project,
+        number=number,
+        job=job,
+        split=split,
+        folds=[["A"], ["B"]],
+        config={"architectures": ["UD", "FCN8"], "channels": "T2w"},
+        num_slices=4 * number,
+    )
 
 
 def make_version(project, rnd: TrainingRound, arch: str, score: float) -> ModelVersion:
     fold_iou = [[0.9] + [score] * (CLASSES - 1), [0.9] + [score] * (CLASSES - 1)]
     report = summarise(fold_iou, project.class_names())
-    return ModelVersion.objects.create(project=project, training_round=rnd, label=f"r{rnd.number}-{arch}",
-                                       architecture=arch, fold_iou=fold_iou, report=report,
-                                       mean_iou=report["mean_iou"]["mean"], mean_iou_bg=report["mean_iou_bg"]["mean"],
-                                       weights=[f"models/x/{arch}/fold0.pt", f"models/x/{arch}/fold1.pt"])
+    return ModelVersion.objects.create(
+        project=project,
+        training_round=rnd,
+        label=f"r{rnd.number}-{arch}",
+        architecture=arch,
+        fold_iou=fold_iou,
+        report=report,
+        mean_iou=report["mean_iou"]["mean"],
+        mean_iou_bg=report["mean_iou_bg"]["mean"],
+        weights=[f"models/x/{arch}/fold0.pt", f"models/x/{arch}/fold1.pt"],
+    )
 
 
 def test_summary_gives_per_class_mean_and_std_and_both_mean_rows(project):
     report = summarise([[1.0, 0.5, None], [0.8, 0.7, None]], ["bg", "a", "b"])
-    assert report["classes"][1]["mean"] == pytest.approx(0.6) and report["classes"][1]["std"] == pytest.approx(0.1)
+    assert report["classes"][1]["mean"] == pytest.approx(0.6) and report["classes"][1][
+        "std"
+    ] == pytest.approx(0.1)
     assert report["classes"][2]["mean"] is None  # absent in every fold
     assert report["mean_iou"]["mean"] == pytest.approx(0.6)
     assert report["mean_iou_bg"]["mean"] == pytest.approx(0.75)
@@ -43,7 +61,9 @@ def test_summary_gives_per_class_mean_and_std_and_both_mean_rows(project):
 
 def test_the_gate_promotes_only_a_winner_that_beats_the_live_model_on_the_same_folds(project):
     rnd = make_round(project, 1)
-    live, weak, strong = (make_version(project, rnd, a, s) for a, s in [("UD", 0.5), ("FCN8", 0.4), ("UVD", 0.7)])
+    live, weak, strong = (
+        make_version(project, rnd, a, s) for a, s in [("UD", 0.5), ("FCN8", 0.4), ("UVD", 0.7)]
+    )
     names = project.class_names()
     same_folds_live = [[0.9] + [0.55] * 11] * 2
     assert gate_decision([weak], None, None, None, names)["promote"] is True
@@ -73,7 +93,9 @@ def test_ml_staff_promote_and_roll_back_with_exactly_one_live_model_and_a_record
 
 def test_prelabel_on_demand_queues_a_gpu_job_for_ml_staff_only(client_for, project):
     version = make_version(project, make_round(project, 1), "UD", 0.5)
-    assert client_for("alice").post(f"/api/models/{version.pk}/prelabel/", {}, format="json").status_code == 403
+    assert (
+        client_for("alice").post(f"/api/models/{version.pk}/prelabel/", {}, format="json").status_code == 403
+    )
     bad = client_for("mia").post(f"/api/models/{version.pk}/prelabel/", {"strategy": "coin"}, format="json")
     assert bad.status_code == 400 and "coin" in bad.json()["detail"]
     ok = client_for("mia").post(f"/api/models/{version.pk}/prelabel/", {"strategy": "margin"}, format="json")
@@ -82,7 +104,9 @@ def test_prelabel_on_demand_queues_a_gpu_job_for_ml_staff_only(client_for, proje
     assert job.kind == "prelabel" and job.queue == "gpu" and job.params["strategy"] == "margin"
 
 
-def test_correction_effort_counts_changed_pixels_per_class_and_edit_time(client_for, project, users, make_slices):
+def test_correction_effort_counts_changed_pixels_per_class_and_edit_time(
+    client_for, project, users, make_slices
+):
     version = make_version(project, make_round(project, 1), "UD", 0.5)
     slice_ = make_slices(1, height=10, width=10)[0]
     pre = np.zeros((10, 10), np.uint8)
@@ -91,8 +115,13 @@ def test_correction_effort_counts_changed_pixels_per_class_and_edit_time(client_
     fixed = pre.copy()
     fixed[:2, :5] = 3  # the annotator changed 10 of the 50 class-1 pixels
     colours = list(project.classes.order_by("index").values_list("colour", flat=True))
-    save_human_mask(slice_id=slice_.pk, user=users["ada"], png=encode_mask(fixed, colours),
-                    base_revision_id=model_rev.pk, meta={"edit_seconds": 30})
+    save_human_mask(
+        slice_id=slice_.pk,
+        user=users["ada"],
+        png=encode_mask(fixed, colours),
+        base_revision_id=model_rev.pk,
+        meta={"edit_seconds": 30},
+    )
     board = client_for("sam").get("/api/dashboard/").json()
     row = next(r for r in board["effort"] if r["version"] == version.pk)
     assert row["round"] == 1 and row["slices"] == 1
@@ -103,13 +132,28 @@ def test_correction_effort_counts_changed_pixels_per_class_and_edit_time(client_
 
 
 def test_simulation_results_import_by_api_and_command_and_reach_the_dashboard(client_for, project, tmp_path):
-    result = {"curves": {"random": [{"round": 0, "labelled": 4, "mean_iou": 0.3, "mean_iou_std": 0.01},
-                                    {"round": 1, "labelled": 8, "mean_iou": 0.4, "mean_iou_std": 0.02}],
-                         "entropy": [{"round": 0, "labelled": 4, "mean_iou": 0.3}, {"round": 1, "labelled": 8, "mean_iou": 0.45}]},
-              "strategies": ["random", "entropy"], "seeds": [0]}
+    result = {
+        "curves": {
+            "random": [
+                {"round": 0, "labelled": 4, "mean_iou": 0.3, "mean_iou_std": 0.01},
+                {"round": 1, "labelled": 8, "mean_iou": 0.4, "mean_iou_std": 0.02},
+            ],
+            "entropy": [
+                {"round": 0, "labelled": 4, "mean_iou": 0.3},
+                {"round": 1, "labelled": 8, "mean_iou": 0.45},
+            ],
+        },
+        "strategies": ["random", "entropy"],
+        "seeds": [0],
+    }
     response = client_for("mia").post("/api/simulations/", {**result, "name": "phantom AL"}, format="json")
     assert response.status_code == 201 and set(response.json()["curves"]) == {"random", "entropy"}
-    assert client_for("mia").post("/api/simulations/", {"curves": {"random": [{"x": 1}]}}, format="json").status_code == 400
+    assert (
+        client_for("mia")
+        .post("/api/simulations/", {"curves": {"random": [{"x": 1}]}}, format="json")
+        .status_code
+        == 400
+    )
     assert client_for("alice").post("/api/simulations/", result, format="json").status_code == 403
     path = tmp_path / "sim.json"
     path.write_text(json.dumps(result))

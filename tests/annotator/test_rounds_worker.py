@@ -8,15 +8,23 @@ import numpy as np
 import pytest
 
 from annotator.models import Job, MaskRevision, ModelVersion, Series, Session, Slice, SliceState, Subject
-from annotator.services.masks import save_human_mask, save_imported_mask
 from annotator.services.maskcodec import encode_mask
+from annotator.services.masks import save_human_mask, save_imported_mask
 from annotator.services.slicedata import channel_stats, save_array
 from tests.conftest import wait_for_job
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 SIZE = 48
-SMALL = {"architectures": ["UD", "FCN8"], "folds": 2, "epochs": 1, "filters": 4, "batch_size": 4,
-         "strategy": "entropy", "next_batch": 2, "augment": False}
+SMALL = {
+    "architectures": ["UD", "FCN8"],
+    "folds": 2,
+    "epochs": 1,
+    "filters": 4,
+    "batch_size": 4,
+    "strategy": "entropy",
+    "next_batch": 2,
+    "augment": False,
+}
 
 
 @pytest.fixture
@@ -36,14 +44,26 @@ def phantom_subject(project, label: str, seed: int, n: int, accepted: bool) -> l
     subject = generate_subject(seed, n_slices=n, size=(SIZE, SIZE))
     sub = Subject.objects.create(project=project, label=label)
     ses = Session.objects.create(subject=sub, label="E01")
-    series = Series.objects.create(session=ses, modality="T2w", source_format=Series.Format.SYNTHETIC,
-                                   shape=[n, SIZE, SIZE], spacing=[4.0, 1.0, 1.0], content_hash=f"phantom-{label}")
+    series = Series.objects.create(
+        session=ses,
+        modality="T2w",
+        source_format=Series.Format.SYNTHETIC,
+        shape=[n, SIZE, SIZE],
+        spacing=[4.0, 1.0, 1.0],
+        content_hash=f"phantom-{label}",
+    )
     made = []
     for index in range(n):
         image = subject.t2[index].astype(np.float32)
         path = save_array(f"slices/{series.pk}/{index}_T2w.npy", image)
-        slice_ = Slice.objects.create(series=series, index=index, height=SIZE, width=SIZE, channels={"T2w": path},
-                                      stats={"T2w": channel_stats(image)})
+        slice_ = Slice.objects.create(
+            series=series,
+            index=index,
+            height=SIZE,
+            width=SIZE,
+            channels={"T2w": path},
+            stats={"T2w": channel_stats(image)},
+        )
         if accepted:
             save_imported_mask(slice_, subject.masks[index], {"source": "phantom"})
             Slice.objects.filter(pk=slice_.pk).update(state=SliceState.ACCEPTED)
@@ -53,8 +73,10 @@ def phantom_subject(project, label: str, seed: int, n: int, accepted: bool) -> l
 
 def explain(job_id: int, worker) -> str:
     """Children of a round's job and the worker log tail, for a failure message."""
-    children = [(j.kind, j.params.get("arch"), j.state, j.message, j.error[-300:])
-                for j in Job.objects.filter(parent=job_id)]
+    children = [
+        (j.kind, j.params.get("arch"), j.state, j.message, j.error[-300:])
+        for j in Job.objects.filter(parent=job_id)
+    ]
     return f"{children}\n{worker.log_path.read_text()[-3000:]}"
 
 
@@ -95,8 +117,13 @@ def test_two_rounds_train_promote_prelabel_and_rank_without_touching_human_work(
     labels = np.zeros((SIZE, SIZE), np.uint8)
     labels[10:30, 10:30] = 1
     png = encode_mask(labels, list(project.classes.order_by("index").values_list("colour", flat=True)))
-    saved = save_human_mask(slice_id=human_slice.pk, user=users["ada"], png=png,
-                            base_revision_id=human_slice.prelabel_revision_id, meta={"edit_seconds": 42})
+    saved = save_human_mask(
+        slice_id=human_slice.pk,
+        user=users["ada"],
+        png=png,
+        base_revision_id=human_slice.prelabel_revision_id,
+        meta={"edit_seconds": 42},
+    )
     phantom_subject(project, "S04", seed=4, n=2, accepted=True)
 
     second = run_round(mia, worker)
