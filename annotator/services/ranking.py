@@ -91,6 +91,8 @@ def prelabel_work(job: Job) -> dict[str, Any]:
             features.append(scores["features"].reshape(len(chunk), -1))
             ids += [s.pk for s in chunk]
             done += len(chunk)
+            if job.parent_id:  # keep the round's Job alive while it waits on this one
+                Job.objects.filter(pk=job.parent_id).update(heartbeat_at=timezone.now())
             jobs.report_progress(
                 job.pk, 0.05 + 0.9 * done / max(1, len(pool)), f"pre-labelled {done}/{len(pool)} slices"
             )

@@ -121,3 +121,16 @@ def test_cancelling_a_round_asks_every_training_job_to_stop(client_for, accepted
     response = client_for("mia").post(f"/api/rounds/{rnd['id']}/cancel/")
     assert response.status_code == 200
     assert all(j.cancel_requested for j in Job.objects.filter(parent=rnd["job"]))
+
+
+def test_a_round_whose_workers_died_is_reaped_and_finalized_when_someone_looks(client_for, accepted):
+    from django.utils import timezone
+
+    accepted(["S01", "S02"])
+    rnd = client_for("mia").post("/api/rounds/", SMALL, format="json").json()
+    long_ago = timezone.now().replace(year=2000)
+    Job.objects.filter(parent=rnd["job"]).update(state="running", heartbeat_at=long_ago)
+    detail = client_for("sam").get(f"/api/rounds/{rnd['id']}/").json()
+    train = [j for j in detail["jobs"] if j["kind"] == "train_fold"]
+    assert train and all(j["state"] == "failed" for j in train)
+    assert [j["state"] for j in detail["jobs"] if j["kind"] == "finalize_round"] == ["queued"]
