@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -29,7 +31,7 @@ def _base_template() -> object:
         return _STANDALONE_BASE
 
 
-def can_open(user: object, slice_: Slice) -> bool:
+def can_open(user: Any, slice_: Slice) -> bool:
     """Staff roles see every slice; annotators only the ones assigned to them (any purpose)."""
     if roles.sees_everything(user):
         return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 
@@ -56,12 +55,12 @@ def test_a_killed_worker_leaves_the_job_failed_and_a_retry_succeeds(celery_worke
     failed.params["seconds"] = 0.2
     Job.objects.filter(pk=job.pk).update(params=failed.params)
     jobs.retry(Job.objects.get(pk=job.pk))
-    from tests.servers import celery_worker_process, database_url_for
     from django.db import connection
+
+    from tests.servers import celery_worker_process, database_url_for
 
     env = {"SPINELAB_DATABASE_URL": database_url_for(connection.settings_dict),
            "SPINELAB_MEDIA_ROOT": str(settings.MEDIA_ROOT), "SPINELAB_BROKER_URL": settings.CELERY_BROKER_URL}
     with celery_worker_process(env):
         done = wait_for_job(job.pk, timeout=60)
     assert done.state == "succeeded" and done.attempts == 2
-    time.sleep(0)  # keep the worker context tidy
