@@ -26,7 +26,11 @@ export function bindInput(ed: Editor): void {
   stage.addEventListener("pointerdown", (e) => {
     if (drag) return;
     const s = local(e);
-    stage.setPointerCapture(e.pointerId);
+    try {
+      stage.setPointerCapture(e.pointerId);
+    } catch {
+      // Synthetic events (tests, benchmark) have no active pointer to capture.
+    }
     e.preventDefault();
     if (e.button === 1 || spaceDown) drag = { kind: "pan", last: s };
     else if (e.button === 2 || ed.mode === "wl") drag = { kind: "wl", start: s, wl: ed.wl };
