@@ -57,9 +57,11 @@ class AssignmentFilter(django_filters.FilterSet):
 
 
 class JobFilter(django_filters.FilterSet):
+    """`?parent=<id>` lists a round's (or any parent job's) per-(architecture, fold) child jobs."""
+
     class Meta:
         model = Job
-        fields = ["kind", "state", "queue"]
+        fields = ["kind", "state", "queue", "parent"]
 
 
 class NullsLastOrderingFilter(OrderingFilter):

@@ -153,6 +153,17 @@ def test_job_list_marks_silent_running_jobs_failed_and_they_can_be_retried(db, c
     assert mia.get("/api/jobs/999999/").status_code == 404
 
 
+def test_job_list_filters_by_parent_to_show_one_rounds_training_jobs(db, client_for, users):
+    parent = Job.objects.create(kind="round", created_by=users["mia"])
+    children = [Job.objects.create(kind="train", parent=parent, created_by=users["mia"]) for _ in range(2)]
+    Job.objects.create(kind="train", created_by=users["mia"])  # another round's job
+    mia = client_for("mia")
+    listed = mia.get(f"/api/jobs/?parent={parent.pk}").json()["results"]
+    assert sorted(j["id"] for j in listed) == sorted(c.pk for c in children)
+    unknown = mia.get("/api/jobs/?parent=999999")
+    assert unknown.status_code == 400 and "parent" in unknown.json()  # names the bad filter
+
+
 def test_admin_creates_a_project_with_its_own_schema(db, client_for):
     ada = client_for("ada")
     body = {
