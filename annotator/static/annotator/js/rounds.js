@@ -27,7 +27,9 @@
   const pct = (v) => (v === null || v === undefined ? "–" : (v * 100).toFixed(1) + " %");
   const COLOURS = ["#4363d8", "#e6194b", "#3cb44b", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#469990", "#9a6324", "#808000"];
 
-  // --- SVG line chart: series = [{name, points: [[x, y], ...]}], y in 0..1 -------------------------
+  // --- SVG line chart: series = [{name, points: [[x, y, std?], ...]}], y in 0..1 -------------------
+  // The y axis runs from 0 to the next tenth above the data (so low early-round IoUs stay readable);
+  // a third value per point draws a +- std whisker.
   function lineChart(series, xLabel, yLabel) {
     const W = 560, H = 260, L = 48, B = 36, T = 10, R = 150;
     const ns = "http://www.w3.org/2000/svg";
@@ -38,7 +40,9 @@
     if (!xs.length) return el("p", {}, "No data yet.");
     const x0 = Math.min(...xs), x1 = Math.max(...xs) === x0 ? x0 + 1 : Math.max(...xs);
     const sx = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
-    const sy = (y) => H - B - y * (H - B - T);
+    const tops = series.flatMap((s) => s.points.filter((p) => p[1] !== null && p[1] !== undefined).map((p) => p[1] + (p[2] || 0)));
+    const yTop = Math.min(1, Math.max(0.1, Math.ceil(Math.max(0, ...tops) * 10 - 1e-9) / 10));
+    const sy = (y) => H - B - (y / yTop) * (H - B - T);
     const add = (tag, attrs, text) => {
       const n = document.createElementNS(ns, tag);
       Object.entries(attrs).forEach(([k, v]) => n.setAttribute(k, v));
@@ -47,8 +51,8 @@
       return n;
     };
     add("line", { x1: L, y1: sy(0), x2: W - R, y2: sy(0), stroke: "#888" });
-    add("line", { x1: L, y1: sy(0), x2: L, y2: sy(1), stroke: "#888" });
-    [0, 0.25, 0.5, 0.75, 1].forEach((v) => add("text", { x: 4, y: sy(v) + 4, "font-size": 10 }, (v * 100).toFixed(0)));
+    add("line", { x1: L, y1: sy(0), x2: L, y2: sy(yTop), stroke: "#888" });
+    [0, 0.25, 0.5, 0.75, 1].forEach((f) => add("text", { x: 4, y: sy(f * yTop) + 4, "font-size": 10 }, (f * yTop * 100).toFixed(0)));
     [x0, x1].forEach((v) => add("text", { x: sx(v) - 6, y: H - B + 14, "font-size": 10 }, Math.round(v)));
     add("text", { x: (W - R) / 2, y: H - 4, "font-size": 11 }, xLabel);
     add("text", { x: 4, y: T + 2, "font-size": 11 }, yLabel);
@@ -56,6 +60,8 @@
       const colour = COLOURS[i % COLOURS.length];
       const pts = s.points.filter((p) => p[1] !== null && p[1] !== undefined);
       add("polyline", { points: pts.map((p) => `${sx(p[0])},${sy(p[1])}`).join(" "), fill: "none", stroke: colour, "stroke-width": 2 });
+      pts.filter((p) => p[2]).forEach((p) => add("line", { x1: sx(p[0]), x2: sx(p[0]), y1: sy(Math.max(0, p[1] - p[2])),
+        y2: sy(Math.min(yTop, p[1] + p[2])), stroke: colour, "stroke-opacity": 0.5 }));
       pts.forEach((p) => add("circle", { cx: sx(p[0]), cy: sy(p[1]), r: 3, fill: colour }).append(
         Object.assign(document.createElementNS(ns, "title"), { textContent: `${s.name}: ${pct(p[1])} at ${p[0]}` })));
       add("text", { x: W - R + 8, y: T + 12 + 14 * i, "font-size": 11, fill: colour }, s.name);
@@ -106,9 +112,35 @@
     const holder = document.getElementById("simulations");
     if (!holder) return;
     if (!data.simulations.length) return holder.replaceChildren(el("p", {}, "No simulation imported."));
-    holder.replaceChildren(...data.simulations.map((s) => el("figure", {},
-      lineChart(Object.entries(s.curves).map(([name, pts]) => ({ name, points: pts.map((p) => [p.labelled, p.mean_iou]) })),
-        "labelled slices", "mean IoU %"), el("figcaption", {}, s.name))));
+    holder.replaceChildren(...data.simulations.map((s) => el("figure", { "data-simulation": s.id },
+      lineChart(Object.entries(s.curves).map(([name, pts]) => ({ name, points: pts.map((p) => [p.labelled, p.mean_iou, p.mean_iou_std]) })),
+        "labelled slices", "mean IoU % (± std over seeds)"),
+      el("figcaption", {}, simulationCaption(s)), simulationTable(s))));
+  }
+
+  function simulationCaption(s) {
+    const c = s.config || {};
+    const parts = [s.name];
+    if (c.seeds) parts.push(`${c.seeds.length} seed(s)`);
+    if (c.initial !== undefined && c.initial !== null) parts.push(`${c.initial} labelled at start, +${c.batch} per round`);
+    if (c.pool_size) parts.push(`pool of ${c.pool_size} slices`);
+    return parts.join(" · ");
+  }
+
+  // Rows: labelled slices; columns: strategies; cells: mean IoU +- std over seeds, best per row in bold.
+  function simulationTable(s) {
+    const names = Object.keys(s.curves);
+    const rows = Math.max(...names.map((n) => s.curves[n].length));
+    const body = [];
+    for (let r = 0; r < rows; r++) {
+      const values = names.map((n) => s.curves[n][r]);
+      const best = Math.max(...values.filter(Boolean).map((p) => p.mean_iou));
+      const first = values.find(Boolean);
+      body.push(el("tr", {}, el("td", {}, first ? first.labelled : ""), ...values.map((p) => !p ? el("td", {}, "") :
+        el("td", p.mean_iou === best ? { class: "best" } : {}, `${pct(p.mean_iou)} ± ${(100 * (p.mean_iou_std || 0)).toFixed(1)}`))));
+    }
+    return el("table", { class: "list simulation-table" }, el("thead", {}, el("tr", {}, el("th", {}, "labelled"), ...names.map((n) => el("th", {}, n)))),
+      el("tbody", {}, ...body));
   }
 
   async function act(url, body) {
