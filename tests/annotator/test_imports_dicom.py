@@ -123,3 +123,52 @@ def test_files_written_before_a_failure_during_saving_are_removed(project, media
         import_path(tmp_path / "png", project, label_map="identity")
     assert (Series.objects.count(), Slice.objects.count(), MaskRevision.objects.count()) == (0, 0, 0)
     assert stored_files(media) == []
+
+
+def enhanced_mr(path: Path, x_positions: list[float]) -> None:
+    """A sagittal Enhanced MR multi-frame file whose frames are stored out of anatomical order; every
+    pixel of frame i holds 100 * x_positions[i] so the imported order can be read back from the pixels."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    def item(**tags: object) -> pydicom.Dataset:
+        ds = pydicom.Dataset()
+        for key, value in tags.items():
+            setattr(ds, key, value)
+        return ds
+
+    ds = pydicom.Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.4.1"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.Modality, ds.PatientID, ds.SeriesDescription = "MR", "MF01", "T2 sag"
+    ds.SeriesInstanceUID, ds.StudyInstanceUID = generate_uid(), generate_uid()
+    ds.Rows, ds.Columns, ds.NumberOfFrames = 6, 5, len(x_positions)
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.SharedFunctionalGroupsSequence = Sequence([item(
+        PlaneOrientationSequence=Sequence([item(ImageOrientationPatient=[0, 1, 0, 0, 0, -1])]),
+        PixelMeasuresSequence=Sequence([item(PixelSpacing=[0.5, 0.6], SliceThickness=4)]),
+    )])
+    ds.PerFrameFunctionalGroupsSequence = Sequence([
+        item(PlanePositionSequence=Sequence([item(ImagePositionPatient=[x, -100.0, 50.0])])) for x in x_positions
+    ])
+    pixels = np.stack([np.full((6, 5), int(100 * x), np.uint16) for x in x_positions])
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_multiframe_frames_are_ordered_by_their_per_frame_positions_not_their_storage_order(
+    project, media, tmp_path
+):
+    (tmp_path / "in").mkdir()
+    enhanced_mr(tmp_path / "in" / "mf.dcm", [8.0, 0.0, 12.0, 4.0])
+
+    report = import_path(tmp_path / "in", project, kind="dicom")
+
+    series = Series.objects.get(pk=report.series_ids[0])
+    order = [int(load_array(s.channels[series.modality])[0, 0]) for s in series.slices.order_by("index")]
+    assert order in ([0, 400, 800, 1200], [1200, 800, 400, 0]), order  # anatomical, not file order
+    assert series.spacing == [4.0, 0.5, 0.6] and series.view == "sag" and series.modality == "T2w"
