@@ -32,6 +32,9 @@ export function bindInput(ed: Editor): void {
       // Synthetic events (tests, benchmark) have no active pointer to capture.
     }
     e.preventDefault();
+    // preventDefault() also stops the browser moving focus to the stage: do it here, or a select
+    // used last would keep swallowing the editor's keys.
+    if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
     if (e.button === 1 || spaceDown) drag = { kind: "pan", last: s };
     else if (e.button === 2 || ed.mode === "wl") drag = { kind: "wl", start: s, wl: ed.wl };
     else if (e.button === 0) {
@@ -57,6 +60,8 @@ export function bindInput(ed: Editor): void {
       ed.setViewport(pan(ed.viewport, s.x - drag.last.x, s.y - drag.last.y));
       drag.last = s;
     } else if (drag?.kind === "wl") {
+      // A dragged window is no preset: clear the box so picking any preset (Auto too) applies it.
+      ed.ui.el<HTMLSelectElement>("wl-preset").selectedIndex = -1;
       ed.setWindow(dragWindow(drag.wl, s.x - drag.start.x, s.y - drag.start.y, ed.slice.stats[ed.channel]));
     }
     ed.drawCursor();
@@ -168,9 +173,16 @@ export function bindControls(ed: Editor): void {
   el("next-assigned").addEventListener("click", () => void ed.nextAssigned().catch((err) => window.alert(err.message)));
   el("keep-mine").addEventListener("click", () => void ed.resolveConflict("mine"));
   el("take-theirs").addEventListener("click", () => void ed.resolveConflict("theirs"));
-  el<HTMLSelectElement>("channel").addEventListener("change", (e) => void ed.setChannel((e.target as HTMLSelectElement).value).then(() => fillPresets(ed)));
+  // A select keeps the keyboard focus (and the editor ignores keys typed into it): hand it back.
+  el<HTMLSelectElement>("channel").addEventListener("change", (e) => {
+    const sel = e.target as HTMLSelectElement;
+    sel.blur();
+    void ed.setChannel(sel.value).then(() => fillPresets(ed));
+  });
   el<HTMLSelectElement>("wl-preset").addEventListener("change", (e) => {
-    const preset = presets(ed.slice.stats[ed.channel])[Number((e.target as HTMLSelectElement).value)];
+    const sel = e.target as HTMLSelectElement;
+    sel.blur();
+    const preset = presets(ed.slice.stats[ed.channel])[Number(sel.value)];
     if (preset) ed.setWindow(preset.wl);
   });
   window.addEventListener("resize", () => ed.fit());
