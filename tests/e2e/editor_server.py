@@ -62,6 +62,28 @@ for name, (h, w), n in (("small", (96, 128), 3), ("big", (512, 512), 1), ("huge"
             save_model_prelabel(s, mask, {"model": "phantom ground truth"})
         ids.append(s.pk)
     out[name] = ids
+
+# Added after the others so their ids stay as they were: one slice with both T2w and T1w channels.
+def contrasts(size, seed):
+    try:
+        from mlcore.phantom import generate_slice, sample_subject_params
+        rng = np.random.default_rng(seed)
+        params = sample_subject_params(rng)
+        pair = [generate_slice(np.random.default_rng(seed), size, c, params)[0] for c in ("T2w", "T1w")]
+    except ImportError:
+        yy, xx = np.mgrid[: size[0], : size[1]]
+        pair = [1500 + 1000 * np.sin(xx / 9.0) * np.cos(yy / 13.0), 800 + 5 * xx + 3 * yy]
+    return [(a / max(1e-6, float(a.max())) * 3000).astype(np.int16) for a in pair]
+
+h, w = 80, 96
+series = Series.objects.create(session=ses, modality="T2w", source_format=Series.Format.SYNTHETIC,
+                               shape=[1, h, w], spacing=[1.0, 1.0, 1.0], content_hash="e2e-dual")
+t2, t1 = contrasts((h, w), 11)
+paths = {"T2w": save_array(f"slices/{series.pk}/0_T2w.npy", t2), "T1w": save_array(f"slices/{series.pk}/0_T1w.npy", t1)}
+s = Slice.objects.create(series=series, index=0, height=h, width=w, channels=paths,
+                         stats={"T2w": channel_stats(t2), "T1w": channel_stats(t1)})
+Assignment.objects.create(slice=s, annotator=users["alice"])
+out["dual"] = [s.pk]
 print("SEED=" + json.dumps(out))
 """
 

@@ -108,3 +108,67 @@ export function countDiff(a, b) {
   for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) n++;
   return n;
 }
+
+/** Screen (page) coordinates of image point (x, y) itself (pixel corners are integers). */
+export async function imageToPage(page, x, y) {
+  return page.evaluate(([x, y]) => {
+    const ed = window.spinelabEditor;
+    const r = ed.ui.stage.getBoundingClientRect();
+    const v = ed.viewport;
+    return { x: r.left + x * v.zoom + v.offsetX, y: r.top + y * v.zoom + v.offsetY };
+  }, [x, y]);
+}
+
+/** Fetch a channel at full bit depth through the API: stored values + the real-value mapping. */
+export async function fetchImage16(page, sliceId, channel) {
+  const got = await page.evaluate(async ([id, ch]) => {
+    const res = await fetch(`/api/slices/${id}/image/?channel=${ch}&depth=16`);
+    return {
+      status: res.status, offset: Number(res.headers.get("X-Value-Offset")), scale: Number(res.headers.get("X-Value-Scale")),
+      bytes: Array.from(new Uint8Array(await res.arrayBuffer())),
+    };
+  }, [sliceId, channel]);
+  const png = fastPng.decode(Uint8Array.from(got.bytes));
+  return { status: got.status, offset: got.offset, scale: got.scale, width: png.width, height: png.height, data: png.data };
+}
+
+/** The grey a window/level should give each pixel, written out independently of the editor. (H*W,) */
+export function windowedGrey(image, wl) {
+  const lo = wl.level - wl.window / 2;
+  return Array.from(image.data, (p) => Math.max(0, Math.min(255, Math.round(((p * image.scale + image.offset - lo) / wl.window) * 255))));
+}
+
+/** Pixels where two grey images differ by more than `tolerance` grey levels. */
+export function countOff(a, b, tolerance = 1) {
+  let n = 0;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (!(Math.abs(a[i] - b[i]) <= tolerance)) n++;
+  return n;
+}
+
+/** 4-connected flood fill on a label array, independent of the editor's scanline version. */
+export function floodExpected(labels, width, height, [sx, sy], value) {
+  const target = labels[sy * width + sx];
+  if (target === value) return;
+  const stack = [[sx, sy]];
+  while (stack.length) {
+    const [x, y] = stack.pop();
+    if (x < 0 || y < 0 || x >= width || y >= height || labels[y * width + x] !== target) continue;
+    labels[y * width + x] = value;
+    stack.push([x + 1, y], [x - 1, y], [x, y + 1], [x, y - 1]);
+  }
+}
+
+/** Pixels whose centre is inside the polygon (even-odd ray casting) become `value`. */
+export function polygonExpected(labels, width, height, poly, value) {
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const cx = x + 0.5, cy = y + 0.5;
+      let inside = false;
+      for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+        const [xi, yi] = poly[i], [xj, yj] = poly[j];
+        if ((yi > cy) !== (yj > cy) && cx < xi + ((cy - yi) / (yj - yi)) * (xj - xi)) inside = !inside;
+      }
+      if (inside) labels[y * width + x] = value;
+    }
+  }
+}
