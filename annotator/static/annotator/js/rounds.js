@@ -168,12 +168,16 @@
   }
 
   let timer = null;
+  let sawRunning = false;
   async function refresh() {
     try {
       if (config.roundId) {
         const round = await call("GET", `${api}/rounds/${config.roundId}/`);
         renderJobs(round);
         if (round.state !== "running") { clearInterval(timer); timer = null; }
+        // The IoU table and the versions are rendered by the server: reload once the round has ended.
+        if (sawRunning && round.state !== "running") location.reload();
+        sawRunning = round.state === "running";
         return;
       }
       const data = await call("GET", `${api}/dashboard/?project=${config.project}`);
