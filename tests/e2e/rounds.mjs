@@ -24,8 +24,21 @@ async function launchRound(page, epochs) {
   return Number(new URL(page.url()).pathname.split("/")[2]);
 }
 
-/** What the round page shows now: the round bar, its state, and each job row's cells. */
-function readRoundPage(page) {
+/** What the round page shows now: the round bar, its state, and each job row's cells. The page
+ * reloads itself when the round ends (to show the server-rendered results): read it again then. */
+async function readRoundPage(page) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await page.waitForSelector("#round-progress", { timeout: 20000 });
+      return await readOnce(page);
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await page.waitForLoadState("load").catch(() => {});
+    }
+  }
+}
+
+function readOnce(page) {
   return page.evaluate(() => ({
     t: performance.now(),
     state: document.getElementById("round-state").textContent.trim(),
@@ -50,10 +63,20 @@ async function watch(page, until, timeoutMs) {
   }
 }
 
-const api = (page, path) => page.evaluate(async (p) => {
-  const res = await fetch(p, { headers: { Accept: "application/json" } });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}, path);
+/** GET an API path with the page's session (retried across the page's own reload). */
+async function api(page, path) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await page.evaluate(async (p) => {
+        const res = await fetch(p, { headers: { Accept: "application/json" } });
+        return { status: res.status, body: await res.json().catch(() => null) };
+      }, path);
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await page.waitForLoadState("load").catch(() => {});
+    }
+  }
+}
 
 async function allSlices(page) {
   const slices = [];
@@ -76,6 +99,13 @@ try {
   out.samples = await watch(page, (s) => s.state !== "running", 150000);
   out.seconds = (Date.now() - started) / 1000;
   out.final = out.samples[out.samples.length - 1];
+  // The round page itself shows the results once the round has ended, without a manual reload.
+  await page.waitForSelector("table.iou-table", { timeout: 15000 }).catch(() => {});
+  out.roundPage = {
+    tables: await page.locator("table.iou-table").count(),
+    best: await page.locator("table.iou-table thead th.best").allTextContents(),
+    versions: await page.locator("#versions li").allTextContents(),
+  };
   out.round = (await api(page, `/api/rounds/${out.roundId}/`)).body;
 
   // 2. The dashboard: per-class IoU table of this round, best architecture marked.
@@ -89,6 +119,7 @@ try {
     firstRow: await table.locator("tbody tr").first().locator("td").allTextContents(),
   };
   out.liveModel = (await page.textContent("#live-model")).trim();
+  out.simulations = await page.locator("#simulations figure").count();
   if (process.env.SPINELAB_SCREENSHOT) await page.screenshot({ path: process.env.SPINELAB_SCREENSHOT, fullPage: true });
 
   // 3. Pre-labels and ranks, through the API with the page's session.

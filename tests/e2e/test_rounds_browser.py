@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.editor_server import ROOT
-from tests.e2e.rounds_server import rounds_server
+from tests.e2e.rounds_server import SIMULATION, rounds_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow]
 
 SCREENSHOT = ROOT / "docs" / "screenshots" / "rounds.png"
-EPOCHS = 8
+EPOCHS = 6
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
@@ -105,6 +105,12 @@ def test_the_round_succeeds_in_minutes_with_every_job_done(e2e):
     assert e2e["seconds"] < 300
 
 
+def test_the_round_page_shows_its_results_when_the_round_ends_without_a_manual_reload(e2e):
+    page = e2e["roundPage"]
+    assert page["tables"] == 1 and page["best"] == ["UD ★"]
+    assert len(page["versions"]) == 1 and page["versions"][0].startswith("r1-UD — live")
+
+
 def test_the_dashboard_shows_the_per_class_iou_table_with_the_best_architecture_marked(e2e):
     table = e2e["table"]
     assert (
@@ -116,6 +122,8 @@ def test_the_dashboard_shows_the_per_class_iou_table_with_the_best_architecture_
     assert e2e["liveModel"].startswith("r1-UD")
     (version,) = e2e["round"]["versions"]
     assert version["status"] == "live" and len(version["fold_iou"]) == 2
+    if SIMULATION.exists():
+        assert e2e["simulations"] >= 1, "the recorded simulation's learning curves are on the dashboard"
 
 
 def test_unlabelled_slices_get_model_prelabels_and_ranks(e2e):
