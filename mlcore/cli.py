@@ -303,6 +303,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         diversity=not args.no_diversity,
         log=lambda line: print(line, file=sys.stderr, flush=True),
     )
+    result["command"] = "python -m mlcore " + " ".join(sys.argv[1:])  # to reproduce the curves
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=_json_default))

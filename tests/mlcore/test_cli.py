@@ -90,6 +90,7 @@ def test_simulate_compares_strategies_on_the_same_seeds(tmp_path):
     assert [p["labelled"] for p in result["curves"]["random"]] == [2, 3]
     assert [p["labelled"] for p in result["curves"]["entropy"]] == [2, 3]
     assert "random" in done.stdout and "entropy" in done.stdout
+    assert result["command"].startswith("python -m mlcore simulate") and "--rounds 1" in result["command"]
 
 
 def test_help_lists_the_commands_and_a_bad_checkpoint_is_a_clear_error(tmp_path):

@@ -5,6 +5,8 @@
 - Project "lumbar" (12 classes): a synthetic phantom written as a BIMCV/MIDS tree; the first subjects
   come with reference masks (accepted, the first training set), the rest are unlabelled (the pool that
   active learning ranks). Some unlabelled slices are assigned to anna and ben.
+- The recorded active-learning simulations in fixtures/simulations/ (random vs uncertainty selection on
+  the phantom, `python -m mlcore simulate`) appear as learning curves on the lumbar rounds dashboard.
 - Project "mids-real" (background, vertebrae, intervertebral discs): the real volumes of
   ../shared/data/mids-lumbar when present, with their reference masks.
 """
@@ -26,6 +28,7 @@ from annotator.env import knob
 from annotator.models import Assignment, Project, Slice, SliceState
 from annotator.services.projects import create_project, default_project
 from annotator.services.roles import ensure_groups
+from annotator.services.rounds_dashboard import import_simulation
 
 DEMO_USERS = [
     ("anna", "annotator"),
@@ -35,6 +38,7 @@ DEMO_USERS = [
     ("admin", "admin"),
 ]
 LABELLED_SUBJECTS = 4
+SIMULATIONS = Path(settings.BASE_DIR) / "fixtures" / "simulations"
 
 
 class Command(BaseCommand):
@@ -53,6 +57,7 @@ class Command(BaseCommand):
         if not project.subjects.exists():
             self.import_phantom(project, opts["subjects"], opts["slices"], opts["size"])
         self.assign_demo_work(project)
+        self.import_simulations(project)
         if not opts["no_real"]:
             self.import_real()
         self.stdout.write(self.style.SUCCESS("Demo users (user / password / role):"))
@@ -103,6 +108,13 @@ class Command(BaseCommand):
                 slice=slice_, annotator=User.objects.get(username=name), purpose="main", active=True,
                 defaults={"assigned_by": User.objects.get(username="sofia")},
             )
+
+    def import_simulations(self, project: Project) -> None:
+        for path in sorted(SIMULATIONS.glob("*.json")):
+            name = f"{path.name} (recorded, see docs/rounds.md)"
+            if not project.simulations.filter(name=name).exists():
+                import_simulation(project, json.loads(path.read_text()), name)
+                self.stdout.write(f"simulation {path.name}: learning curves on the rounds dashboard")
 
     def import_real(self) -> None:
         from annotator.imports.service import import_path
