@@ -3,6 +3,7 @@ with labelled and unlabelled cases, the recorded simulation curves, and nothing 
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -20,7 +21,7 @@ def demo_var(settings, tmp_path):
 
 
 def seed() -> None:
-    call_command("seed_demo", subjects=5, slices=2, size=32, no_real=True, stdout=open("/dev/null", "w"))
+    call_command("seed_demo", subjects=5, slices=2, size=32, no_real=True, stdout=io.StringIO())
 
 
 def test_seed_demo_gives_every_role_a_login_and_the_phantom_cases(db, demo_var):
