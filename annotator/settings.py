@@ -192,5 +192,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("SPINELAB_LOG_LEVEL", "INFO")},
 }
 
-for _folder in (VAR_DIR, MEDIA_ROOT, STATIC_ROOT, *(BROKER_DIR / f for f in ("queue", "processed", "control"))):
+for _folder in (
+    VAR_DIR,
+    MEDIA_ROOT,
+    STATIC_ROOT,
+    *(BROKER_DIR / f for f in ("queue", "processed", "control")),
+):
     _folder.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from torch import nn
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """"auto" -> cuda when available, else cpu; "cpu" / "cuda" / "cuda:1" as given.
+    """ "auto" -> cuda when available, else cpu; "cpu" / "cuda" / "cuda:1" as given.
 
     Raises ValueError for an unknown name or for "cuda" on a machine without a GPU."""
     if name == "auto":

@@ -48,7 +48,7 @@ LOSSES: dict[str, LossFn] = {"ce": cross_entropy, "dice_ce": dice_ce}
 
 
 def get_loss(name: str) -> LossFn:
-    """"ce" | "dice_ce" -> loss function; ValueError naming the choices otherwise."""
+    """ "ce" | "dice_ce" -> loss function; ValueError naming the choices otherwise."""
     try:
         return LOSSES[name]
     except KeyError:
@@ -69,7 +69,10 @@ def resize_target(target: Tensor, size: tuple[int, int]) -> Tensor:
 
 
 def supervised_loss(
-    outputs: Tensor | Sequence[Tensor], target: Tensor, loss_fn: LossFn, ds_weights: Sequence[float] | None = None
+    outputs: Tensor | Sequence[Tensor],
+    target: Tensor,
+    loss_fn: LossFn,
+    ds_weights: Sequence[float] | None = None,
 ) -> Tensor:
     """Loss of one forward pass: a tensor (B, K, H, W), or a deep-supervision list (final first, then
     lower-resolution heads); each head sees the target resized by nearest to its own resolution and
@@ -80,5 +83,7 @@ def supervised_loss(
     total = outputs[0].new_zeros((), dtype=torch.float32)
     for head, weight in zip(outputs, weights, strict=False):
         if weight:
-            total = total + weight * loss_fn(head, resize_target(target, (int(head.shape[-2]), int(head.shape[-1]))))
+            total = total + weight * loss_fn(
+                head, resize_target(target, (int(head.shape[-2]), int(head.shape[-1])))
+            )
     return total

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED_DATA = Path(os.environ.get("SPINELAB_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("SPINELAB_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 def shared_data(*parts: str) -> Path:
@@ -38,10 +40,16 @@ def users(db):
 
     ensure_groups()
     made = {}
-    for name, role in [("alice", "annotator"), ("bob", "annotator"), ("mia", "ml_staff"),
-                       ("sam", "supervisor"), ("ada", "admin")]:
-        user = User.objects.create_user(name, password=f"{name}-pass-123", is_superuser=(role == "admin"),
-                                        is_staff=(role == "admin"))
+    for name, role in [
+        ("alice", "annotator"),
+        ("bob", "annotator"),
+        ("mia", "ml_staff"),
+        ("sam", "supervisor"),
+        ("ada", "admin"),
+    ]:
+        user = User.objects.create_user(
+            name, password=f"{name}-pass-123", is_superuser=(role == "admin"), is_staff=(role == "admin")
+        )
         user.groups.add(Group.objects.get(name=role))
         made[name] = user
     return made
@@ -82,16 +90,28 @@ def make_slices(db, project, settings, tmp_path):
         sub, _ = Subject.objects.get_or_create(project=proj, label=subject)
         ses, _ = Session.objects.get_or_create(subject=sub, label="E01")
         series = Series.objects.create(
-            session=ses, modality="T2w", source_format=Series.Format.SYNTHETIC,
-            shape=[n, height, width], spacing=[1.0, 1.0, 1.0], content_hash=f"test-{subject}-{counter['n']}",
+            session=ses,
+            modality="T2w",
+            source_format=Series.Format.SYNTHETIC,
+            shape=[n, height, width],
+            spacing=[1.0, 1.0, 1.0],
+            content_hash=f"test-{subject}-{counter['n']}",
         )
         rng = np.random.default_rng(counter["n"])
         made = []
         for index in range(n):
             image = rng.integers(0, 1200, size=(height, width)).astype(np.int16)
             path = save_array(f"slices/{series.pk}/{index}_T2w.npy", image)
-            made.append(Slice.objects.create(series=series, index=index, height=height, width=width,
-                                             channels={"T2w": path}, stats={"T2w": channel_stats(image)}))
+            made.append(
+                Slice.objects.create(
+                    series=series,
+                    index=index,
+                    height=height,
+                    width=width,
+                    channels={"T2w": path},
+                    stats={"T2w": channel_stats(image)},
+                )
+            )
         return made
 
     return make

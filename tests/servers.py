@@ -58,25 +58,46 @@ def postgres_server() -> Iterator[str]:
         folder.chmod(0o755)
     subprocess.run(
         _as_postgres_user(["initdb", "-D", str(data), "-U", "spinelab", "--auth=trust", "-E", "UTF8"]),
-        check=True, stdout=subprocess.DEVNULL,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
-    options = f"-k {sock} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    options = (
+        f"-k {sock} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
     subprocess.run(
-        _as_postgres_user(["pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]),
-        check=True, stdout=subprocess.DEVNULL,
+        _as_postgres_user(
+            ["pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     try:
         subprocess.run(
             _as_postgres_user(["createdb", "-h", str(sock), "-U", "spinelab", "spinelab"])
-            if shutil.which("createdb") else
-            _as_postgres_user(["psql", "-h", str(sock), "-U", "spinelab", "-d", "postgres",
-                               "-c", "CREATE DATABASE spinelab"]),
-            check=True, stdout=subprocess.DEVNULL,
+            if shutil.which("createdb")
+            else _as_postgres_user(
+                [
+                    "psql",
+                    "-h",
+                    str(sock),
+                    "-U",
+                    "spinelab",
+                    "-d",
+                    "postgres",
+                    "-c",
+                    "CREATE DATABASE spinelab",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         yield f"postgres://spinelab@{quote(str(sock), safe='')}/spinelab"
     finally:
-        subprocess.run(_as_postgres_user(["pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       stdout=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            _as_postgres_user(["pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop"]),
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -88,8 +109,21 @@ def redis_server() -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="spinelab-redis-"))
     sock = folder / "redis.sock"
     proc = subprocess.Popen(
-        ["redis-server", "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-         "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        [
+            "redis-server",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -118,16 +152,38 @@ def database_url_for(settings_dict: dict) -> str:
 
 
 @contextlib.contextmanager
-def celery_worker_process(env_overrides: dict[str, str], queues: str = "default,gpu") -> Iterator[subprocess.Popen]:
+def celery_worker_process(
+    env_overrides: dict[str, str], queues: str = "default,gpu"
+) -> Iterator[subprocess.Popen]:
     """Run a real Celery worker (solo pool) with the given environment; stop it afterwards."""
     env = {**os.environ, **env_overrides}
     log = Path(tempfile.mkstemp(prefix="spinelab-worker-", suffix=".log")[1])
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "annotator", "worker", "-Q", queues, "--pool", "solo",
-             "--concurrency", "1", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip",
-             "--without-mingle"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "annotator",
+                "worker",
+                "-Q",
+                queues,
+                "--pool",
+                "solo",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         _wait_for(lambda: b"ready" in log.read_bytes() or proc.poll() is not None, "celery worker", 90)

@@ -17,7 +17,9 @@ def test_mlcore_imports_and_runs_without_django_celery_or_annotator():
         "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('django', 'celery', 'annotator', 'rest_framework'))\n"
         "print(','.join(bad))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"mlcore pulled in: {result.stdout.strip()}"
 
@@ -28,6 +30,10 @@ def test_no_mlcore_source_file_imports_the_web_side():
         for line in path.read_text().splitlines():
             stripped = line.strip()
             if stripped.startswith(("import ", "from ")) and stripped.split()[1].split(".")[0] in (
-                "django", "celery", "annotator", "rest_framework"):
+                "django",
+                "celery",
+                "annotator",
+                "rest_framework",
+            ):
                 offenders.append(f"{path.relative_to(ROOT)}: {stripped}")
     assert offenders == []

@@ -54,8 +54,10 @@ def _class_index(target: Any, value: int, classes: list[str], where: str) -> int
     else:
         lowered = [c.lower() for c in classes]
         if str(target).lower() not in lowered:
-            raise ImportFailed(f"{where}: the label map sends value {value} to {target!r}, "
-                               f"which is not a class of this project ({classes})")
+            raise ImportFailed(
+                f"{where}: the label map sends value {value} to {target!r}, "
+                f"which is not a class of this project ({classes})"
+            )
         index = lowered.index(str(target).lower())
     if not 0 <= index < len(classes):
         raise ImportFailed(f"{where}: value {value} maps to class {index}, outside 0..{len(classes) - 1}")
@@ -87,10 +89,12 @@ def map_mask(mask: ImportedMask, label_map: LabelMap | None, classes: list[str])
         if target is None:
             known = mask.label_table.get(value)
             raise ImportFailed(
-                f"{mask.source_name}: label value {value}" + (f" ({known})" if known else "")
+                f"{mask.source_name}: label value {value}"
+                + (f" ({known})" if known else "")
                 + " is not in the label map; pass a label map (e.g. --label-map mids-lumbar) "
                 "that sends it to one of the project's classes",
-                file=mask.source_name, value=value,
+                file=mask.source_name,
+                value=value,
             )
         out[mask.volume == raw] = _class_index(target, value, classes, mask.source_name)
     return out

@@ -53,8 +53,14 @@ def plan(series: list[ImportedSeries], label_map: LabelMap | None, classes: list
     planned = []
     for item in series:
         mapped = [map_mask(m, label_map, classes) for m in item.masks]
-        planned.append(Planned(item, merge_masks(mapped) if mapped else None,
-                               {item.modality: item.volume}, mask_names=[m.source_name for m in item.masks]))
+        planned.append(
+            Planned(
+                item,
+                merge_masks(mapped) if mapped else None,
+                {item.modality: item.volume},
+                mask_names=[m.source_name for m in item.masks],
+            )
+        )
     sessions: dict[tuple[str, str], list[Planned]] = {}
     for p in planned:
         sessions.setdefault((p.item.subject, p.item.session), []).append(p)
@@ -66,7 +72,9 @@ def plan(series: list[ImportedSeries], label_map: LabelMap | None, classes: list
             ref = max(refs, key=lambda p: p.item.volume.size)
             moving.reference = ref
             shape = ref.item.volume.shape
-            ref.channels["T1w"] = resample_onto(moving.item.volume, moving.item.affine, shape, ref.item.affine)
+            ref.channels["T1w"] = resample_onto(
+                moving.item.volume, moving.item.affine, shape, ref.item.affine
+            )
             if moving.labels is not None:
                 moved = resample_onto(moving.labels, moving.item.affine, shape, ref.item.affine, order=0)
                 ref.labels = moved if ref.labels is None else merge_masks([moved, ref.labels])
@@ -82,16 +90,23 @@ def persist(planned: list[Planned], project: Project, user: Any, report: ImportR
             rows: dict[int, Series] = {}
             # References first, so a T1w row can point at its T2w row.
             for p in sorted(planned, key=lambda p: p.reference is not None):
-                rows[id(p)] = _persist_one(p, project, user, report, written,
-                                           rows.get(id(p.reference)) if p.reference else None)
+                rows[id(p)] = _persist_one(
+                    p, project, user, report, written, rows.get(id(p.reference)) if p.reference else None
+                )
     except BaseException:
         for path in written:
             default_storage.delete(path)
         raise
 
 
-def _persist_one(p: Planned, project: Project, user: Any, report: ImportReport, written: list[str],
-                 reference_row: Series | None) -> Series:
+def _persist_one(
+    p: Planned,
+    project: Project,
+    user: Any,
+    report: ImportReport,
+    written: list[str],
+    reference_row: Series | None,
+) -> Series:
     item = p.item
     subject, _ = Subject.objects.get_or_create(project=project, label=item.subject)
     session, _ = Session.objects.get_or_create(subject=subject, label=item.session)
@@ -105,15 +120,29 @@ def _persist_one(p: Planned, project: Project, user: Any, report: ImportReport, 
         mean, std = zscore_stats(volume)
         norm[channel] = {"mean": mean, "std": std}
     series = Series.objects.create(
-        session=session, modality=item.modality, view=item.view, source_format=item.source_format,
-        description=item.description[:300], series_uid=item.series_uid[:128], shape=list(item.volume.shape),
-        spacing=[float(v) for v in item.spacing], affine=np.asarray(item.affine).tolist(),
-        dtype=str(item.volume.dtype), content_hash=digest, aligned_to=reference_row,
-        metadata={**item.metadata, "norm": norm, "imported_by": getattr(user, "username", None),
-                  "masks": p.mask_names},
+        session=session,
+        modality=item.modality,
+        view=item.view,
+        source_format=item.source_format,
+        description=item.description[:300],
+        series_uid=item.series_uid[:128],
+        shape=list(item.volume.shape),
+        spacing=[float(v) for v in item.spacing],
+        affine=np.asarray(item.affine).tolist(),
+        dtype=str(item.volume.dtype),
+        content_hash=digest,
+        aligned_to=reference_row,
+        metadata={
+            **item.metadata,
+            "norm": norm,
+            "imported_by": getattr(user, "username", None),
+            "masks": p.mask_names,
+        },
     )
     for name, path in item.source_files:
-        source = SourceFile(series=series, name=name[:500], sha256=file_sha256(path), size=path.stat().st_size)
+        source = SourceFile(
+            series=series, name=name[:500], sha256=file_sha256(path), size=path.stat().st_size
+        )
         with open(path, "rb") as handle:
             source.file.save(Path(name).name, File(handle), save=False)
         written.append(str(source.file.name))
@@ -136,8 +165,15 @@ def _create_slices(series: Series, p: Planned, written: list[str], report: Impor
             channels[channel], stats[channel] = path, channel_stats(plane)
         labels = p.labels[index] if p.labels is not None else None
         labelled = bool(labels is not None and labels.any())
-        slice_ = Slice.objects.create(series=series, index=index, height=height, width=width, channels=channels,
-                                      stats=stats, state=SliceState.ACCEPTED if labelled else SliceState.UNLABELLED)
+        slice_ = Slice.objects.create(
+            series=series,
+            index=index,
+            height=height,
+            width=width,
+            channels=channels,
+            stats=stats,
+            state=SliceState.ACCEPTED if labelled else SliceState.UNLABELLED,
+        )
         report.slices += 1
         if labels is not None and labelled:
             save_imported_mask(slice_, labels, {"files": p.mask_names, "plane": index})

@@ -25,9 +25,22 @@ from annotator.imports.types import ImportedSeries, ReadResult
 
 MR_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1"}  # MR, Enhanced MR
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
-META_TAGS = ("SeriesDescription", "ProtocolName", "EchoTime", "RepetitionTime", "MagneticFieldStrength",
-             "Manufacturer", "SliceThickness", "SpacingBetweenSlices", "BitsStored", "StudyDescription",
-             "SeriesNumber", "PulseSequenceName", "AcquisitionContrast", "BodyPartExamined")
+META_TAGS = (
+    "SeriesDescription",
+    "ProtocolName",
+    "EchoTime",
+    "RepetitionTime",
+    "MagneticFieldStrength",
+    "Manufacturer",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "BitsStored",
+    "StudyDescription",
+    "SeriesNumber",
+    "PulseSequenceName",
+    "AcquisitionContrast",
+    "BodyPartExamined",
+)
 
 
 @dataclass
@@ -72,8 +85,11 @@ def _functional(ds: Dataset, index: int, sequence: str) -> Dataset | None:
     """An item of a functional group for frame `index`: per-frame first, then shared."""
     for groups in (ds.get("PerFrameFunctionalGroupsSequence"), ds.get("SharedFunctionalGroupsSequence")):
         if groups:
-            item = groups[index] if len(groups) > index and groups is ds.get("PerFrameFunctionalGroupsSequence") \
+            item = (
+                groups[index]
+                if len(groups) > index and groups is ds.get("PerFrameFunctionalGroupsSequence")
                 else groups[0]
+            )
             if sequence in item and item[sequence].value:
                 return item[sequence].value[0]
     return None
@@ -84,12 +100,16 @@ def frames_of(ds: Dataset, name: str) -> tuple[list[Frame], list[float] | None, 
     try:
         pixels = ds.pixel_array
     except Exception as exc:  # pydicom raises ValueError/AttributeError/RuntimeError for broken pixel data
-        raise ImportFailed(f"{name}: cannot decode the pixel data ({exc.__class__.__name__}: {exc})", file=name) from exc
+        raise ImportFailed(
+            f"{name}: cannot decode the pixel data ({exc.__class__.__name__}: {exc})", file=name
+        ) from exc
     count = int(ds.get("NumberOfFrames", 1) or 1)
     if pixels.ndim == 2:
         pixels = pixels[None]
     if pixels.ndim != 3 or pixels.shape[0] != count:
-        raise ImportFailed(f"{name}: expected {count} greyscale frame(s), got pixel array {pixels.shape}", file=name)
+        raise ImportFailed(
+            f"{name}: expected {count} greyscale frame(s), got pixel array {pixels.shape}", file=name
+        )
     orientation = _float_list(ds.get("ImageOrientationPatient"))
     spacing = _float_list(ds.get("PixelSpacing"))
     frames = []
@@ -100,20 +120,30 @@ def frames_of(ds: Dataset, name: str) -> tuple[list[Frame], list[float] | None, 
             plane = _functional(ds, i, "PlanePositionSequence")
             position = _float_list(plane.get("ImagePositionPatient")) if plane is not None else None
             orient = _functional(ds, i, "PlaneOrientationSequence")
-            orientation = _float_list(orient.get("ImageOrientationPatient")) if orient is not None else orientation
+            orientation = (
+                _float_list(orient.get("ImageOrientationPatient")) if orient is not None else orientation
+            )
             measures = _functional(ds, i, "PixelMeasuresSequence")
             spacing = _float_list(measures.get("PixelSpacing")) if measures is not None else spacing
             transform = _functional(ds, i, "PixelValueTransformationSequence")
         slope, intercept = _rescale_of(ds, transform)
-        frames.append(Frame(rescale(pixels[i], slope, intercept),
-                            np.array(position) if position else None, int(ds.get("InstanceNumber", 0) or 0) + i, name))
+        frames.append(
+            Frame(
+                rescale(pixels[i], slope, intercept),
+                np.array(position) if position else None,
+                int(ds.get("InstanceNumber", 0) or 0) + i,
+                name,
+            )
+        )
     return frames, orientation, spacing
 
 
 def guess_modality(ds: Dataset) -> str:
     """T1w/T2w from the description, protocol or contrast; else from echo/repetition time; else 'MR'."""
-    text = " ".join(str(ds.get(t, "")) for t in ("SeriesDescription", "ProtocolName", "AcquisitionContrast",
-                                                 "PulseSequenceName")).upper()
+    text = " ".join(
+        str(ds.get(t, ""))
+        for t in ("SeriesDescription", "ProtocolName", "AcquisitionContrast", "PulseSequenceName")
+    ).upper()
     for token, modality in (("T2", "T2w"), ("T1", "T1w")):
         if token in text:
             return modality
@@ -125,10 +155,18 @@ def guess_modality(ds: Dataset) -> str:
     return "MR"
 
 
-def build_series(ds: Dataset, frames: list[Frame], orientation: list[float] | None,
-                 pixel_spacing: list[float] | None, names: list[tuple[str, Path]]) -> ImportedSeries:
-    row_dir, col_dir = (np.array(orientation[:3]), np.array(orientation[3:])) if orientation else (
-        np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
+def build_series(
+    ds: Dataset,
+    frames: list[Frame],
+    orientation: list[float] | None,
+    pixel_spacing: list[float] | None,
+    names: list[tuple[str, Path]],
+) -> ImportedSeries:
+    row_dir, col_dir = (
+        (np.array(orientation[:3]), np.array(orientation[3:]))
+        if orientation
+        else (np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
+    )
     normal = np.cross(row_dir, col_dir)
     if all(f.position is not None for f in frames):
         frames = sorted(frames, key=lambda f: (float(np.dot(f.position, normal)), f.instance))  # type: ignore[arg-type]
@@ -136,9 +174,16 @@ def build_series(ds: Dataset, frames: list[Frame], orientation: list[float] | No
         frames = sorted(frames, key=lambda f: f.instance)
     volume = np.stack([f.pixels for f in frames])  # (P, R, C)
     dr, dc = pixel_spacing or [1.0, 1.0]
-    gaps = [float(np.dot(b.position - a.position, normal)) for a, b in zip(frames, frames[1:], strict=False)  # type: ignore[operator]
-            if a.position is not None and b.position is not None]
-    dp = float(np.median(gaps)) if gaps else float(ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 1.0)
+    gaps = [
+        float(np.dot(b.position - a.position, normal))
+        for a, b in zip(frames, frames[1:], strict=False)  # type: ignore[operator]
+        if a.position is not None and b.position is not None
+    ]
+    dp = (
+        float(np.median(gaps))
+        if gaps
+        else float(ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 1.0)
+    )
     origin = frames[0].position if frames[0].position is not None else np.zeros(3)
     lps = np.eye(4)
     lps[:3, 0], lps[:3, 1], lps[:3, 2], lps[:3, 3] = normal * dp, col_dir * dr, row_dir * dc, origin
@@ -151,10 +196,16 @@ def build_series(ds: Dataset, frames: list[Frame], orientation: list[float] | No
     return ImportedSeries(
         subject=str(ds.get("PatientID") or "") or "anonymous",
         session=str(ds.get("StudyID") or "") or str(ds.get("StudyInstanceUID") or "") or "1",
-        modality=guess_modality(ds), view=view, source_format="dicom",
-        series_uid=str(ds.get("SeriesInstanceUID", "")), volume=volume,
-        spacing=[abs(dp), float(dr), float(dc)], affine=affine, metadata={"dicom": meta},
-        source_files=names, description=str(ds.get("SeriesDescription", "") or ""),
+        modality=guess_modality(ds),
+        view=view,
+        source_format="dicom",
+        series_uid=str(ds.get("SeriesInstanceUID", "")),
+        volume=volume,
+        spacing=[abs(dp), float(dr), float(dc)],
+        affine=affine,
+        metadata={"dicom": meta},
+        source_files=names,
+        description=str(ds.get("SeriesDescription", "") or ""),
     )
 
 
@@ -171,8 +222,12 @@ def read_dicom(root: Path) -> ReadResult:
             notes.append(f"{name}: not a DICOM file, skipped")
             continue
         except Exception as exc:
-            raise ImportFailed(f"{name}: cannot read this DICOM file ({exc.__class__.__name__}: {exc})", file=name) from exc
-        sop_class = str(ds.get("SOPClassUID", "") or ds.get("file_meta", Dataset()).get("MediaStorageSOPClassUID", ""))
+            raise ImportFailed(
+                f"{name}: cannot read this DICOM file ({exc.__class__.__name__}: {exc})", file=name
+            ) from exc
+        sop_class = str(
+            ds.get("SOPClassUID", "") or ds.get("file_meta", Dataset()).get("MediaStorageSOPClassUID", "")
+        )
         if sop_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds:
             notes.append(f"{name}: a DICOMDIR index, skipped (its image files are read directly)")
             continue
@@ -188,8 +243,13 @@ def read_dicom(root: Path) -> ReadResult:
         seen_instances.add(instance)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
         orient = tuple(round(v, 3) for v in (_float_list(ds.get("ImageOrientationPatient")) or []))
-        key = (str(ds.get("SeriesInstanceUID", "")), instance if frames > 1 else "", orient,
-               ds.get("Rows"), ds.get("Columns"))
+        key = (
+            str(ds.get("SeriesInstanceUID", "")),
+            instance if frames > 1 else "",
+            orient,
+            ds.get("Rows"),
+            ds.get("Columns"),
+        )
         stacks[key].append((ds, name, path, decoded))
     series = []
     for members in stacks.values():
@@ -197,8 +257,15 @@ def read_dicom(root: Path) -> ReadResult:
         for _, _, _, (frames_of_file, _, _) in members:
             frames_all += frames_of_file
         _, orientation, spacing = members[0][3]
-        series.append(build_series(members[0][0], frames_all, orientation, spacing,
-                                   [(name, path) for _, name, path, _ in members]))
+        series.append(
+            build_series(
+                members[0][0],
+                frames_all,
+                orientation,
+                spacing,
+                [(name, path) for _, name, path, _ in members],
+            )
+        )
     if not series:
         raise ImportFailed("no DICOM MR image files found" + (f" ({'; '.join(notes[:5])})" if notes else ""))
     return ReadResult(series=series, notes=notes)

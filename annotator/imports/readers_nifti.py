@@ -54,7 +54,9 @@ def read_sidecar(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(sidecar.read_text())
     except (OSError, ValueError) as exc:
-        raise ImportFailed(f"{sidecar.name}: the JSON sidecar is not valid JSON ({exc})", file=sidecar.name) from exc
+        raise ImportFailed(
+            f"{sidecar.name}: the JSON sidecar is not valid JSON ({exc})", file=sidecar.name
+        ) from exc
     return data if isinstance(data, dict) else {"value": data}
 
 
@@ -75,7 +77,9 @@ def load_volume(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
         data = np.asanyarray(image.dataobj)
         affine = np.asarray(image.affine, dtype=np.float64)
     except Exception as exc:  # nibabel, gzip and zlib raise many types for broken files
-        raise ImportFailed(f"{name}: cannot read this NIfTI file ({exc.__class__.__name__}: {exc})", file=name) from exc
+        raise ImportFailed(
+            f"{name}: cannot read this NIfTI file ({exc.__class__.__name__}: {exc})", file=name
+        ) from exc
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
     if data.ndim != 3:
@@ -104,8 +108,12 @@ def read_image(path: Path, name: str) -> ImportedSeries:
         volume=volume,
         spacing=spacing_of(sag_affine),
         affine=sag_affine,
-        metadata={"sidecar": sidecar, "entities": entities, "source_axcodes": axcodes(affine),
-                  "source_shape": list(raw.shape)},
+        metadata={
+            "sidecar": sidecar,
+            "entities": entities,
+            "source_axcodes": axcodes(affine),
+            "source_shape": list(raw.shape),
+        },
         source_files=files,
         description=strip_ext(path.name),
     )
@@ -119,8 +127,13 @@ def read_mask(path: Path, name: str) -> tuple[dict[str, str], str, ImportedMask]
     volume, _ = to_sagittal(raw.astype(np.int32), affine)
     sidecar = read_sidecar(path)
     tokens = set(strip_ext(path.name).split("_"))
-    mask = ImportedMask(desc=entities.get("desc", ""), volume=volume, label_table=label_table_of(sidecar),
-                        source_name=name, structure=str(sidecar.get("Structure", "")))
+    mask = ImportedMask(
+        desc=entities.get("desc", ""),
+        volume=volume,
+        label_table=label_table_of(sidecar),
+        source_name=name,
+        structure=str(sidecar.get("Structure", "")),
+    )
     return entities, next((t for t in ("T2w", "T1w") if t in tokens), ""), mask
 
 

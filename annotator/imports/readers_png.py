@@ -28,8 +28,10 @@ def read_subjects(root: Path) -> dict[str, tuple[str, str]]:
         for row in rows:
             key = row.get("image") or row.get("stem") or row.get("file") or ""
             if not key or not row.get("subject"):
-                raise ImportFailed(f"{path.name}: every row needs an 'image' (or 'stem') and a 'subject' column",
-                                   file=path.name)
+                raise ImportFailed(
+                    f"{path.name}: every row needs an 'image' (or 'stem') and a 'subject' column",
+                    file=path.name,
+                )
             table[Path(key).stem] = (row["subject"], row.get("session") or "1")
     return table
 
@@ -48,7 +50,9 @@ def load_png(path: Path, name: str) -> np.ndarray:
     except ImportFailed:
         raise
     except Exception as exc:  # PIL raises many types for broken files
-        raise ImportFailed(f"{name}: not a readable PNG ({exc.__class__.__name__}: {exc})", file=name) from exc
+        raise ImportFailed(
+            f"{name}: not a readable PNG ({exc.__class__.__name__}: {exc})", file=name
+        ) from exc
 
 
 def load_mask(path: Path, name: str) -> np.ndarray:
@@ -83,9 +87,17 @@ def read_png_folder(root: Path) -> ReadResult:
         pixels = load_png(path, name)
         subject, session = subjects.get(path.stem, (path.stem, "1"))
         item = ImportedSeries(
-            subject=subject, session=session, modality="T2w", view="sag", source_format="png",
-            series_uid="", volume=pixels[None], spacing=[1.0, 1.0, 1.0], affine=np.eye(4),
-            metadata={"png": {"mode_dtype": str(pixels.dtype)}}, source_files=[(name, path)],
+            subject=subject,
+            session=session,
+            modality="T2w",
+            view="sag",
+            source_format="png",
+            series_uid="",
+            volume=pixels[None],
+            spacing=[1.0, 1.0, 1.0],
+            affine=np.eye(4),
+            metadata={"png": {"mode_dtype": str(pixels.dtype)}},
+            source_files=[(name, path)],
             description=name,
         )
         mask_path = find_mask(path, root)
@@ -93,9 +105,14 @@ def read_png_folder(root: Path) -> ReadResult:
             mask_name = mask_path.relative_to(root).as_posix()
             labels = load_mask(mask_path, mask_name)
             if labels.shape != pixels.shape:
-                raise ImportFailed(f"{mask_name}: mask shape {list(labels.shape)} does not match its image "
-                                   f"{name} {list(pixels.shape)}", file=mask_name)
-            item.masks.append(ImportedMask(desc="mask", volume=labels[None], label_table={}, source_name=mask_name))
+                raise ImportFailed(
+                    f"{mask_name}: mask shape {list(labels.shape)} does not match its image "
+                    f"{name} {list(pixels.shape)}",
+                    file=mask_name,
+                )
+            item.masks.append(
+                ImportedMask(desc="mask", volume=labels[None], label_table={}, source_name=mask_name)
+            )
             item.source_files.append((mask_name, mask_path))
         series.append(item)
     return ReadResult(series=series)

@@ -50,8 +50,13 @@ def read_tree(root: Path, kind: str = "auto") -> ReadResult:
     return result
 
 
-def import_path(path: str | Path, project: Project, kind: str = "auto",
-                label_map: str | Path | dict[Any, Any] | None = None, user: Any = None) -> ImportReport:
+def import_path(
+    path: str | Path,
+    project: Project,
+    kind: str = "auto",
+    label_map: str | Path | dict[Any, Any] | None = None,
+    user: Any = None,
+) -> ImportReport:
     """Import a folder, a .zip, or one .dcm/.nii/.nii.gz/.png file. All or nothing: ImportFailed on any
     corrupt or unsupported file, with no rows and no storage files left behind."""
     source = Path(path)
@@ -72,8 +77,13 @@ def import_path(path: str | Path, project: Project, kind: str = "auto",
         return _import_tree(tree, project, kind, mapping, user)
 
 
-def import_upload(uploaded_file: Any, project: Project, kind: str = "auto",
-                  label_map: str | Path | dict[Any, Any] | None = None, user: Any = None) -> ImportReport:
+def import_upload(
+    uploaded_file: Any,
+    project: Project,
+    kind: str = "auto",
+    label_map: str | Path | dict[Any, Any] | None = None,
+    user: Any = None,
+) -> ImportReport:
     """Import a Django UploadedFile (.zip, or a single .dcm/.nii/.nii.gz/.png). PayloadTooLarge (413)
     when it exceeds SPINELAB["MAX_UPLOAD_BYTES"] (or the zip's unpacked limits)."""
     name = Path(str(getattr(uploaded_file, "name", "") or "upload")).name or "upload"

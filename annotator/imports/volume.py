@@ -69,7 +69,9 @@ def resample_onto(
     for plane in range(ref_shape[0]):
         ijk = np.stack([np.full(rows.shape, plane), rows, cols, np.ones(rows.shape)]).reshape(4, -1)
         coords = (to_moving @ ijk)[:3]
-        out[plane] = map_coordinates(source, coords, order=order, mode="constant", cval=0.0).reshape(rows.shape)
+        out[plane] = map_coordinates(source, coords, order=order, mode="constant", cval=0.0).reshape(
+            rows.shape
+        )
     if moving.dtype.kind in "iu":
         info = np.iinfo(moving.dtype)
         return np.clip(np.rint(out), info.min, info.max).astype(moving.dtype)

@@ -23,7 +23,9 @@ class MaskRevision(models.Model):
         GOLD = "gold", "Gold standard"
 
     slice = models.ForeignKey("annotator.Slice", on_delete=models.CASCADE, related_name="revisions")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -56,7 +56,11 @@ def enqueue(job: Job, task_name: str) -> None:
 def mark_running(job_id: int) -> Job:
     now = timezone.now()
     Job.objects.filter(pk=job_id).update(
-        state=Job.State.RUNNING, started_at=now, heartbeat_at=now, message="started", error="",
+        state=Job.State.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        message="started",
+        error="",
         attempts=F("attempts") + 1,
     )
     return Job.objects.get(pk=job_id)
@@ -135,8 +139,12 @@ def retry(job: Job, user: Any = None) -> Job:
     if not task_name:
         raise InvalidTransition(f"job {job.pk} has no task to retry")
     Job.objects.filter(pk=job.pk).update(
-        state=Job.State.QUEUED, cancel_requested=False, progress=0.0, message="retry queued",
-        error="", finished_at=None,
+        state=Job.State.QUEUED,
+        cancel_requested=False,
+        progress=0.0,
+        message="retry queued",
+        error="",
+        finished_at=None,
     )
     job.refresh_from_db()
     transaction.on_commit(lambda: enqueue(job, task_name))

@@ -85,9 +85,12 @@ def save_human_mask(
     overwritten."""
     labels = decode_mask(png)
     with transaction.atomic():
-        slice_ = Slice.objects.select_for_update().select_related("series__session__subject__project").filter(
-            pk=slice_id
-        ).first()
+        slice_ = (
+            Slice.objects.select_for_update()
+            .select_related("series__session__subject__project")
+            .filter(pk=slice_id)
+            .first()
+        )
         if slice_ is None:
             raise NotFound(f"slice {slice_id} does not exist")
         if not user_can_edit(user, slice_, track):
@@ -110,8 +113,14 @@ def save_human_mask(
                 state=slice_.state,
             )
         revision = build_revision(
-            slice_, labels, source=MaskRevision.Source.HUMAN, author=user, parent=parent,
-            track=track, is_conflict=stale, meta=meta,
+            slice_,
+            labels,
+            source=MaskRevision.Source.HUMAN,
+            author=user,
+            parent=parent,
+            track=track,
+            is_conflict=stale,
+            meta=meta,
         )
         if stale:
             conflict = Conflict(

@@ -8,12 +8,26 @@ from annotator.errors import InvalidInput
 from annotator.models import LabelClass, Project
 from annotator.models.schema import EDITOR_KEYS, LUMBAR_CLASSES
 
-DEFAULT_PALETTE = ["#000000", "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4",
-                   "#42d4f4", "#f032e6", "#bfef45", "#fabed4", "#469990"]
+DEFAULT_PALETTE = [
+    "#000000",
+    "#e6194b",
+    "#3cb44b",
+    "#ffe119",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#42d4f4",
+    "#f032e6",
+    "#bfef45",
+    "#fabed4",
+    "#469990",
+]
 
 
 def default_project() -> Project:
-    project, created = Project.objects.get_or_create(slug="lumbar", defaults={"name": "Lumbar spine (12 classes)"})
+    project, created = Project.objects.get_or_create(
+        slug="lumbar", defaults={"name": "Lumbar spine (12 classes)"}
+    )
     if created:
         define_schema(project, [name for name, _ in LUMBAR_CLASSES], [c for _, c in LUMBAR_CLASSES])
     return project
@@ -37,6 +51,9 @@ def define_schema(project: Project, class_names: list[str], colours: list[str] |
     palette = colours or [DEFAULT_PALETTE[i % len(DEFAULT_PALETTE)] for i in range(len(class_names))]
     for index, name in enumerate(class_names):
         LabelClass.objects.create(
-            project=project, index=index, name=name, colour=palette[index],
+            project=project,
+            index=index,
+            name=name,
+            colour=palette[index],
             key=EDITOR_KEYS[index] if index < len(EDITOR_KEYS) else "",
         )

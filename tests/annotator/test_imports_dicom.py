@@ -16,12 +16,29 @@ from annotator.models import MaskRevision, Series, Slice, SourceFile
 from annotator.services.slicedata import load_array
 from tests.conftest import shared_data
 
-SINGLE = ["MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_expb.dcm",
-          "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_padded.dcm",
-          "examples_overlay.dcm"]
-DATA = ["MR2_UNCR.dcm", "MR2_UNCI.dcm", "MR2_J2KR.dcm", "MR2_J2KI.dcm", "MR-SIEMENS-DICOM-WithOverlays.dcm",
-        "emri_small.dcm", "emri_small_big_endian.dcm", "emri_small_RLE.dcm", "emri_small_jpeg_2k_lossless.dcm",
-        "emri_small_jpeg_ls_lossless.dcm"]
+SINGLE = [
+    "MR_small.dcm",
+    "MR_small_implicit.dcm",
+    "MR_small_bigendian.dcm",
+    "MR_small_expb.dcm",
+    "MR_small_RLE.dcm",
+    "MR_small_jp2klossless.dcm",
+    "MR_small_jpeg_ls_lossless.dcm",
+    "MR_small_padded.dcm",
+    "examples_overlay.dcm",
+]
+DATA = [
+    "MR2_UNCR.dcm",
+    "MR2_UNCI.dcm",
+    "MR2_J2KR.dcm",
+    "MR2_J2KI.dcm",
+    "MR-SIEMENS-DICOM-WithOverlays.dcm",
+    "emri_small.dcm",
+    "emri_small_big_endian.dcm",
+    "emri_small_RLE.dcm",
+    "emri_small_jpeg_2k_lossless.dcm",
+    "emri_small_jpeg_ls_lossless.dcm",
+]
 CASES = [("pydicom_bundled", n) for n in SINGLE] + [("pydicom_data", n) for n in DATA]
 
 
@@ -37,7 +54,9 @@ def stored_files(media: Path) -> list[Path]:
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize(("folder", "name"), CASES)
-def test_every_transfer_syntax_imports_with_rescaled_full_depth_pixels(project, media, tmp_path, folder, name):
+def test_every_transfer_syntax_imports_with_rescaled_full_depth_pixels(
+    project, media, tmp_path, folder, name
+):
     source = shared_data("dicom-mr", folder, name)
     (tmp_path / "in").mkdir()
     shutil.copy(source, tmp_path / "in" / name)
@@ -45,8 +64,9 @@ def test_every_transfer_syntax_imports_with_rescaled_full_depth_pixels(project, 
     report = import_path(tmp_path / "in", project, kind="dicom")
 
     ds = pydicom.dcmread(source)
-    expected = ds.pixel_array.astype(np.float64) * float(ds.get("RescaleSlope", 1) or 1) \
-        + float(ds.get("RescaleIntercept", 0) or 0)
+    expected = ds.pixel_array.astype(np.float64) * float(ds.get("RescaleSlope", 1) or 1) + float(
+        ds.get("RescaleIntercept", 0) or 0
+    )
     expected = expected.reshape(-1, ds.Rows, ds.Columns)
     series = Series.objects.get(pk=report.series_ids[0])
     channel = series.modality
@@ -87,7 +107,9 @@ def test_a_truncated_file_in_a_zip_fails_the_whole_import_and_leaves_nothing(pro
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_a_too_short_jpeg2000_file_is_refused_naming_it(project, media, tmp_path):
     (tmp_path / "in").mkdir()
-    shutil.copy(shared_data("dicom-mr", "pydicom_data", "emri_small_jpeg_2k_lossless_too_short.dcm"), tmp_path / "in")
+    shutil.copy(
+        shared_data("dicom-mr", "pydicom_data", "emri_small_jpeg_2k_lossless_too_short.dcm"), tmp_path / "in"
+    )
 
     with pytest.raises(ImportFailed, match="emri_small_jpeg_2k_lossless_too_short.dcm"):
         import_path(tmp_path / "in", project, kind="dicom")
@@ -100,7 +122,11 @@ def test_dicomdir_and_non_mr_files_are_skipped_with_a_note(project, media):
     assert any("DICOMDIR" in note and "skipped" in note for note in report.notes)
     assert any("not an MR image" in note for note in report.notes)
     assert report.series_ids and set(Series.objects.values_list("source_format", flat=True)) == {"dicom"}
-    assert set(Series.objects.values_list("view", flat=True)) == {"sag", "cor", "ax"}  # planes kept as acquired
+    assert set(Series.objects.values_list("view", flat=True)) == {
+        "sag",
+        "cor",
+        "ax",
+    }  # planes kept as acquired
 
 
 def test_files_written_before_a_failure_during_saving_are_removed(project, media, tmp_path, monkeypatch):
@@ -148,13 +174,20 @@ def enhanced_mr(path: Path, x_positions: list[float]) -> None:
     ds.Rows, ds.Columns, ds.NumberOfFrames = 6, 5, len(x_positions)
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.SharedFunctionalGroupsSequence = Sequence([item(
-        PlaneOrientationSequence=Sequence([item(ImageOrientationPatient=[0, 1, 0, 0, 0, -1])]),
-        PixelMeasuresSequence=Sequence([item(PixelSpacing=[0.5, 0.6], SliceThickness=4)]),
-    )])
-    ds.PerFrameFunctionalGroupsSequence = Sequence([
-        item(PlanePositionSequence=Sequence([item(ImagePositionPatient=[x, -100.0, 50.0])])) for x in x_positions
-    ])
+    ds.SharedFunctionalGroupsSequence = Sequence(
+        [
+            item(
+                PlaneOrientationSequence=Sequence([item(ImageOrientationPatient=[0, 1, 0, 0, 0, -1])]),
+                PixelMeasuresSequence=Sequence([item(PixelSpacing=[0.5, 0.6], SliceThickness=4)]),
+            )
+        ]
+    )
+    ds.PerFrameFunctionalGroupsSequence = Sequence(
+        [
+            item(PlanePositionSequence=Sequence([item(ImagePositionPatient=[x, -100.0, 50.0])]))
+            for x in x_positions
+        ]
+    )
     pixels = np.stack([np.full((6, 5), int(100 * x), np.uint16) for x in x_positions])
     ds.PixelData = pixels.tobytes()
     ds.save_as(path, enforce_file_format=True)

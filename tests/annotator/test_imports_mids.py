@@ -43,8 +43,10 @@ def stack(series: Series, channel: str) -> np.ndarray:
 
 def copy_case(source: Path, dest: Path, subject: str) -> None:
     shutil.copytree(source / f"sub-{subject}", dest / f"sub-{subject}")
-    shutil.copytree(source / "derivatives" / "manual_seg" / f"sub-{subject}",
-                    dest / "derivatives" / "manual_seg" / f"sub-{subject}")
+    shutil.copytree(
+        source / "derivatives" / "manual_seg" / f"sub-{subject}",
+        dest / "derivatives" / "manual_seg" / f"sub-{subject}",
+    )
 
 
 def block_mask() -> np.ndarray:
@@ -57,14 +59,25 @@ def block_mask() -> np.ndarray:
 def tiny_case(root: Path, masks: dict[str, tuple[np.ndarray, dict]]) -> np.ndarray:
     """A 4x6x6 RAS T2w volume with the given desc -> (mask, label table JSON) derivatives."""
     image = np.arange(4 * 6 * 6, dtype=np.int16).reshape(4, 6, 6)
-    write_nifti(root / "sub-P01/ses-E01/mim-mr/anat/sub-P01_ses-E01_vp-sag_T2w.nii.gz", image, np.eye(4), {"EchoTime": 0.1})
+    write_nifti(
+        root / "sub-P01/ses-E01/mim-mr/anat/sub-P01_ses-E01_vp-sag_T2w.nii.gz",
+        image,
+        np.eye(4),
+        {"EchoTime": 0.1},
+    )
     for desc, (mask, table) in masks.items():
-        write_nifti(root / f"derivatives/manual/sub-P01/ses-E01/sub-P01_ses-E01_vp-sag_desc-{desc}_dseg.nii.gz",
-                    mask.astype(np.uint8), np.eye(4), table)
+        write_nifti(
+            root / f"derivatives/manual/sub-P01/ses-E01/sub-P01_ses-E01_vp-sag_desc-{desc}_dseg.nii.gz",
+            mask.astype(np.uint8),
+            np.eye(4),
+            table,
+        )
     return image
 
 
-def test_mids_lumbar_import_finds_the_sagittal_axis_and_stores_vertebra_and_disc_masks(project, media, tmp_path):
+def test_mids_lumbar_import_finds_the_sagittal_axis_and_stores_vertebra_and_disc_masks(
+    project, media, tmp_path
+):
     source = shared_data("mids-lumbar")
     tree = tmp_path / "tree"
     for subject in ("VB301", "IVD11"):
@@ -78,14 +91,26 @@ def test_mids_lumbar_import_finds_the_sagittal_axis_and_stores_vertebra_and_disc
     assert vb.slices.count() == 77 and report.slices == 77 + 67
     assert (vb.modality, vb.view, vb.dtype, ivd.dtype) == ("T2w", "sag", "uint8", "uint16")
     # Source axes are (S->I, A->P, L->R): planes are found along axis 2; rows and cols stay as they are.
-    raw = np.asanyarray(nib.load(str(tree / "sub-VB301/ses-1/mim-mr/anat/sub-VB301_ses-1_run-1_bp-lsspine_vp-sag_T2w.nii.gz")).dataobj)
+    raw = np.asanyarray(
+        nib.load(
+            str(tree / "sub-VB301/ses-1/mim-mr/anat/sub-VB301_ses-1_run-1_bp-lsspine_vp-sag_T2w.nii.gz")
+        ).dataobj
+    )
     assert np.array_equal(load_array(vb.slices.get(index=30).channels["T2w"]), raw[:, :, 30])
     vb_heads = MaskRevision.objects.filter(slice__series=vb, source="import")
     ivd_heads = MaskRevision.objects.filter(slice__series=ivd, source="import")
     assert vb_heads.exists() and ivd_heads.exists()
     assert all(r.labelled_pixels[VERTEBRAE] > 0 or r.labelled_pixels[DISCS] == 0 for r in vb_heads)
-    assert sum(r.labelled_pixels[VERTEBRAE] for r in vb_heads) > 0 == sum(r.labelled_pixels[DISCS] for r in vb_heads)
-    assert sum(r.labelled_pixels[DISCS] for r in ivd_heads) > 0 == sum(r.labelled_pixels[VERTEBRAE] for r in ivd_heads)
+    assert (
+        sum(r.labelled_pixels[VERTEBRAE] for r in vb_heads)
+        > 0
+        == sum(r.labelled_pixels[DISCS] for r in vb_heads)
+    )
+    assert (
+        sum(r.labelled_pixels[DISCS] for r in ivd_heads)
+        > 0
+        == sum(r.labelled_pixels[VERTEBRAE] for r in ivd_heads)
+    )
     labelled = vb.slices.exclude(head_revision=None)
     assert set(labelled.values_list("state", flat=True)) == {"accepted"}
     assert set(vb.slices.filter(head_revision=None).values_list("state", flat=True)) == {"unlabelled"}
@@ -101,7 +126,10 @@ def test_reimporting_the_same_files_creates_no_duplicates(project, media, tmp_pa
     assert len(first.series_ids) == 1 and again.series_ids == [] and len(again.skipped_duplicates) == 1
     assert Series.objects.count() == 1 and Slice.objects.count() == 4 and MaskRevision.objects.count() == 2
     originals = SourceFile.objects.filter(series_id=first.series_ids[0])
-    assert {Path(s.name).name for s in originals} >= {"sub-P01_ses-E01_vp-sag_T2w.nii.gz", "sub-P01_ses-E01_vp-sag_T2w.json"}
+    assert {Path(s.name).name for s in originals} >= {
+        "sub-P01_ses-E01_vp-sag_T2w.nii.gz",
+        "sub-P01_ses-E01_vp-sag_T2w.json",
+    }
     stored = next(s for s in originals if s.name.endswith("T2w.nii.gz"))
     assert stored.file.read() == (tmp_path / "tree" / stored.name).read_bytes()
 
@@ -122,10 +150,17 @@ def test_lr_axis_in_the_middle_of_the_array_still_gives_sagittal_planes(project,
 
 
 def test_t1w_is_resampled_onto_the_t2w_grid_through_world_coordinates(project, media, tmp_path):
-    cube = lambda xyz: np.all((xyz >= np.c_[[4, 4, 6]]) & (xyz < np.c_[[12, 14, 18]]), axis=0)  # noqa: E731  world mm
+    def cube(xyz: np.ndarray) -> np.ndarray:  # (3, N) world mm -> (N,) inside the cube
+        return np.all((xyz >= np.c_[[4, 4, 6]]) & (xyz < np.c_[[12, 14, 18]]), axis=0)
+
     t2_affine = np.diag([1.0, 1.0, 1.0, 1.0])  # RAS, 1 mm, shape 16x20x24
-    t1_affine = np.array([[0, 2.0, 0, 0], [0, 0, -2.0, 19], [2.0, 0, 0, 0], [0, 0, 0, 1]])  # axes S, R, P at 2 mm
-    grid = lambda shape, aff: (aff @ np.vstack([np.indices(shape).reshape(3, -1), np.ones(np.prod(shape))]))[:3]  # noqa: E731
+    t1_affine = np.array(
+        [[0, 2.0, 0, 0], [0, 0, -2.0, 19], [2.0, 0, 0, 0], [0, 0, 0, 1]]
+    )  # axes S, R, P at 2 mm
+
+    def grid(shape: tuple[int, int, int], aff: np.ndarray) -> np.ndarray:  # (3, N) world mm of every voxel
+        return (aff @ np.vstack([np.indices(shape).reshape(3, -1), np.ones(np.prod(shape))]))[:3]
+
     t2 = np.where(cube(grid((16, 20, 24), t2_affine)), 500, 5).reshape(16, 20, 24).astype(np.int16)
     t1 = np.where(cube(grid((12, 8, 10), t1_affine)), 1000, 10).reshape(12, 8, 10).astype(np.int16)
     anat = tmp_path / "tree/sub-P01/ses-E01/anat"
@@ -150,8 +185,10 @@ def test_vertebra_and_disc_masks_of_one_image_are_merged_into_one_label_map(proj
     vertebrae[1, 0:2, 0:2] = 2
     discs = np.zeros((4, 6, 6), np.uint8)
     discs[1, 3:5, 3:5] = 5
-    tiny_case(tmp_path / "tree", {"vertebrae": (vertebrae, {"Labels": {"2": "L2"}}),
-                                  "discs": (discs, {"Labels": {"5": "L1-L2"}})})
+    tiny_case(
+        tmp_path / "tree",
+        {"vertebrae": (vertebrae, {"Labels": {"2": "L2"}}), "discs": (discs, {"Labels": {"5": "L1-L2"}})},
+    )
 
     import_path(tmp_path / "tree", project, label_map="mids-lumbar")
 
@@ -160,13 +197,17 @@ def test_vertebra_and_disc_masks_of_one_image_are_merged_into_one_label_map(proj
     # RAS input: planes keep their order (L->R), rows are flipped (S->I), cols flipped (A->P).
     assert plane.index == 1 and plane.state == "accepted"
     assert (labels == VERTEBRAE).sum() == 4 and (labels == DISCS).sum() == 4
-    assert labels[4:6, 4:6].tolist() == [[VERTEBRAE] * 2] * 2 and labels[1:3, 1:3].tolist() == [[DISCS] * 2] * 2
+    assert (
+        labels[4:6, 4:6].tolist() == [[VERTEBRAE] * 2] * 2 and labels[1:3, 1:3].tolist() == [[DISCS] * 2] * 2
+    )
 
 
 def test_label_table_names_matching_the_schema_map_automatically(project, media, tmp_path):
     mask = np.zeros((4, 6, 6), np.uint8)
     mask[0, 0, 0], mask[0, 1, 1] = 1, 3
-    tiny_case(tmp_path / "tree", {"lumbar12": (mask, {"Labels": {"1": "vertebrae", "3": "Intervertebral discs"}})})
+    tiny_case(
+        tmp_path / "tree", {"lumbar12": (mask, {"Labels": {"1": "vertebrae", "3": "Intervertebral discs"}})}
+    )
 
     import_path(tmp_path / "tree", project)
 
@@ -201,7 +242,9 @@ def test_import_mids_command_prints_a_summary_and_fails_cleanly(project, media, 
         call_command("import_mids", str(tmp_path / "tree"), "--label-map", "no-such-map")
 
 
-def test_the_phantom_mids_tree_imports_with_automatic_class_mapping_and_t1w_channels(project, media, tmp_path):
+def test_the_phantom_mids_tree_imports_with_automatic_class_mapping_and_t1w_channels(
+    project, media, tmp_path
+):
     from mlcore.phantom import write_mids
 
     write_mids(tmp_path / "phantom", n_subjects=1, n_slices=3, size=(32, 32), seed=0)

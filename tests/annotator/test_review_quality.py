@@ -118,10 +118,17 @@ def test_a_blind_second_annotator_cannot_read_the_first_annotators_mask(client_f
     Assignment.objects.create(slice=slice_, annotator=users["bob"], purpose="double")
     labels = np.zeros((8, 8), dtype=np.uint8)
     labels[2:5, 2:5] = 1
-    saved = client_for("alice").put(f"/api/slices/{slice_.pk}/mask/", data=encode_mask(labels),
-                                    content_type="image/png", HTTP_X_BASE_REVISION="")
+    saved = client_for("alice").put(
+        f"/api/slices/{slice_.pk}/mask/",
+        data=encode_mask(labels),
+        content_type="image/png",
+        HTTP_X_BASE_REVISION="",
+    )
     assert saved.status_code == 201, saved.content
     bob = client_for("bob")
     assert bob.get(f"/api/slices/{slice_.pk}/mask/").status_code == 403
-    assert bob.get(f"/api/slices/{slice_.pk}/mask/?revision={saved.json()['revision']}").status_code in (403, 404)
+    assert bob.get(f"/api/slices/{slice_.pk}/mask/?revision={saved.json()['revision']}").status_code in (
+        403,
+        404,
+    )
     assert client_for("alice").get(f"/api/slices/{slice_.pk}/mask/").status_code == 200

@@ -48,7 +48,9 @@ def test_a_killed_worker_leaves_the_job_failed_and_a_retry_succeeds(celery_worke
     os.killpg(celery_worker.pid, signal.SIGKILL)
     celery_worker.wait()
     # The worker is gone: after the staleness timeout the job is reaped as failed, never "running".
-    Job.objects.filter(pk=job.pk).update(heartbeat_at=Job.objects.get(pk=job.pk).heartbeat_at.replace(year=2000))
+    Job.objects.filter(pk=job.pk).update(
+        heartbeat_at=Job.objects.get(pk=job.pk).heartbeat_at.replace(year=2000)
+    )
     assert jobs.reap_stale_jobs() == 1
     failed = Job.objects.get(pk=job.pk)
     assert failed.state == "failed" and "retry" in failed.message
@@ -59,8 +61,11 @@ def test_a_killed_worker_leaves_the_job_failed_and_a_retry_succeeds(celery_worke
 
     from tests.servers import celery_worker_process, database_url_for
 
-    env = {"SPINELAB_DATABASE_URL": database_url_for(connection.settings_dict),
-           "SPINELAB_MEDIA_ROOT": str(settings.MEDIA_ROOT), "SPINELAB_BROKER_URL": settings.CELERY_BROKER_URL}
+    env = {
+        "SPINELAB_DATABASE_URL": database_url_for(connection.settings_dict),
+        "SPINELAB_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "SPINELAB_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
     with celery_worker_process(env):
         done = wait_for_job(job.pk, timeout=60)
     assert done.state == "succeeded" and done.attempts == 2

@@ -18,8 +18,11 @@ def add_import_arguments(parser: CommandParser, label_map: bool = True) -> None:
     parser.add_argument("path", help="a folder, a .zip or a single file")
     parser.add_argument("--project", default="lumbar", help="project slug (default: lumbar)")
     if label_map:
-        parser.add_argument("--label-map", default=None,
-                            help="JSON file or a name in fixtures/label_maps/ (e.g. mids-lumbar), or 'identity'")
+        parser.add_argument(
+            "--label-map",
+            default=None,
+            help="JSON file or a name in fixtures/label_maps/ (e.g. mids-lumbar), or 'identity'",
+        )
 
 
 def run_import(command: BaseCommand, kind: str, options: dict[str, Any]) -> None:

@@ -99,13 +99,19 @@ class Command(BaseCommand):
     @transaction.atomic
     def assign_demo_work(self, project: Project) -> None:
         pool = list(
-            Slice.objects.filter(series__session__subject__project=project, state__in=[
-                SliceState.UNLABELLED, SliceState.PRELABELLED], series__modality="T2w",
-                assignments__isnull=True).order_by("series__session__subject__label", "index")[:6]
+            Slice.objects.filter(
+                series__session__subject__project=project,
+                state__in=[SliceState.UNLABELLED, SliceState.PRELABELLED],
+                series__modality="T2w",
+                assignments__isnull=True,
+            ).order_by("series__session__subject__label", "index")[:6]
         )
         for slice_, name in zip(pool, ["anna", "anna", "anna", "ben", "ben", "ben"], strict=False):
             Assignment.objects.get_or_create(
-                slice=slice_, annotator=User.objects.get(username=name), purpose="main", active=True,
+                slice=slice_,
+                annotator=User.objects.get(username=name),
+                purpose="main",
+                active=True,
                 defaults={"assigned_by": User.objects.get(username="sofia")},
             )
 
@@ -125,9 +131,12 @@ class Command(BaseCommand):
             return
         project = Project.objects.filter(slug="mids-real").first()
         if project is None:
-            project = create_project("mids-real", "Real lumbar MRI (vertebrae + discs)",
-                                     ["background", "vertebrae", "intervertebral discs"],
-                                     ["#000000", "#e6194b", "#ffe119"])
+            project = create_project(
+                "mids-real",
+                "Real lumbar MRI (vertebrae + discs)",
+                ["background", "vertebrae", "intervertebral discs"],
+                ["#000000", "#e6194b", "#ffe119"],
+            )
         if project.subjects.exists():
             return
         label_map = Path(settings.BASE_DIR) / "fixtures" / "label_maps" / "mids-lumbar.json"
