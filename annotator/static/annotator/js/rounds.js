@@ -31,7 +31,7 @@
   // The y axis runs from 0 to the next tenth above the data (so low early-round IoUs stay readable);
   // a third value per point draws a +- std whisker.
   function lineChart(series, xLabel, yLabel) {
-    const W = 560, H = 260, L = 48, B = 36, T = 10, R = 150;
+    const W = 560, H = 270, L = 48, B = 36, T = 24, R = 150;
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
@@ -52,10 +52,11 @@
     };
     add("line", { x1: L, y1: sy(0), x2: W - R, y2: sy(0), stroke: "#888" });
     add("line", { x1: L, y1: sy(0), x2: L, y2: sy(yTop), stroke: "#888" });
-    [0, 0.25, 0.5, 0.75, 1].forEach((f) => add("text", { x: 4, y: sy(f * yTop) + 4, "font-size": 10 }, (f * yTop * 100).toFixed(0)));
-    [x0, x1].forEach((v) => add("text", { x: sx(v) - 6, y: H - B + 14, "font-size": 10 }, Math.round(v)));
+    [0, 0.25, 0.5, 0.75, 1].forEach((f) => add("text", { x: 4, y: sy(f * yTop) + 4, "font-size": 10 }, (f * yTop * 100).toFixed((yTop * 100 / 4) % 1 ? 1 : 0)));
+    const distinct = [...new Set(xs)].sort((a, b) => a - b);
+    (distinct.length <= 12 ? distinct : [x0, x1]).forEach((v) => add("text", { x: sx(v) - 6, y: H - B + 14, "font-size": 10 }, Math.round(v)));
     add("text", { x: (W - R) / 2, y: H - 4, "font-size": 11 }, xLabel);
-    add("text", { x: 4, y: T + 2, "font-size": 11 }, yLabel);
+    add("text", { x: L, y: 12, "font-size": 11 }, yLabel);
     series.forEach((s, i) => {
       const colour = COLOURS[i % COLOURS.length];
       const pts = s.points.filter((p) => p[1] !== null && p[1] !== undefined);
