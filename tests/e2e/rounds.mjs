@@ -96,7 +96,7 @@ try {
   // 1. A small real round, watched on its page.
   const started = Date.now();
   out.roundId = await launchRound(page, EPOCHS);
-  out.samples = await watch(page, (s) => s.state !== "running", 150000);
+  out.samples = await watch(page, (s) => s.state !== "running", 240000);
   out.seconds = (Date.now() - started) / 1000;
   out.final = out.samples[out.samples.length - 1];
   // The round page itself shows the results once the round has ended, without a manual reload.

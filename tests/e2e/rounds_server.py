@@ -91,6 +91,9 @@ def rounds_server() -> Iterator[dict]:
             "SPINELAB_CELERY_EAGER": "0",
             "SPINELAB_TRAINING_DEVICE": "cpu",
             "PYTHONUNBUFFERED": "1",
+            # One torch thread: on a small shared CPU, spinning OpenMP threads slow training 10-100x
+            # when other processes (here the server and chromium) compete for the cores.
+            "OMP_NUM_THREADS": "1",
             # Spelled out (not just unset): celery_worker_process merges os.environ in again.
             "SPINELAB_DATABASE_URL": f"sqlite:///{var / 'spinelab.sqlite3'}",
             "SPINELAB_MEDIA_ROOT": str(var / "media"),

@@ -22,7 +22,7 @@ from tests.e2e.rounds_server import SIMULATION, rounds_server
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow]
 
 SCREENSHOT = ROOT / "docs" / "screenshots" / "rounds.png"
-EPOCHS = 6
+EPOCHS = 100  # enough for the page (polling every 2 s) to show several values even when training is fast
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
