@@ -77,7 +77,9 @@ def refresh(rnd: TrainingRound) -> None:
 def round_summary(rnd: TrainingRound) -> dict[str, Any]:
     children = list(Job.objects.filter(parent=rnd.job_id).order_by("id"))
     train = [j for j in children if j.kind == "train_fold"]
-    progress = sum(j.progress if not j.is_finished else 1.0 for j in train) / len(train) if train else 0.0
+    # A succeeded job counts as done; a cancelled or failed one keeps the progress it had reached.
+    done = [1.0 if j.state == Job.State.SUCCEEDED else j.progress for j in train]
+    progress = sum(done) / len(done) if done else 0.0
     return {
         "id": rnd.pk,
         "project": rnd.project_id,

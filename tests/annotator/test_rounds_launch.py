@@ -123,6 +123,17 @@ def test_cancelling_a_round_asks_every_training_job_to_stop(client_for, accepted
     assert all(j.cancel_requested for j in Job.objects.filter(parent=rnd["job"]))
 
 
+def test_a_cancelled_rounds_progress_bar_shows_how_far_training_got_not_full(client_for, accepted):
+    accepted(["S01", "S02"])
+    rnd = client_for("mia").post("/api/rounds/", SMALL, format="json").json()
+    client_for("mia").post(f"/api/rounds/{rnd['id']}/cancel/")
+    train = Job.objects.filter(parent=rnd["job"], kind="train_fold").order_by("id")
+    Job.objects.filter(pk__in=[j.pk for j in train[:2]]).update(state="succeeded", progress=1.0)
+    Job.objects.filter(pk__in=[j.pk for j in train[2:]]).update(state="cancelled", progress=0.3)
+    detail = client_for("mia").get(f"/api/rounds/{rnd['id']}/").json()
+    assert detail["progress"] == pytest.approx((1 + 1 + 0.3 + 0.3) / 4)
+
+
 def test_a_round_whose_workers_died_is_reaped_and_finalized_when_someone_looks(client_for, accepted):
     from django.utils import timezone
 
