@@ -25,16 +25,6 @@ from tests.servers import celery_worker_process
 # 6 phantom subjects of 3 slices at 64x64: seed_demo accepts the first 4 (12 slices, the training
 # set) and leaves 2 unlabelled (6 slices to pre-label and rank).
 SEED_ARGS = ["--subjects", "6", "--slices", "3", "--size", "64", "--no-real"]
-# The recorded `python -m mlcore simulate` run, shown on the dashboard when present.
-SIMULATION = ROOT / "fixtures" / "simulations" / "phantom-al.json"
-IMPORT_SIMULATION = """
-import json
-from annotator.services.projects import default_project
-from annotator.services.rounds_dashboard import import_simulation
-project = default_project()
-if not project.simulations.exists():
-    import_simulation(project, json.loads(open({path!r}).read()), "phantom-al.json (recorded)")
-"""
 
 
 def _wait_until_up(url: str, server: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
@@ -115,9 +105,6 @@ def rounds_server() -> Iterator[dict]:
         seed_output, _ = seed.communicate(timeout=300)
         if seed.returncode != 0:
             raise RuntimeError(f"seed_demo failed:\n{seed_output}")
-        if SIMULATION.exists():  # seed_demo may import it already; otherwise import it here
-            code = IMPORT_SIMULATION.format(path=str(SIMULATION))
-            subprocess.run([*manage, "shell", "-c", code], env=env, check=True, cwd=ROOT)
         credentials = json.loads((var / "demo-credentials.json").read_text())
         url = stack.enter_context(_runserver(env, var))
         yield {
