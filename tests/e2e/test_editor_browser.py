@@ -5,30 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.editor_server import ROOT, editor_server
+from tests.e2e.node import require_browser_tools, run_script
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FRONTEND = ROOT / "frontend"
 SCREENSHOT = ROOT / "docs" / "screenshots" / "editor.png"
-
-
-def require_browser_tools() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(
-            f"Debian chromium not found at {CHROMIUM} (apt-get install chromium; scripts/setup test does)"
-        )
-    if shutil.which("node") is None or not (FRONTEND / "node_modules" / "playwright-core").exists():
-        pytest.skip("frontend/node_modules missing (cd frontend && npm ci; scripts/setup does)")
-    if not (ROOT / "annotator/static/annotator/editor/editor.js").exists():
-        subprocess.run(["npm", "run", "--silent", "build"], cwd=FRONTEND, check=True)
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +26,8 @@ def e2e() -> dict:
     )
     shot.parent.mkdir(parents=True, exist_ok=True)
     with editor_server() as server:
-        env = {**os.environ, "SPINELAB_URL": server["url"], "SPINELAB_IDS": json.dumps(server["ids"])}
-        run = subprocess.run(
-            ["node", str(ROOT / "tests/e2e/editor.e2e.mjs"), str(shot)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-    lines = [x for x in run.stdout.splitlines() if x.startswith("RESULT=")]
-    assert run.returncode == 0 and lines, f"e2e script failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-    return json.loads(lines[-1][len("RESULT=") :])
+        env = {"SPINELAB_URL": server["url"], "SPINELAB_IDS": json.dumps(server["ids"])}
+        return run_script("editor.e2e.mjs", str(shot), env=env)
 
 
 def test_an_annotator_logs_in_through_the_form(e2e):

@@ -6,13 +6,11 @@ computed independently in the script (tests/e2e/lib.mjs) and compared pixel for 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from tests.e2e.editor_server import ROOT, editor_server
-from tests.e2e.test_editor_browser import require_browser_tools
+from tests.e2e.editor_server import editor_server
+from tests.e2e.node import require_browser_tools, run_script
 
 pytestmark = pytest.mark.browser
 
@@ -21,18 +19,8 @@ pytestmark = pytest.mark.browser
 def run() -> dict:
     require_browser_tools()
     with editor_server() as server:
-        env = {**os.environ, "SPINELAB_URL": server["url"], "SPINELAB_IDS": json.dumps(server["ids"])}
-        proc = subprocess.run(
-            ["node", str(ROOT / "tests/e2e/editor_tools.e2e.mjs")],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-    lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT=")]
-    assert proc.returncode == 0 and lines, f"e2e script failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return json.loads(lines[-1][len("RESULT=") :])
+        env = {"SPINELAB_URL": server["url"], "SPINELAB_IDS": json.dumps(server["ids"])}
+        return run_script("editor_tools.e2e.mjs", env=env)
 
 
 def part(run: dict, name: str) -> dict:

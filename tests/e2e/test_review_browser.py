@@ -5,46 +5,21 @@ submit) and the editor-side review-comments.js is checked on a stand-in editor p
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
 from annotator.models import ReviewDecision, Slice
 from tests.annotator.test_review_support import painted_of, png, submitted_slice
+from tests.e2e.node import require_browser_tools, run_script
 
 ROOT = Path(__file__).resolve().parents[2]
-NODE_MODULES = ROOT / "frontend" / "node_modules"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
-def need_browser() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    if not (NODE_MODULES / "playwright-core").exists():
-        pytest.skip("playwright-core is not installed in frontend/node_modules (cd frontend && npm install)")
-    return node
-
-
-def drive(node: str, base: str, slice_id: int, sessionid: str, phase: str) -> dict:
-    done = subprocess.run(
-        [node, str(ROOT / "tests" / "e2e" / "review.mjs"), base, str(slice_id), sessionid, phase],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+def drive(base: str, slice_id: int, sessionid: str, phase: str) -> dict:
+    result = run_script("review.mjs", base, str(slice_id), sessionid, phase, timeout=90)
     assert "error" not in result and "pageErrors" not in result, result
     return result
 
@@ -56,11 +31,11 @@ def session_of(user) -> str:
 
 
 def test_reject_fix_resubmit_accept_in_the_browser(transactional_db, live_server, users, make_slices):
-    node = need_browser()
+    require_browser_tools()
     s = submitted_slice(make_slices, users, author="alice")
     sam = session_of(users["sam"])
 
-    rejected = drive(node, live_server.url, s.pk, sam, "reject")
+    rejected = drive(live_server.url, s.pk, sam, "reject")
     assert rejected["state"] == "rejected"
     assert "26 pixels" in rejected["summary"]
     red, green = rejected["headPixel"][:2]
@@ -70,7 +45,7 @@ def test_reject_fix_resubmit_accept_in_the_browser(transactional_db, live_server
     (pin,) = decision.pins.all()
     assert pin.text == "vertebra here, not disc" and abs(pin.x - 5.5) < 1 and abs(pin.y - 1.5) < 1
 
-    comments = drive(node, live_server.url, s.pk, session_of(users["alice"]), "comments")
+    comments = drive(live_server.url, s.pk, session_of(users["alice"]), "comments")
     assert "Fix the top of L1" in comments["comments"] and "vertebra here, not disc" in comments["comments"]
     assert comments["markers"] == 1
 
@@ -87,7 +62,7 @@ def test_reject_fix_resubmit_accept_in_the_browser(transactional_db, live_server
     assert put.status_code == 201, put.content
     assert alice.post(f"/api/slices/{s.pk}/submit/").status_code == 200
 
-    accepted = drive(node, live_server.url, s.pk, sam, "accept")
+    accepted = drive(live_server.url, s.pk, sam, "accept")
     assert accepted["state"] == "accepted"
     assert "6 pixels" in accepted["summary"]
     assert [h.split(": ")[1].split(" of")[0] for h in accepted["history"]] == ["accept", "reject"]

@@ -8,29 +8,19 @@ simulations of fixtures/simulations/, which seed_demo imports)."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.editor_server import ROOT
+from tests.e2e.node import require_browser_tools, run_script
 from tests.e2e.rounds_server import rounds_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow]
 
 SCREENSHOT = ROOT / "docs" / "screenshots" / "rounds.png"
 EPOCHS = 100  # enough for the page (polling every 2 s) to show several values even when training is fast
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-def require_browser_tools() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Debian chromium not found at {CHROMIUM} (apt-get install chromium)")
-    if shutil.which("node") is None or not (ROOT / "frontend/node_modules/playwright-core").exists():
-        pytest.skip("frontend/node_modules missing (cd frontend && npm ci; scripts/setup does)")
 
 
 @pytest.fixture(scope="module")
@@ -40,27 +30,17 @@ def e2e() -> dict:
     shot.parent.mkdir(parents=True, exist_ok=True)
     with rounds_server() as server:
         env = {
-            **os.environ,
             "SPINELAB_URL": server["url"],
             "SPINELAB_USER": server["username"],
             "SPINELAB_PASSWORD": server["password"],
             "SPINELAB_SCREENSHOT": str(shot),
             "ROUND_EPOCHS": str(EPOCHS),
         }
-        run = subprocess.run(
-            ["node", str(ROOT / "tests/e2e/rounds.mjs")],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=420,
-        )
-        worker_log = Path(server["worker_log"]).read_text()[-3000:]
+        log = Path(server["worker_log"])
+        result = run_script("rounds.mjs", env=env, timeout=420, diagnostics=lambda: log.read_text()[-3000:])
+        worker_log = log.read_text()[-3000:]
         models = Path(server["var"]) / "media" / "models"
         weights = sorted(str(p.relative_to(models)) for p in models.rglob("*") if p.is_file())
-    lines = run.stdout.strip().splitlines()
-    assert run.returncode == 0 and lines, f"rounds.mjs failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-    result = json.loads(lines[-1])
     assert "error" not in result, f"{result['error']}\nworker log:\n{worker_log}"
     assert "pageErrors" not in result, result["pageErrors"]
     return {**result, "weights": weights}
