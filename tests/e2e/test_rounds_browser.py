@@ -2,13 +2,11 @@
 Celery worker, CPU): ML staff launch a small round on /rounds/new, the round page's progress bars
 move while it trains, the dashboard shows its IoU table with the best architecture marked, the
 unlabelled slices get model pre-labels and ranks; a long round is cancelled from its page.
-
-SPINELAB_UPDATE_SCREENSHOT=1 saves the dashboard to docs/screenshots/rounds.png (with the recorded
-simulations of fixtures/simulations/, which seed_demo imports)."""
+The dashboard after the round is saved to var/rounds-e2e.png (the README's screenshot comes from a
+longer round on the demo data instead)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -19,14 +17,13 @@ from tests.e2e.rounds_server import rounds_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow]
 
-SCREENSHOT = ROOT / "docs" / "screenshots" / "rounds.png"
 EPOCHS = 100  # enough for the page (polling every 2 s) to show several values even when training is fast
 
 
 @pytest.fixture(scope="module")
 def e2e() -> dict:
     require_browser_tools()
-    shot = SCREENSHOT if os.environ.get("SPINELAB_UPDATE_SCREENSHOT") else ROOT / "var" / "rounds-e2e.png"
+    shot = ROOT / "var" / "rounds-e2e.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     with rounds_server() as server:
         env = {
