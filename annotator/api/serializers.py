@@ -263,6 +263,11 @@ class ImportInputSerializer(serializers.Serializer):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
     kind = serializers.ChoiceField(choices=["auto", "mids", "dicom", "png"], default="auto")
     label_map = serializers.CharField(required=False, allow_blank=True, default="")
+    background = serializers.BooleanField(
+        default=False,
+        help_text="import as a background Job (202 with the job; its result is the import report): "
+        "for large uploads that would take longer than a request",
+    )
 
 
 class ImportResultSerializer(serializers.Serializer):

@@ -60,3 +60,49 @@ def test_a_bad_kind_or_missing_file_is_named(client_for, project):
     assert bad_kind.status_code == 400 and "kind" in bad_kind.json()["detail"]
     missing = sam.post("/api/imports/", {"project": project.pk}, format="multipart")
     assert missing.status_code == 400 and "file" in missing.json()["detail"]
+
+
+def pending_uploads(settings) -> list[Path]:
+    return [p for p in (Path(settings.MEDIA_ROOT) / "imports" / "pending").rglob("*") if p.is_file()]
+
+
+def test_a_background_import_answers_202_with_its_job_and_the_worker_imports_the_upload(
+    mids_zip, project, client_for, celery_worker, settings
+):
+    from annotator.models import Slice
+    from tests.conftest import wait_for_job
+
+    sam = client_for("sam")
+    queued = upload(sam, project, mids_zip, kind="mids", background="true")
+    assert queued.status_code == 202, queued.content
+    assert queued.json()["kind"] == "import" and queued.json()["state"] == "queued"
+    job = wait_for_job(queued.json()["id"])
+    assert job.state == "succeeded", job.message + job.error
+    report = sam.get(f"/api/jobs/{job.pk}/").json()["result"]
+    assert report["series"] and report["slices"] >= 2
+    assert Slice.objects.filter(series__in=report["series"]).count() == report["slices"]
+    assert pending_uploads(settings) == [], "the stored upload is removed once imported"
+
+
+def test_a_broken_background_upload_fails_its_job_naming_the_file_and_imports_nothing(
+    mids_zip, project, client_for, celery_worker, settings
+):
+    from annotator.models import Series
+    from tests.conftest import wait_for_job
+
+    sam = client_for("sam")
+    queued = upload(sam, project, mids_zip[: len(mids_zip) // 2], name="cut.zip", background="true")
+    assert queued.status_code == 202, queued.content
+    job = wait_for_job(queued.json()["id"])
+    assert job.state == "failed" and "cut.zip" in job.message, job.message
+    assert Series.objects.count() == 0 and pending_uploads(settings) == []
+
+
+def test_an_oversized_background_upload_is_refused_before_anything_is_stored(
+    mids_zip, project, client_for, settings
+):
+    settings.SPINELAB = {**settings.SPINELAB, "MAX_UPLOAD_BYTES": 100}
+    refused = upload(client_for("sam"), project, mids_zip, background="true")
+    assert refused.status_code == 413 and "limit" in refused.json()["detail"]
+    assert pending_uploads(settings) == []
+    assert client_for("alice").post("/api/imports/", {}, format="multipart").status_code == 403

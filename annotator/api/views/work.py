@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -30,6 +33,7 @@ from annotator.api.serializers import (
 from annotator.api.views.common import validated
 from annotator.env import knob
 from annotator.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from annotator.imports.archive import check_upload_size
 from annotator.models import Assignment, Job, Slice
 from annotator.services import jobs, queue, roles
 
@@ -128,6 +132,16 @@ class ImportUnavailable(APIException):
     default_code = "unavailable"
 
 
+def queue_import(upload: Any, data: dict[str, Any], user: Any) -> Job:
+    """Keep the upload in storage and queue its import as a Job (annotator.tasks.imports)."""
+    name = Path(str(upload.name or "upload")).name or "upload"
+    check_upload_size(int(upload.size), name)
+    stored = default_storage.save(f"imports/pending/{uuid.uuid4().hex}/{name}", upload)
+    params = {"stored": stored, "name": name, "project": data["project"].pk, "kind": data["kind"]}
+    params["label_map"] = data["label_map"]
+    return jobs.create_job("import", task_name="annotator.tasks.imports.run_import", params=params, user=user)
+
+
 class ImportView(APIView):
     """Upload a .zip (MIDS tree, DICOM files, PNG+mask pairs) or a single .dcm/.nii.gz into a project."""
 
@@ -138,6 +152,7 @@ class ImportView(APIView):
         request={"multipart/form-data": ImportInputSerializer},
         responses={
             201: ImportResultSerializer,
+            202: OpenApiResponse(JobSerializer, description="background=true: the import Job"),
             400: OpenApiResponse(description="unreadable upload"),
             413: OpenApiResponse(description="too large"),
         },
@@ -148,6 +163,8 @@ class ImportView(APIView):
         limit = knob("MAX_UPLOAD_BYTES")
         if upload.size > limit:
             raise PayloadTooLarge(f"the upload is {upload.size} bytes; the limit is {limit} bytes")
+        if data["background"]:
+            return Response(JobSerializer(queue_import(upload, data, request.user)).data, status=202)
         try:
             from annotator.imports.service import import_upload
         except ImportError as exc:
@@ -155,11 +172,5 @@ class ImportView(APIView):
         report = import_upload(
             upload, data["project"], kind=data["kind"], label_map=data["label_map"] or None, user=request.user
         )
-        body = {
-            "series": list(report.series_ids),
-            "slices": report.slices,
-            "skipped_duplicates": list(report.skipped_duplicates),
-            "masks": getattr(report, "masks", 0),
-            "notes": list(getattr(report, "notes", [])),
-        }
+        body = report.as_dict()
         return Response(body, status=status.HTTP_201_CREATED)
