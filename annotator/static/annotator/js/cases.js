@@ -41,6 +41,28 @@
     });
   }
 
+  function showImported(body, result) {
+    result.textContent = "Imported " + body.slices + " slices in " + body.series.length + " series" +
+      (body.skipped_duplicates.length ? " (" + body.skipped_duplicates.length + " duplicates skipped)" : "") + ".";
+    setTimeout(function () { window.location.reload(); }, 1200);
+  }
+
+  // A background import: poll its Job until it ends; show progress, then the report or the error.
+  async function followImportJob(jobId, result) {
+    for (;;) {
+      const response = await fetch("/api/jobs/" + jobId + "/", { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) { result.textContent = "Import job " + jobId + ": " + (await errorText(response)); return; }
+      const job = await response.json();
+      if (job.state === "succeeded") return showImported(job.result, result);
+      if (job.state === "failed" || job.state === "cancelled") {
+        result.textContent = "Import failed: " + job.message;
+        return;
+      }
+      result.textContent = "Import job " + jobId + " " + job.state + (job.message ? ": " + job.message : "") + "…";
+      await new Promise(function (resolve) { setTimeout(resolve, 1500); });
+    }
+  }
+
   const form = document.getElementById("import-form");
   if (form) {
     form.addEventListener("submit", async function (event) {
@@ -56,11 +78,10 @@
           headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
           body: new FormData(form),
         });
-        if (response.ok) {
-          const body = await response.json();
-          result.textContent = "Imported " + body.slices + " slices in " + body.series.length + " series" +
-            (body.skipped_duplicates.length ? " (" + body.skipped_duplicates.length + " duplicates skipped)" : "") + ".";
-          setTimeout(function () { window.location.reload(); }, 1200);
+        if (response.status === 202) {
+          await followImportJob((await response.json()).id, result);
+        } else if (response.ok) {
+          showImported(await response.json(), result);
         } else {
           result.textContent = "Import failed: " + (await errorText(response));
         }
