@@ -54,8 +54,10 @@ def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextM
 
 
 def memory_format(device: torch.device, channels_last: bool) -> torch.memory_format:
-    """channels_last where asked and useful (4D conv nets on CUDA), else contiguous."""
-    return torch.channels_last if channels_last and device.type == "cuda" else torch.contiguous_format
+    """channels_last where asked (4D conv nets), else contiguous. On CUDA it feeds the tensor cores; on
+    the 2-core CPU it made whole training folds of UD/UVD/FCN8 1.25-1.45x faster (docs/mlcore.md)."""
+    del device  # useful on both device types
+    return torch.channels_last if channels_last else torch.contiguous_format
 
 
 def seed_everything(seed: int) -> None:

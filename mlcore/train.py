@@ -52,7 +52,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     amp: bool = True  # bf16 autocast, CUDA only
-    channels_last: bool = True  # CUDA only
+    channels_last: bool = True  # CUDA and CPU (faster on both, see docs/mlcore.md)
     num_workers: int = 0
     ds_weights: list[float] | None = None  # deep-supervision weights: final head first
     model_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"filters": 8}
