@@ -24,6 +24,10 @@ def _import(job: Job) -> dict[str, Any]:
     if project is None:
         raise SpineLabError(f"project {params['project']} no longer exists")
     stored = params["stored"]
+    if not default_storage.exists(stored):
+        raise SpineLabError(
+            f"the upload {params['name']} is no longer stored (its import failed before); upload it again"
+        )
     jobs.report_progress(job.pk, 0.05, f"reading {params['name']}")
     with tempfile.TemporaryDirectory(prefix="spinelab-import-") as tmp:
         target = Path(tmp) / params["name"]

@@ -96,6 +96,11 @@ def test_a_broken_background_upload_fails_its_job_naming_the_file_and_imports_no
     job = wait_for_job(queued.json()["id"])
     assert job.state == "failed" and "cut.zip" in job.message, job.message
     assert Series.objects.count() == 0 and pending_uploads(settings) == []
+    retried = sam.post(f"/api/jobs/{job.pk}/retry/")
+    assert retried.status_code == 403  # only ML staff, admins retry; the launcher may cancel
+    client_for("mia").post(f"/api/jobs/{job.pk}/retry/")
+    again = wait_for_job(job.pk)
+    assert again.state == "failed" and "upload it again" in again.message, again.message
 
 
 def test_an_oversized_background_upload_is_refused_before_anything_is_stored(
