@@ -57,7 +57,10 @@ class AssignmentFilter(django_filters.FilterSet):
 
 
 class JobFilter(django_filters.FilterSet):
-    """`?parent=<id>` lists a round's (or any parent job's) per-(architecture, fold) child jobs."""
+    """`?parent=<id>` lists a round's (or any parent job's) per-(architecture, fold) child jobs; an id
+    the user cannot see simply matches nothing."""
+
+    parent = django_filters.NumberFilter(field_name="parent_id")
 
     class Meta:
         model = Job

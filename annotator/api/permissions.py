@@ -70,10 +70,12 @@ def get_slice_for_write(user: Any, slice_id: int) -> Slice:
 
 
 def can_manage_job(user: Any, job: Job, action: str) -> bool:
-    """ML staff and admins manage every job; whoever launched a job may cancel it."""
+    """ML staff and admins manage every job; whoever launched a job may cancel it, and retry it when it
+    is their own import."""
     if roles.is_ml_staff(user):
         return True
-    return action == "cancel" and job.created_by_id is not None and job.created_by_id == user.pk
+    own = job.created_by_id is not None and job.created_by_id == user.pk
+    return own and (action == "cancel" or job.kind == "import")
 
 
 class HasRole(BasePermission):

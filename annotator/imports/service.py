@@ -1,5 +1,5 @@
-"""Case imports: `import_path` (a folder, zip or single file on disk) and `import_upload` (a Django
-UploadedFile). Readers turn files into plain ImportedSeries; `persist` writes them in one transaction.
+"""Case imports: `import_path` (a folder, zip or single file on disk), `import_upload` (a Django
+UploadedFile) and `queue_import` (the same as a background Job). Readers turn files into plain ImportedSeries; `persist` writes them in one transaction.
 
 kind: "auto" (NIfTI present -> mids, else PNG present -> png, else dicom), "mids", "dicom" or "png".
 Imported reference masks become the slice's main-track head (source "import") and the slice is
@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from django.core.files.storage import default_storage
 
 from annotator.errors import ImportFailed
 from annotator.imports.archive import check_upload_size, extract_zip
@@ -23,7 +26,8 @@ from annotator.imports.readers_dicom import read_dicom
 from annotator.imports.readers_nifti import is_nifti, read_mids
 from annotator.imports.readers_png import read_png_folder
 from annotator.imports.types import ImportReport, ReadResult
-from annotator.models import Project
+from annotator.models import Job, Project
+from annotator.services import jobs
 
 KINDS = ("auto", "mids", "dicom", "png")
 MAX_NOTES = 20
@@ -77,6 +81,29 @@ def import_path(
         return _import_tree(tree, project, kind, mapping, user)
 
 
+def upload_name(uploaded_file: Any) -> str:
+    """The upload's own file name, without any folder part the client sent."""
+    return Path(str(getattr(uploaded_file, "name", "") or "upload")).name or "upload"
+
+
+def queue_import(
+    uploaded_file: Any, project: Project, kind: str = "auto", label_map: str = "", user: Any = None
+) -> Job:
+    """Keep the upload in storage (imports/pending/) and queue its import as a background Job
+    (annotator.tasks.imports.run_import); the Job's result is the import report."""
+    name = upload_name(uploaded_file)
+    check_upload_size(int(uploaded_file.size), name)
+    stored = default_storage.save(f"imports/pending/{uuid.uuid4().hex}/{name}", uploaded_file)
+    params = {"stored": stored, "name": name, "project": project.pk, "kind": kind, "label_map": label_map}
+    try:
+        return jobs.create_job(
+            "import", task_name="annotator.tasks.imports.run_import", params=params, user=user
+        )
+    except Exception:
+        default_storage.delete(stored)
+        raise
+
+
 def import_upload(
     uploaded_file: Any,
     project: Project,
@@ -86,7 +113,7 @@ def import_upload(
 ) -> ImportReport:
     """Import a Django UploadedFile (.zip, or a single .dcm/.nii/.nii.gz/.png). PayloadTooLarge (413)
     when it exceeds SPINELAB["MAX_UPLOAD_BYTES"] (or the zip's unpacked limits)."""
-    name = Path(str(getattr(uploaded_file, "name", "") or "upload")).name or "upload"
+    name = upload_name(uploaded_file)
     check_upload_size(int(uploaded_file.size), name)
     with tempfile.TemporaryDirectory(prefix="spinelab-upload-") as tmp:
         target = Path(tmp) / name

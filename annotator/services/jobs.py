@@ -6,11 +6,14 @@ process sees progress at once.
 
 from __future__ import annotations
 
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -82,6 +85,29 @@ def report_progress(job_id: int, progress: float, message: str = "", **result: A
 def check_cancelled(job_id: int) -> None:
     if Job.objects.filter(pk=job_id, cancel_requested=True).exists():
         raise JobCancelled(f"job {job_id} was cancelled")
+
+
+@contextmanager
+def heartbeat(job_id: int, every: float = 30.0) -> Iterator[None]:
+    """Keep a long step that cannot report progress (an import) from being reaped as stale: a thread
+    touches the Job's heartbeat every `every` seconds until the block ends."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every):
+                with suppress(DatabaseError):  # e.g. SQLite locked by the step's own transaction: next time
+                    Job.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def finish(job_id: int, state: str, message: str = "", error: str = "", result: dict | None = None) -> None:

@@ -160,8 +160,10 @@ def test_job_list_filters_by_parent_to_show_one_rounds_training_jobs(db, client_
     mia = client_for("mia")
     listed = mia.get(f"/api/jobs/?parent={parent.pk}").json()["results"]
     assert sorted(j["id"] for j in listed) == sorted(c.pk for c in children)
-    unknown = mia.get("/api/jobs/?parent=999999")
-    assert unknown.status_code == 400 and "parent" in unknown.json()  # names the bad filter
+    assert mia.get("/api/jobs/?parent=999999").json()["results"] == []
+    bad = mia.get("/api/jobs/?parent=abc")
+    assert bad.status_code == 400 and "parent" in bad.json()  # names the bad filter
+    assert client_for("alice").get(f"/api/jobs/?parent={parent.pk}").json()["results"] == []
 
 
 def test_admin_creates_a_project_with_its_own_schema(db, client_for):

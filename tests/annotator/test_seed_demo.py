@@ -16,6 +16,7 @@ from annotator.models import Project, SimulationRun, Slice, SliceState
 @pytest.fixture
 def demo_var(settings, tmp_path):
     settings.VAR_DIR = tmp_path
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return tmp_path
 

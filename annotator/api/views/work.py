@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -33,7 +29,7 @@ from annotator.api.serializers import (
 from annotator.api.views.common import validated
 from annotator.env import knob
 from annotator.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
-from annotator.imports.archive import check_upload_size
+from annotator.imports.service import import_upload, queue_import
 from annotator.models import Assignment, Job, Slice
 from annotator.services import jobs, queue, roles
 
@@ -82,7 +78,8 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
 
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
-    """Every background task. ML staff and admins cancel and retry; whoever launched a job may cancel it."""
+    """Every background task. ML staff and admins cancel and retry; whoever launched a job may cancel
+    it, and retry their own imports."""
 
     serializer_class = JobSerializer
     filterset_class = JobFilter
@@ -126,22 +123,6 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(JobSerializer(jobs.retry(self.managed("retry"), user=request.user)).data)
 
 
-class ImportUnavailable(APIException):
-    status_code = 503
-    default_detail = "the import service is not installed"
-    default_code = "unavailable"
-
-
-def queue_import(upload: Any, data: dict[str, Any], user: Any) -> Job:
-    """Keep the upload in storage and queue its import as a Job (annotator.tasks.imports)."""
-    name = Path(str(upload.name or "upload")).name or "upload"
-    check_upload_size(int(upload.size), name)
-    stored = default_storage.save(f"imports/pending/{uuid.uuid4().hex}/{name}", upload)
-    params = {"stored": stored, "name": name, "project": data["project"].pk, "kind": data["kind"]}
-    params["label_map"] = data["label_map"]
-    return jobs.create_job("import", task_name="annotator.tasks.imports.run_import", params=params, user=user)
-
-
 class ImportView(APIView):
     """Upload a .zip (MIDS tree, DICOM files, PNG+mask pairs) or a single .dcm/.nii.gz into a project."""
 
@@ -164,11 +145,8 @@ class ImportView(APIView):
         if upload.size > limit:
             raise PayloadTooLarge(f"the upload is {upload.size} bytes; the limit is {limit} bytes")
         if data["background"]:
-            return Response(JobSerializer(queue_import(upload, data, request.user)).data, status=202)
-        try:
-            from annotator.imports.service import import_upload
-        except ImportError as exc:
-            raise ImportUnavailable() from exc
+            job = queue_import(upload, data["project"], data["kind"], data["label_map"], request.user)
+            return Response(JobSerializer(job).data, status=202)
         report = import_upload(
             upload, data["project"], kind=data["kind"], label_map=data["label_map"] or None, user=request.user
         )

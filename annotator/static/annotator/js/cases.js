@@ -49,8 +49,15 @@
 
   // A background import: poll its Job until it ends; show progress, then the report or the error.
   async function followImportJob(jobId, result) {
-    for (;;) {
-      const response = await fetch("/api/jobs/" + jobId + "/", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    for (let failures = 0; ;) {
+      let response;
+      try {
+        response = await fetch("/api/jobs/" + jobId + "/", { credentials: "same-origin", headers: { Accept: "application/json" } });
+      } catch (err) { // a network blip: keep following the job for a while
+        if (++failures > 20) { result.textContent = "Lost contact with import job " + jobId + ": " + err; return; }
+        await new Promise(function (resolve) { setTimeout(resolve, 3000); });
+        continue;
+      }
       if (!response.ok) { result.textContent = "Import job " + jobId + ": " + (await errorText(response)); return; }
       const job = await response.json();
       if (job.state === "succeeded") return showImported(job.result, result);
