@@ -171,7 +171,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"annotator.tasks.gpu.*": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {
+    "annotator.tasks.gpu.*": {"queue": "gpu"},
+    "annotator.tasks.exports.*": {"queue": "io"},  # exports and DICOMweb: I/O-bound, off the default queue
+}
 CELERY_TASK_IGNORE_RESULT = True
 
 # --- SpineLab's own knobs ------------------------------------------------------------------------
@@ -183,6 +186,13 @@ SPINELAB: dict[str, Any] = {
     "SHARED_DATA": env_path("SPINELAB_SHARED_DATA", BASE_DIR.parent / "shared" / "data"),
     "JOB_STALE_SECONDS": env_int("SPINELAB_JOB_STALE_SECONDS", 600),
     "TRAINING_DEVICE": env_str("SPINELAB_TRAINING_DEVICE", "auto"),
+    # Exports (annotator/exports): how long a finished export's zip stays downloadable.
+    "EXPORT_KEEP_HOURS": env_int("SPINELAB_EXPORT_KEEP_HOURS", 72),
+    # DICOMweb server for PACS import/push (QIDO-RS, WADO-RS, STOW-RS); empty URL = not configured.
+    "DICOMWEB_URL": env_str("SPINELAB_DICOMWEB_URL", "").rstrip("/"),
+    "DICOMWEB_USER": env_str("SPINELAB_DICOMWEB_USER", ""),
+    "DICOMWEB_PASSWORD": env_str("SPINELAB_DICOMWEB_PASSWORD", ""),
+    "DICOMWEB_TIMEOUT": env_int("SPINELAB_DICOMWEB_TIMEOUT", 30),
 }
 
 LOGGING = {
