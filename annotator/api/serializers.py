@@ -7,6 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotator.errors import ImportFailed
+from annotator.imports.labelmap import client_label_map
 from annotator.models import Assignment, Job, LabelClass, MaskRevision, Project, Series, Slice, Subject
 from annotator.services import roles
 
@@ -258,16 +260,47 @@ class JobSerializer(serializers.ModelSerializer):
         ]
 
 
+MAX_LABEL_MAP_BYTES = 1024 * 1024
+
+
 class ImportInputSerializer(serializers.Serializer):
     file = serializers.FileField()
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
     kind = serializers.ChoiceField(choices=["auto", "mids", "dicom", "png"], default="auto")
-    label_map = serializers.CharField(required=False, allow_blank=True, default="")
+    label_map = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=100,
+        help_text="a built-in label map: identity, mids-lumbar, sagittal-png (never a server path)",
+    )
+    label_map_file = serializers.FileField(
+        required=False, help_text="or your own label map: a JSON object 'desc:value' -> class"
+    )
     background = serializers.BooleanField(
         default=False,
         help_text="import as a background Job (202 with the job; its result is the import report): "
         "for large uploads that would take longer than a request",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Resolves `label_map` (a built-in name) or `label_map_file` into the map itself, so that no
+        client value is ever used as a path on the server."""
+        upload = attrs.pop("label_map_file", None)
+        if upload is not None and attrs["label_map"]:
+            raise serializers.ValidationError({"label_map": "give label_map or label_map_file, not both"})
+        if upload is not None and upload.size > MAX_LABEL_MAP_BYTES:
+            raise serializers.ValidationError(
+                {"label_map_file": f"a label map is at most {MAX_LABEL_MAP_BYTES} bytes"}
+            )
+        field = "label_map_file" if upload is not None else "label_map"
+        try:
+            attrs["label_map"] = client_label_map(
+                attrs["label_map"], upload.read() if upload is not None else None, getattr(upload, "name", "")
+            )
+        except ImportFailed as exc:
+            raise serializers.ValidationError({field: exc.message}) from exc
+        return attrs
 
 
 class ImportResultSerializer(serializers.Serializer):

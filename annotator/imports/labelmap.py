@@ -24,7 +24,10 @@ LabelMap = dict[str, Any]
 
 
 def load_label_map(spec: str | Path | dict[Any, Any] | None) -> LabelMap | None:
-    """Normalise a label-map option: None, a dict, "identity", a JSON file path or a fixture name."""
+    """Normalise a label-map option: None, a dict, "identity", a JSON file path or a fixture name.
+
+    Server-side callers only (management commands, seed_demo): a string may name any file. Values
+    from clients go through `client_label_map`, which never touches the file system by their name."""
     if spec is None or spec == "":
         return None
     if isinstance(spec, dict):
@@ -35,15 +38,51 @@ def load_label_map(spec: str | Path | dict[Any, Any] | None) -> LabelMap | None:
     if not path.is_file():
         path = LABEL_MAP_DIR / f"{spec}.json"
     if not path.is_file():
-        known = sorted(p.stem for p in LABEL_MAP_DIR.glob("*.json"))
-        raise ImportFailed(f"label map {str(spec)!r} is neither a JSON file nor one of {known}")
+        raise ImportFailed(
+            f"label map {str(spec)!r} is neither a JSON file nor one of {builtin_label_maps()}"
+        )
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ImportFailed(f"label map {path.name} is not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ImportFailed(f"label map {path.name} must be a JSON object of 'desc:value' -> class")
-    return load_label_map(data.get("map", data))
+        return parse_label_map_json(path.read_bytes(), path.name)
+    except OSError as exc:
+        raise ImportFailed(f"label map {path.name} cannot be read ({exc.strerror})") from exc
+
+
+def builtin_label_maps() -> list[str]:
+    """The label maps a client may name: "identity" and the fixtures in fixtures/label_maps/."""
+    return ["identity", *sorted(p.stem for p in LABEL_MAP_DIR.glob("*.json"))]
+
+
+def parse_label_map_json(data: bytes, name: str) -> LabelMap:
+    """A label map from JSON bytes (a built-in fixture or a client's upload); ImportFailed when it is
+    not a JSON object of 'desc:value' -> class index or name."""
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ImportFailed(f"label map {name} is not valid UTF-8 JSON ({exc.__class__.__name__})") from exc
+    if isinstance(parsed, dict) and isinstance(parsed.get("map"), dict):
+        parsed = parsed["map"]
+    if not isinstance(parsed, dict):
+        raise ImportFailed(f"label map {name} must be a JSON object of 'desc:value' -> class")
+    for key, value in parsed.items():
+        if str(key).startswith("_"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ImportFailed(f"label map {name}: {str(key)[:50]!r} must map to a class index or class name")
+    return load_label_map(parsed) or {}
+
+
+def client_label_map(name: str = "", upload: bytes | None = None, upload_name: str = "") -> LabelMap | None:
+    """The label map a client chose: one of `builtin_label_maps()` by name, or an uploaded JSON file.
+    A client's name is only ever compared with the built-in names, never opened as a path."""
+    if upload is not None:
+        return parse_label_map_json(upload, upload_name or "upload")
+    if not name:
+        return None
+    if name not in builtin_label_maps():
+        raise ImportFailed(
+            f"label_map must be one of {builtin_label_maps()} or an uploaded JSON file (label_map_file)"
+        )
+    return load_label_map(name)
 
 
 def _class_index(target: Any, value: int, classes: list[str], where: str) -> int:

@@ -87,7 +87,11 @@ def upload_name(uploaded_file: Any) -> str:
 
 
 def queue_import(
-    uploaded_file: Any, project: Project, kind: str = "auto", label_map: str = "", user: Any = None
+    uploaded_file: Any,
+    project: Project,
+    kind: str = "auto",
+    label_map: str | dict[str, Any] | None = None,
+    user: Any = None,
 ) -> Job:
     """Keep the upload in storage (imports/pending/) and queue its import as a background Job
     (annotator.tasks.imports.run_import); the Job's result is the import report."""

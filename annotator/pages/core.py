@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from annotator.imports.labelmap import builtin_label_maps
 from annotator.models import Assignment, Project, Series, Slice, SliceState
 from annotator.services import roles
 
@@ -34,6 +35,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "can_import": roles.has_role(user, roles.SUPERVISOR, roles.ADMIN),
         "is_annotator": roles.has_role(user, roles.ANNOTATOR),
         "projects": Project.objects.order_by("id"),
+        "label_maps": builtin_label_maps(),
         "states": STATE_ORDER,
     }
     if roles.sees_everything(user):

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from annotator.models import MaskRevision, Project, ReviewDecision, Slice, SliceState
 from annotator.services.agreement import comparisons, summarise
+from annotator.services.edit_time import stored_edit_seconds
 from annotator.services.masks import revision_labels
 
 
@@ -58,9 +59,9 @@ def annotator_stats(project: Project) -> dict[str, Any]:
         for r in human_main:
             if r.author_id != uid:
                 continue
-            value = r.meta.get("edit_seconds") if isinstance(r.meta, dict) else None
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-                seconds[r.slice_id] += float(value)
+            value = stored_edit_seconds(r.meta)
+            if value is not None:
+                seconds[r.slice_id] += value
             if not r.is_conflict:
                 latest[r.slice_id] = r
         changed, total = np.zeros(k, np.int64), np.zeros(k, np.int64)

@@ -8,13 +8,13 @@ from scratch form their own group so the two can be compared.
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
 from annotator.models import MaskRevision, ModelVersion, Project, Slice
+from annotator.services.edit_time import stored_edit_seconds
 from annotator.services.masks import revision_labels
 
 
@@ -23,8 +23,7 @@ def _origin(head: MaskRevision, by_id: dict[int, MaskRevision]) -> tuple[MaskRev
     seconds = 0.0
     node: MaskRevision | None = head
     while node is not None and node.source == MaskRevision.Source.HUMAN:
-        with contextlib.suppress(TypeError, ValueError):
-            seconds += float(node.meta.get("edit_seconds") or 0.0)
+        seconds += stored_edit_seconds(node.meta) or 0.0
         node = by_id.get(node.parent_id) if node.parent_id else None
     if node is not None and node.source == MaskRevision.Source.MODEL:
         return node, seconds

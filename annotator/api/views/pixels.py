@@ -21,11 +21,13 @@ from annotator.api.serializers import MaskSavedSerializer
 from annotator.errors import Forbidden, InvalidInput, InvalidMask, NotFound, PayloadTooLarge
 from annotator.models import MaskRevision, Slice
 from annotator.services import images, roles
+from annotator.services.edit_time import MAX_EDIT_SECONDS
 from annotator.services.masks import save_human_mask, track_head, user_can_edit
 from annotator.services.review import can_view_main_mask
 from annotator.services.slicedata import channel_stats, load_channel
 
 MAX_MASK_BYTES = 16 * 1024 * 1024
+MAX_DB_ID = 2**63 - 1  # the largest primary key the databases store
 TRACKS = [t.value for t in MaskRevision.Track]
 
 
@@ -166,8 +168,12 @@ class SliceMaskView(APIView):
             raise Forbidden(
                 f"you are not assigned to slice {pk}" + (f" on track {track}" if track != "main" else "")
             )
-        base = parse_optional_number(request.headers.get("X-Base-Revision"), "X-Base-Revision", int)
-        seconds = parse_optional_number(request.headers.get("X-Edit-Seconds"), "X-Edit-Seconds", float)
+        base = parse_optional_number(
+            request.headers.get("X-Base-Revision"), "X-Base-Revision", int, maximum=MAX_DB_ID
+        )
+        seconds = parse_optional_number(
+            request.headers.get("X-Edit-Seconds"), "X-Edit-Seconds", float, maximum=MAX_EDIT_SECONDS
+        )
         body = read_body(request)
         check_png_header(body, slice_)
         meta: dict[str, Any] = {"edit_seconds": seconds} if seconds is not None else {}
@@ -193,15 +199,15 @@ def parse_track(request: Request) -> str:
     return track
 
 
-def parse_optional_number(raw: str | None, name: str, kind: type) -> Any:
+def parse_optional_number(raw: str | None, name: str, kind: type, maximum: float) -> Any:
     if raw is None or raw.strip() == "":
         return None
     try:
         value = kind(raw.strip())
     except ValueError as exc:
         raise InvalidInput(f"header {name} must be a {kind.__name__}, got {raw!r}") from exc
-    if not math.isfinite(value) or value < 0:
-        raise InvalidInput(f"header {name} must be a finite, non-negative number, got {raw!r}")
+    if not math.isfinite(value) or value < 0 or value > maximum:
+        raise InvalidInput(f"header {name} must be a number between 0 and {maximum:g}, got {raw!r}")
     return value
 
 

@@ -148,7 +148,7 @@ class ImportView(APIView):
             job = queue_import(upload, data["project"], data["kind"], data["label_map"], request.user)
             return Response(JobSerializer(job).data, status=202)
         report = import_upload(
-            upload, data["project"], kind=data["kind"], label_map=data["label_map"] or None, user=request.user
+            upload, data["project"], kind=data["kind"], label_map=data["label_map"], user=request.user
         )
         body = report.as_dict()
         return Response(body, status=status.HTTP_201_CREATED)
