@@ -1,0 +1,120 @@
+"""Dataset exports and DICOMweb transfers (annotator/exports). Each answers 202 with its Job
+(follow it at /api/jobs/<id>/, cancel it with POST /api/jobs/<id>/cancel/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import CreateAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.api.permissions import HasRole
+from annotator.api.serializers import JobSerializer
+from annotator.exports import dicomweb_service, service
+from annotator.services import roles
+
+EXPORTERS = (roles.SUPERVISOR, roles.ML_STAFF, roles.ADMIN)
+
+
+class ExportInputSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    format = serializers.ChoiceField(choices=service.FORMATS)
+    subjects = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    series = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    state = serializers.ChoiceField(choices=["accepted", "submitted", "labelled"], default="accepted")
+    track = serializers.ChoiceField(choices=["main", "double", "gold"], default="main")
+    round = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    channels = serializers.ChoiceField(choices=sorted(service.CHANNEL_SETS), default="T2w")
+    include_images = serializers.BooleanField(default=True)
+
+
+class JobCreateView(CreateAPIView):
+    """Validates with `serializer_class`, queues the Job through `queue` in perform_create, answers 202."""
+
+    permission_classes = [HasRole.of(*EXPORTERS)]
+
+    def queue(self, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def perform_create(self, serializer: Any) -> None:
+        self.job = self.queue(dict(serializer.validated_data))
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        return Response(JobSerializer(self.job).data, status=202)
+
+
+class ExportView(JobCreateView):
+    """Export a selection as nifti (MIDS derivatives), nnunet (v2 raw dataset), dicom-seg or png pairs.
+    An empty selection is a 400; a DICOM SEG of a series not imported from DICOM is a 400 saying why."""
+
+    serializer_class = ExportInputSerializer
+
+    def queue(self, data: dict[str, Any]) -> Any:
+        return service.queue_export(data, self.request.user)
+
+    @extend_schema(responses={202: JobSerializer, 400: OpenApiResponse(description="empty or invalid")})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+class ExportDownloadView(APIView):
+    """The zip of a finished export, for supervisors, ML staff and admins, until it expires (410)."""
+
+    permission_classes = [HasRole.of(*EXPORTERS)]
+
+    @extend_schema(responses={200: OpenApiResponse(description="application/zip"), 410: OpenApiResponse()})
+    def get(self, request: Request, pk: int) -> FileResponse:
+        handle, filename, size = service.open_download(pk, request.user)
+        response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")
+        response["Content-Length"] = str(size)
+        return response
+
+
+class DicomwebImportSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    study = serializers.CharField(max_length=64)
+    series = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class DicomwebPushSerializer(serializers.Serializer):
+    series = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["accepted", "submitted", "labelled"], default="accepted")
+
+
+class DicomwebImportView(JobCreateView):
+    """Import a study (or one series of it) from the configured DICOMweb server (WADO-RS)."""
+
+    serializer_class = DicomwebImportSerializer
+    permission_classes = [HasRole.of(roles.SUPERVISOR, roles.ADMIN)]
+
+    def queue(self, data: dict[str, Any]) -> Any:
+        return dicomweb_service.queue_import(data, self.request.user)
+
+
+class DicomwebPushView(JobCreateView):
+    """Store a DICOM SEG of a DICOM series' accepted masks on the DICOMweb server (STOW-RS)."""
+
+    serializer_class = DicomwebPushSerializer
+
+    def queue(self, data: dict[str, Any]) -> Any:
+        return dicomweb_service.queue_push(data, self.request.user)
+
+
+class DicomwebSearchView(APIView):
+    """QIDO-RS study search on the configured server: ?PatientID=..&StudyDate=..&limit=.."""
+
+    permission_classes = [HasRole.of(roles.SUPERVISOR, roles.ADMIN)]
+
+    @extend_schema(
+        responses={200: OpenApiResponse(description="[{study, patient, date, description, series}]")}
+    )
+    def get(self, request: Request) -> Response:
+        return Response(dicomweb_service.search_studies({k: str(v) for k, v in request.query_params.items()}))

@@ -1,0 +1,152 @@
+"""NIfTI / MIDS derivatives: per series a `*_dseg.nii.gz` on the source volume's own grid.
+
+Import re-orients NIfTI volumes to sagittal planes (annotator.imports.volume.to_sagittal) and keeps
+the re-oriented affine in `Series.affine`, the source's axis codes and shape in `Series.metadata`.
+This writer undoes that re-orientation with nibabel's orientation algebra, so nibabel reads the
+export back with the source's own shape and affine. Series from DICOM or PNG have no other grid:
+their masks are written on the stored (plane, row, column) grid with `Series.affine`.
+
+Layout (re-importable with `import_mids`, which pairs each mask with its image by entities):
+
+    dataset_description.json
+    sub-<S>/ses-<E>/anat/<image>.nii.gz                        the source image (option include_images)
+    derivatives/spinelab/dataset_description.json
+    derivatives/spinelab/sub-<S>/ses-<E>/anat/<base>_desc-spinelab_dseg.nii.gz
+                                             .../<base>_desc-spinelab_dseg.json  label table + planes
+                                             .../<base>_desc-spinelab_dseg.tsv   BIDS label lookup table
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
+
+from annotator.exports.common import ClassTable, WriteReport, bids_label, load_labels
+from annotator.exports.selection import SeriesItems
+from annotator.models import Series
+from annotator.services.slicedata import load_channel
+
+SAGITTAL_CODES = ("R", "I", "P")  # the stored convention (annotator/imports/volume.py)
+PIPELINE = "spinelab"
+
+
+def to_source_grid(volume: np.ndarray, series: Series) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Stored (P, R, C) volume -> (volume on the source grid, its affine, source axis of the planes,
+    whether plane indices run backwards on it). Non-NIfTI series keep the stored grid."""
+    affine = np.asarray(series.affine, dtype=np.float64)
+    codes = (series.metadata or {}).get("source_axcodes")
+    if series.source_format != Series.Format.NIFTI or not codes:
+        return volume, affine, 0, False
+    transform = ornt_transform(axcodes2ornt(SAGITTAL_CODES), axcodes2ornt(tuple(codes)))
+    out = apply_orientation(volume, transform)
+    source_affine = affine @ inv_ornt_aff(transform, volume.shape)
+    return np.ascontiguousarray(out), source_affine, int(transform[0, 0]), bool(transform[0, 1] < 0)
+
+
+def _entities(series: Series) -> dict[str, str]:
+    """The source file's BIDS entities (MIDS imports), else sub/ses plus acq-s<series id>."""
+    found = dict((series.metadata or {}).get("entities") or {})
+    if found.get("sub"):
+        return {k: bids_label(v) for k, v in found.items()}
+    return {
+        "sub": bids_label(series.session.subject.label),
+        "ses": bids_label(series.session.label),
+        "acq": f"s{series.pk}",
+    }
+
+
+def _name(entities: dict[str, str], suffix: str) -> str:
+    return "_".join([*(f"{k}-{v}" for k, v in entities.items()), suffix])
+
+
+def _nifti(volume: np.ndarray, affine: np.ndarray) -> Any:
+    image = nib.Nifti1Image(volume, affine)
+    image.set_qform(affine, code=1)
+    image.set_sform(affine, code=1)
+    return image
+
+
+def _write_image(series: Series, entities: dict[str, str], folder: Path) -> Path:
+    """The source NIfTI file byte for byte when there is one; else the stored planes as a volume."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if series.source_format == Series.Format.NIFTI:
+        for source in series.source_files.order_by("id"):
+            name = source.name.lower()
+            if "derivatives/" not in name and name.endswith((".nii", ".nii.gz")):
+                target = folder / Path(source.name).name
+                with source.file.open("rb") as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                return target
+    planes = [load_channel(s, series.modality) for s in series.slices.order_by("index")]
+    target = folder / (_name(entities, bids_label(series.modality)) + ".nii.gz")
+    nib.save(_nifti(np.stack(planes), np.asarray(series.affine, dtype=np.float64)), target)
+    return target
+
+
+def write_series(
+    part: SeriesItems, classes: ClassTable, root: Path, include_images: bool = True
+) -> WriteReport:
+    """Write one series' mask (and image); the label volume is uint8 (planes x rows x cols of the
+    series, a few MB), filled one revision at a time."""
+    series = part.series
+    planes, rows, cols = (int(v) for v in series.shape)
+    labels = np.zeros((planes, rows, cols), dtype=np.uint8)
+    for slice_, revision_id in part.items:
+        labels[slice_.index] = load_labels(revision_id)
+    volume, affine, axis, backwards = to_source_grid(labels, series)
+    entities = _entities(series)
+    sub, ses = entities.get("sub", "x"), entities.get("ses")
+    rel = Path(f"sub-{sub}") / (f"ses-{ses}" if ses else "") / "anat"
+    report = WriteReport(series=1, slices=len(part.items))
+    if include_images:
+        _write_image(series, entities, root / rel)
+        report.files += 1
+    folder = root / "derivatives" / PIPELINE / rel
+    folder.mkdir(parents=True, exist_ok=True)
+    base = _name({**entities, "desc": PIPELINE}, "dseg")
+    nib.save(_nifti(volume, affine), folder / f"{base}.nii.gz")
+    indices = [s.index for s, _ in part.items]
+    sidecar = {
+        "Labels": {str(i): name for i, name in enumerate(classes.names)},
+        "LabelledPlanes": {
+            "axis": axis,
+            "indices": sorted((planes - 1 - i) if backwards else i for i in indices),
+            "note": "only these planes along this voxel axis were labelled; elsewhere 0 means unlabelled",
+        },
+        "Sources": {"series": series.pk, "revisions": [rev for _, rev in part.items]},
+    }
+    (folder / f"{base}.json").write_text(json.dumps(sidecar, indent=2))
+    lut = [
+        "index\tname\tcolor",
+        *(f"{i}\t{n}\t{c}" for i, (n, c) in enumerate(zip(classes.names, classes.colours, strict=True))),
+    ]
+    (folder / f"{base}.tsv").write_text("\n".join(lut) + "\n")
+    report.files += 3
+    return report
+
+
+def write_description(root: Path, name: str) -> None:
+    """dataset_description.json at the root and for the derivatives pipeline."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dataset_description.json").write_text(
+        json.dumps({"Name": name, "BIDSVersion": "1.8.0", "DatasetType": "raw"}, indent=2)
+    )
+    pipeline = root / "derivatives" / PIPELINE
+    pipeline.mkdir(parents=True, exist_ok=True)
+    (pipeline / "dataset_description.json").write_text(
+        json.dumps(
+            {
+                "Name": f"{name}: SpineLab masks",
+                "BIDSVersion": "1.8.0",
+                "DatasetType": "derivative",
+                "GeneratedBy": [{"Name": "SpineLab"}],
+            },
+            indent=2,
+        )
+    )
