@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/", include("annotator.api.urls")),
     path("api/", include("annotator.api.rounds_urls")),
     path("api/", include("annotator.api.review_urls")),
+    path("api/", include("annotator.api.measurements_urls")),
     path("api/", include("annotator.api.exports_urls")),
     path("", include("annotator.pages.core_urls")),
     path("", include("annotator.pages.editor_urls")),
