@@ -15,4 +15,6 @@ urlpatterns = [
     path("", include("annotator.pages.editor_urls")),
     path("", include("annotator.pages.rounds_urls")),
     path("", include("annotator.pages.review_urls")),
+    path("", include("annotator.pages.exports_urls")),
+    path("", include("annotator.pages.measurements_urls")),
 ]
