@@ -1,4 +1,5 @@
 /** Typed client for the SpineLab HTTP API (docs/ARCHITECTURE.md, "HTTP API"). */
+import type { SliceMeasurements } from "./measure";
 import type { ChannelStats } from "./window";
 
 export interface SliceDetail {
@@ -107,6 +108,16 @@ export class Api {
       },
     });
     return res.json();
+  }
+
+  /** Vertebral body measurements of the head mask (or the pre-label); null when there is no such mask. */
+  async measurements(id: number, revision: "head" | "prelabel" = "head"): Promise<SliceMeasurements | null> {
+    try {
+      return (await this.request(`/slices/${id}/measurements/?revision=${revision}`)).json();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }
   }
 
   async submit(id: number): Promise<{ state: string }> {

@@ -10,6 +10,7 @@ import type { ImagePoint, Rect, Viewport } from "./geometry";
 import { fitToWindow } from "./geometry";
 import { History } from "./history";
 import type { ChangeRecorder, Diff, PaintRule } from "./mask";
+import { MeasureOverlay } from "./measure";
 import { Mask } from "./mask";
 import { decodeGrey16, decodeMask, encodeMask } from "./png";
 import { colourLut, drawInteractive, MaskLayer, placeLayers } from "./renderer";
@@ -39,6 +40,7 @@ export class Editor {
   maskLayer!: MaskLayer;
   prelabelLayer!: MaskLayer;
   prelabel: { labels: Uint8Array; revision: number } | null = null;
+  measure: MeasureOverlay | null = null;
 
   mode: Mode = "brush";
   activeClass = 1;
@@ -90,8 +92,15 @@ export class Editor {
       { encode: () => encodeMask(this.mask.labels, width, height), put: (png, base, secs, keep) => this.api.saveMask(id, png, base, secs, keep) },
       head ? head.revision : null,
       this.config.autosaveMs ?? 2000,
-      (s, detail) => showSaveState(this.ui, s, detail),
+      (s, detail) => {
+        showSaveState(this.ui, s, detail);
+        // Measurements are of the stored mask: redraw them once a save has landed.
+        if (s === "saved") void this.measure?.refresh();
+      },
       (c) => this.showConflict(c),
+    );
+    this.measure = new MeasureOverlay(this.ui.measureSvg, this.ui.el("measure-status"), width, height, () =>
+      this.api.measurements(id, "head"),
     );
     showSaveState(this.ui, "saved", head ? `revision ${head.revision}` : "empty mask");
     this.maskLayer.render(this.mask.labels);
@@ -137,6 +146,7 @@ export class Editor {
   setViewport(v: Viewport): void {
     this.viewport = v;
     placeLayers([this.ui.imageCanvas, this.ui.prelabelCanvas, this.ui.maskCanvas], v);
+    this.measure?.place(v);
     this.drawCursor();
   }
 
@@ -199,6 +209,14 @@ export class Editor {
     this.mode = m;
     this.ui.root.querySelectorAll<HTMLElement>("[data-tool]").forEach((b) => b.classList.toggle("active", b.dataset.tool === m));
     this.drawCursor();
+  }
+
+  /** Show or hide the measurement overlay (button and M key). */
+  async toggleMeasurements(): Promise<void> {
+    if (!this.measure) return;
+    await this.measure.toggle();
+    this.ui.el("toggle-measure").setAttribute("aria-pressed", String(this.measure.visible));
+    this.ui.el("toggle-measure").classList.toggle("active", this.measure.visible);
   }
 
   // --- mask actions -----------------------------------------------------------------------------

@@ -116,6 +116,8 @@ export function bindInput(ed: Editor): void {
       const box = ed.ui.el<HTMLInputElement>("outline");
       box.checked = !box.checked;
       box.dispatchEvent(new Event("change"));
+    } else if (key === "m" || key === "M") {
+      void ed.toggleMeasurements();
     } else if (key === "Home") {
       ed.fit();
     } else if (key === "," || key === "PageUp") {
@@ -163,6 +165,7 @@ export function bindControls(ed: Editor): void {
   });
   el<HTMLInputElement>("compare-prelabel").addEventListener("change", (e) => ed.comparePrelabel((e.target as HTMLInputElement).checked));
   el("accept-prelabel").addEventListener("click", () => ed.acceptPrelabel());
+  el("toggle-measure").addEventListener("click", () => void ed.toggleMeasurements());
   el("fit").addEventListener("click", () => ed.fit());
   el("undo").addEventListener("click", () => ed.undo());
   el("redo").addEventListener("click", () => ed.redo());

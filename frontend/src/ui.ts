@@ -10,6 +10,7 @@ export interface Ui {
   prelabelCanvas: HTMLCanvasElement;
   maskCanvas: HTMLCanvasElement;
   cursorCanvas: HTMLCanvasElement;
+  measureSvg: SVGSVGElement;
   el<T extends HTMLElement = HTMLElement>(id: string): T;
 }
 
@@ -50,6 +51,8 @@ export function buildUi(root: HTMLElement): Ui {
           <label><input id="outline" type="checkbox"> Outline only (O)</label>
           <label><input id="compare-prelabel" type="checkbox" disabled> Show pre-label (hold P)</label>
           <button id="accept-prelabel" hidden>Accept pre-label</button>
+          <button id="toggle-measure" title="Vertebral body heights and Genant grades of the saved mask (M)" aria-pressed="false">Measurements</button>
+          <p id="measure-status" class="ed-readout" hidden></p>
           <label>Channel <select id="channel"></select></label>
           <label>Window <select id="wl-preset"></select></label>
           <span id="wl-readout" class="ed-readout"></span>
@@ -60,12 +63,13 @@ export function buildUi(root: HTMLElement): Ui {
           </div>
         </section>
         <p class="ed-help">Wheel: zoom · Space+drag or middle drag: pan · Right-drag: window/level ·
-          [ ]: brush size · 1-9 0 - =: class · Ctrl+Z / Ctrl+Y · , . : slices</p>
+          [ ]: brush size · 1-9 0 - =: class · Ctrl+Z / Ctrl+Y · , . : slices · M: measurements</p>
       </aside>
       <div id="stage" class="ed-stage">
         <canvas id="image-layer" class="ed-layer"></canvas>
         <canvas id="prelabel-layer" class="ed-layer" hidden></canvas>
         <canvas id="mask-layer" class="ed-layer"></canvas>
+        <svg id="measure-layer" class="ed-layer" hidden></svg>
         <canvas id="cursor-layer" class="ed-cursor"></canvas>
         <div id="stage-message" class="ed-message" hidden></div>
       </div>
@@ -88,6 +92,7 @@ export function buildUi(root: HTMLElement): Ui {
     prelabelCanvas: el<HTMLCanvasElement>("prelabel-layer"),
     maskCanvas: el<HTMLCanvasElement>("mask-layer"),
     cursorCanvas: el<HTMLCanvasElement>("cursor-layer"),
+    measureSvg: root.querySelector<SVGSVGElement>("#measure-layer")!,
   };
 }
 
