@@ -27,6 +27,7 @@ STATES: dict[str, tuple[str, ...]] = {
     "labelled": tuple(SliceState.values),
 }
 TRACKS = tuple(MaskRevision.Track.values)
+CHUNK = 500
 
 
 @dataclass
@@ -166,8 +167,13 @@ def require_items(selection: Selection) -> dict[int, int]:
 def iter_series(chosen: dict[int, int]) -> Iterator[SeriesItems]:
     """Series by series, each with its chosen planes in order. Slices come in per series, so memory
     holds one series' Slice rows at a time, never the pixel data."""
-    series_ids = sorted(set(Slice.objects.filter(pk__in=list(chosen)).values_list("series_id", flat=True)))
-    for series_id in series_ids:
+    ids = list(chosen)
+    series_ids: set[int] = set()
+    for start in range(0, len(ids), CHUNK):  # chunks keep SQLite under its bound-parameter limit
+        series_ids.update(
+            Slice.objects.filter(pk__in=ids[start : start + CHUNK]).values_list("series_id", flat=True)
+        )
+    for series_id in sorted(series_ids):
         series = Series.objects.select_related("session__subject").get(pk=series_id)
-        slices = Slice.objects.filter(series_id=series_id, pk__in=list(chosen)).order_by("index")
-        yield SeriesItems(series, [(s, chosen[s.pk]) for s in slices])
+        slices = Slice.objects.filter(series_id=series_id).order_by("index")
+        yield SeriesItems(series, [(s, chosen[s.pk]) for s in slices if s.pk in chosen])

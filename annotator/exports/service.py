@@ -25,7 +25,7 @@ from annotator.exports.common import ClassTable, WriteReport
 from annotator.exports.nnunet import NnUNetWriter
 from annotator.exports.png import PngWriter
 from annotator.exports.selection import Selection, iter_series, parse_selection, require_items
-from annotator.models import Job, Project, ProjectSplit, Series, Slice, TrainingRound
+from annotator.models import Job, Project, ProjectSplit, TrainingRound
 from annotator.services import jobs, roles
 
 FORMATS = ("nifti", "nnunet", "dicom-seg", "png")
@@ -60,9 +60,8 @@ def parse_request(data: dict[str, Any]) -> tuple[Selection, str, dict[str, Any]]
         options["include_images"] = str(raw).lower() not in ("0", "false", "no", "off")
     chosen = require_items(selection)
     if fmt == "dicom-seg":
-        series_ids = set(Slice.objects.filter(pk__in=list(chosen)).values_list("series_id", flat=True))
-        for series in Series.objects.filter(pk__in=series_ids).exclude(source_format=Series.Format.DICOM)[:1]:
-            dicomseg.refuse_unless_dicom(series)
+        for part in iter_series(chosen):
+            dicomseg.refuse_unless_dicom(part.series)
     return selection, fmt, options
 
 
