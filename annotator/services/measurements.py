@@ -14,6 +14,7 @@ import io
 import math
 from typing import Any
 
+import numpy as np
 from django.db.models import QuerySet
 
 from annotator.errors import Forbidden, InvalidInput, NotFound
@@ -66,10 +67,55 @@ def find_revision(user: Any, slice_: Slice, which: str) -> MaskRevision:
     return revision
 
 
+def canonical_flips(series: Series) -> tuple[bool, bool]:
+    """(flip rows, flip columns) that bring a stored slice to rows superior -> inferior and columns
+    anterior -> posterior, read from the series' voxel -> RAS+ affine (index order plane, row, col).
+    NIfTI imports are stored that way already; DICOM keeps the scanner's in-plane order."""
+    try:
+        affine = np.asarray(series.affine, dtype=float)
+    except (TypeError, ValueError):
+        return False, False
+    if affine.shape != (4, 4) or not np.all(np.isfinite(affine)):
+        return False, False
+    rows, cols = affine[:3, 1], affine[:3, 2]
+    # Only when the axis clearly is the cranio-caudal (z) / antero-posterior (y) one.
+    flip_rows = int(np.argmax(np.abs(rows))) == 2 and rows[2] > 0  # rows run inferior -> superior
+    flip_cols = int(np.argmax(np.abs(cols))) == 1 and cols[1] > 0  # columns run posterior -> anterior
+    return bool(flip_rows), bool(flip_cols)
+
+
+def _unflip(value: Any, height: int, width: int, flip_rows: bool, flip_cols: bool) -> Any:
+    """Map every {"x", "y"} point of a result dict back from the canonical view to the stored slice."""
+    if isinstance(value, dict):
+        if value.keys() == {"x", "y"}:
+            return {
+                "x": round(width - 1 - value["x"], 3) if flip_cols else value["x"],
+                "y": round(height - 1 - value["y"], 3) if flip_rows else value["y"],
+            }
+        out = {k: _unflip(v, height, width, flip_rows, flip_cols) for k, v in value.items()}
+        if "rotation_deg" in out and flip_rows != flip_cols:
+            out["rotation_deg"] = -out["rotation_deg"]  # one mirror turns the tilt the other way
+        return out
+    if isinstance(value, list | tuple):
+        return [_unflip(v, height, width, flip_rows, flip_cols) for v in value]
+    return value
+
+
 def measure_revision(slice_: Slice, revision: MaskRevision) -> dict[str, Any]:
+    series = slice_.series
+    if series.view not in ("sag", ""):
+        raise InvalidInput(
+            f"series {series.pk} is a {series.view} series: vertebral bodies are measured on sagittal slices"
+        )
     classes = measure_classes(slice_)
-    spacing, assumed = in_plane_spacing(slice_.series)
-    result = measure_slice(revision_labels(revision), spacing, classes)
+    spacing, assumed = in_plane_spacing(series)
+    labels = revision_labels(revision)
+    flip_rows, flip_cols = canonical_flips(series)
+    canonical = labels[::-1] if flip_rows else labels
+    canonical = canonical[:, ::-1] if flip_cols else canonical
+    height, width = labels.shape
+    measured = measure_slice(canonical, spacing, classes).to_dict()
+    result = _unflip(measured, height, width, flip_rows, flip_cols)
     return {
         "slice": slice_.pk,
         "series": slice_.series_id,
@@ -82,7 +128,8 @@ def measure_revision(slice_: Slice, revision: MaskRevision) -> dict[str, Any]:
         },
         "spacing_assumed": assumed,
         "classes": {"vertebra": classes.vertebra, "sacrum": classes.sacrum, "disc": classes.disc},
-        **result.to_dict(),
+        "flipped_to_canonical": {"rows": flip_rows, "columns": flip_cols},
+        **result,
     }
 
 

@@ -179,3 +179,32 @@ def test_the_series_report_picks_the_mid_sagittal_slice_and_downloads_as_csv_and
     assert rows[4]["disc_below_anterior_mm"] == ""
     as_json = sam.get(f"/api/series/{world[0].series_id}/measurements/?download=json")
     assert as_json["Content-Type"] == "application/json" and as_json.json()["slice"] == world[1].pk
+
+
+def test_a_series_stored_posterior_to_anterior_is_measured_the_right_way_round(world, client_for):
+    """A DICOM series keeps the scanner's in-plane order: here columns run posterior -> anterior (the
+    affine's column axis points to +y, anterior in RAS+). The wedge's short anterior wall is on the
+    right of the stored image, and must still be reported as the anterior height."""
+    series = world[0].series
+    series.affine = [[1, 0, 0, 0], [0, 0, 0.9, 0], [0, -0.6, 0, 0], [0, 0, 0, 1]]  # rows S->I, cols P->A
+    series.save()
+    wedge = Body(depth=36, ant=16, post=26)
+    labels = spine([NORMAL, wedge, NORMAL], SPACING, size_mm=(230.0, 80.0), sacrum=SACRUM)[:, ::-1]
+    alice = client_for("alice")
+    put_mask(alice, world[0].pk, labels)
+    data = alice.get(f"/api/slices/{world[0].pk}/measurements/").json()
+    assert data["flipped_to_canonical"] == {"rows": False, "columns": True}
+    l4 = next(b for b in data["bodies"] if b["label"] == "L4")
+    assert l4["anterior"]["mm"] < l4["posterior"]["mm"] - 5
+    assert (l4["grade"]["shape"], l4["grade"]["label"]) == ("wedge", "moderate")
+    # points come back in the stored image: the anterior line lies right of the posterior one
+    assert l4["anterior"]["start"]["x"] > l4["posterior"]["start"]["x"]
+
+
+def test_an_axial_series_is_refused_with_a_reason(world, client_for):
+    series = world[0].series
+    series.view = "ax"
+    series.save()
+    put_mask(client_for("alice"), world[0].pk, spine_labels())
+    got = client_for("alice").get(f"/api/slices/{world[0].pk}/measurements/")
+    assert got.status_code == 400 and "sagittal" in got.json()["detail"]

@@ -152,3 +152,21 @@ def test_the_result_serialises_to_plain_json():
     assert data["measurable"] is True
     assert data["bodies"][0]["anterior"]["start"].keys() == {"x", "y"}
     assert data["bodies"][1]["grade"]["label"] == "normal"
+
+
+def test_mlcore_measure_runs_without_torch_so_web_processes_stay_lean():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, numpy as np\n"
+        "from mlcore.measure import measure_slice\n"
+        "labels = np.zeros((80, 60), dtype=np.uint8); labels[20:45, 15:45] = 1\n"
+        "assert measure_slice(labels, (1.0, 1.0), ['background', 'vertebrae']).measurable\n"
+        "print(','.join(sorted(n for n in sys.modules if n.split('.')[0] in ('torch', 'django'))))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ""
