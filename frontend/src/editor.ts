@@ -99,6 +99,7 @@ export class Editor {
       },
       (c) => this.showConflict(c),
     );
+    this.ui.el<HTMLAnchorElement>("measure-report").href = `/series/${this.slice.series}/measurements/?slice=${id}`;
     this.measure = new MeasureOverlay(this.ui.measureSvg, this.ui.el("measure-status"), width, height, () =>
       this.api.measurements(id, "head"),
     );

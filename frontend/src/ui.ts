@@ -53,6 +53,7 @@ export function buildUi(root: HTMLElement): Ui {
           <button id="accept-prelabel" hidden>Accept pre-label</button>
           <button id="toggle-measure" title="Vertebral body heights and Genant grades of the saved mask (M)" aria-pressed="false">Measurements</button>
           <p id="measure-status" class="ed-readout" hidden></p>
+          <a id="measure-report" href="#" target="_blank" rel="noopener">Series measurement report</a>
           <label>Channel <select id="channel"></select></label>
           <label>Window <select id="wl-preset"></select></label>
           <span id="wl-readout" class="ed-readout"></span>
