@@ -5,16 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import F, QuerySet
 from rest_framework.filters import OrderingFilter
 
 from annotator.models import Assignment, Job, MaskRevision, Series, Slice, SliceState, Subject
+from annotator.services.ids import MAX_DB_ID
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A database id: an integer in 1..2**63-1. django-filter's NumberFilter takes any decimal, and
+    one beyond the database's integer range would fail in the driver (a 500) instead of a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_DB_ID)
+        super().__init__(*args, **kwargs)
 
 
 class SliceFilter(django_filters.FilterSet):
-    series = django_filters.NumberFilter(field_name="series_id")
-    subject = django_filters.NumberFilter(field_name="series__session__subject_id")
-    project = django_filters.NumberFilter(field_name="series__session__subject__project_id")
+    series = IdFilter(field_name="series_id")
+    subject = IdFilter(field_name="series__session__subject_id")
+    project = IdFilter(field_name="series__session__subject__project_id")
     state = django_filters.MultipleChoiceFilter(choices=SliceState.choices)
     assigned_to_me = django_filters.BooleanFilter(method="filter_assigned_to_me")
 
@@ -30,8 +44,8 @@ class SliceFilter(django_filters.FilterSet):
 
 
 class SeriesFilter(django_filters.FilterSet):
-    subject = django_filters.NumberFilter(field_name="session__subject_id")
-    project = django_filters.NumberFilter(field_name="session__subject__project_id")
+    subject = IdFilter(field_name="session__subject_id")
+    project = IdFilter(field_name="session__subject__project_id")
 
     class Meta:
         model = Series
@@ -60,7 +74,7 @@ class JobFilter(django_filters.FilterSet):
     """`?parent=<id>` lists a round's (or any parent job's) per-(architecture, fold) child jobs; an id
     the user cannot see simply matches nothing."""
 
-    parent = django_filters.NumberFilter(field_name="parent_id")
+    parent = IdFilter(field_name="parent_id")
 
     class Meta:
         model = Job

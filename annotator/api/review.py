@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from PIL import Image
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import BaseParser, JSONParser
@@ -14,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.api import inputs
 from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import Project, ReviewDecision, Slice
 from annotator.services import roles
@@ -33,23 +36,17 @@ class RawPngParser(BaseParser):
         return stream.read() if stream is not None else b""
 
 
-def _int(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer, got {raw!r}") from None
-
-
-def _project(request: Request) -> Project:
-    pid = _int(request, "project")
-    if pid is None:
+def _project(ref: int | str | None) -> Project:
+    """A project by id or slug as validated by inputs.ProjectRefField; the default when absent."""
+    if ref in (None, ""):
         return default_project()
-    found = Project.objects.filter(pk=pid).first()
+    found = (
+        Project.objects.filter(pk=ref).first()
+        if isinstance(ref, int)
+        else Project.objects.filter(slug=ref).first()
+    )
     if found is None:
-        raise NotFound(f"project {pid} does not exist")
+        raise NotFound(f"project {ref} does not exist")
     return found
 
 
@@ -107,21 +104,19 @@ def paginated(request: Request, view: APIView, rows: list[Any]) -> Response:
 
 
 class ReviewQueueView(APIView):
+    @extend_schema(parameters=[inputs.ReviewQueueQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         """Submitted slices, oldest first; filters annotator, series, subject, class, older_than_hours."""
         _require(request.user, roles.sees_everything, "see the review queue")
-        hours = request.query_params.get("older_than_hours")
-        try:
-            older = float(hours) if hours not in (None, "") else None
-        except ValueError:
-            raise InvalidInput(f"older_than_hours must be a number, got {hours!r}") from None
+        params = inputs.query(inputs.ReviewQueueQuery, request)
+        project = params.get("project")
         qs = review_queue(
-            project=_int(request, "project"),
-            annotator=request.query_params.get("annotator") or None,
-            series=_int(request, "series"),
-            subject=request.query_params.get("subject") or None,
-            class_index=_int(request, "class"),
-            older_than_hours=older,
+            project=_project(project).pk if isinstance(project, str) else project,
+            annotator=params.get("annotator") or None,
+            series=params.get("series"),
+            subject=params.get("subject") or None,
+            class_index=params.get("class"),
+            older_than_hours=params.get("older_than_hours"),
         )
         return paginated(request, self, [slice_json(s) for s in qs])
 
@@ -129,9 +124,12 @@ class ReviewQueueView(APIView):
 class ReviewView(APIView):
     parser_classes = [JSONParser]
 
+    @extend_schema(request=inputs.ReviewInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
         """{decision: accept|reject, comment, pins: [{x, y, radius?, polygon?, text}], revision?}"""
-        body = request.data if isinstance(request.data, dict) else {}
+        if not roles.is_supervisor(request.user):
+            raise Forbidden("only supervisors and admins may review slices")
+        body = inputs.body(inputs.ReviewInput, request)
         record = do_review(
             slice_id=pk,
             reviewer=request.user,
@@ -145,6 +143,7 @@ class ReviewView(APIView):
 
 
 class ReviewHistoryView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         """Every decision on the slice, newest first, with pins (the audit trail)."""
         slice_ = _slice(pk)
@@ -168,15 +167,16 @@ def _overlay_png(labels: np.ndarray, colours: list[str], keep: np.ndarray, alpha
 
 
 class ReviewDiffView(APIView):
+    @extend_schema(parameters=[inputs.DiffQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response | HttpResponse:
         """JSON counts per class; `?layer=diff|head|prelabel` -> an RGBA overlay PNG instead."""
+        layer = inputs.query(inputs.DiffQuery, request).get("layer")
         slice_ = _slice(pk)
         if not can_view_main_mask(request.user, slice_):
             raise NotFound(f"slice {pk} does not exist")
         project = slice_.project
         colours = list(project.classes.order_by("index").values_list("colour", flat=True))
         diff = mask_diff(slice_, len(colours))
-        layer = request.query_params.get("layer")
         if layer:
             if layer == "diff":
                 png = _overlay_png(diff.head_labels, colours, diff.changed)
@@ -209,6 +209,7 @@ class ReviewDiffView(APIView):
 
 
 class MyQueueView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         """My active assignments: rejected slices first with the latest rejection, then the rest."""
         rows = []
@@ -231,19 +232,11 @@ class MyQueueView(APIView):
 class DoubleAnnotationView(APIView):
     parser_classes = [JSONParser]
 
+    @extend_schema(request=inputs.DoubleAnnotationInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         """{share, annotator, series?, seed?} or {slices: [...], annotator} -> {assigned, skipped}."""
-        body = request.data if isinstance(request.data, dict) else {}
-        seed = body.get("seed", 0)
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise InvalidInput("seed must be an integer")
-        project = (
-            _project(request)
-            if body.get("project") is None
-            else Project.objects.filter(pk=body["project"]).first()
-        )
-        if project is None:
-            raise NotFound(f"project {body.get('project')} does not exist")
+        body = inputs.body(inputs.DoubleAnnotationInput, request)
+        project = _project(body.get("project") or inputs.query(inputs.ProjectQuery, request).get("project"))
         result = do_send_for_double(
             by=request.user,
             annotator=body.get("annotator"),
@@ -251,7 +244,7 @@ class DoubleAnnotationView(APIView):
             share=body.get("share"),
             slices=body.get("slices"),
             series=body.get("series"),
-            seed=seed,
+            seed=body["seed"],
         )
         return Response(result, status=201)
 
@@ -259,6 +252,10 @@ class DoubleAnnotationView(APIView):
 class GoldView(APIView):
     parser_classes = [RawPngParser, JSONParser]
 
+    @extend_schema(
+        request={"image/png": OpenApiTypes.BINARY, "application/json": inputs.GoldFromInput},
+        responses={201: OpenApiTypes.OBJECT},
+    )
     def post(self, request: Request, pk: int) -> Response:
         """PNG body (image/png) = the gold mask; JSON {"from": "accepted_head"} copies the accepted head."""
         if request.content_type.startswith("image/png"):
@@ -268,8 +265,7 @@ class GoldView(APIView):
             if not png:
                 raise InvalidInput("the gold mask body is empty: send an indexed PNG")
         else:
-            body = request.data if isinstance(request.data, dict) else {}
-            if body.get("from") != "accepted_head":
+            if not hasattr(request.data, "get") or request.data.get("from") != "accepted_head":
                 raise InvalidInput('send an image/png body, or JSON {"from": "accepted_head"}')
             png = None
         revision = do_mark_gold(slice_id=pk, by=request.user, png=png)
@@ -279,20 +275,23 @@ class GoldView(APIView):
 class GoldAssignmentsView(APIView):
     parser_classes = [JSONParser]
 
+    @extend_schema(request=inputs.GoldAssignmentsInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         """{annotators: [...], slices: [...]} -> gold assignments {assigned, skipped}."""
-        body = request.data if isinstance(request.data, dict) else {}
-        result = do_send_gold(by=request.user, annotators=body.get("annotators"), slices=body.get("slices"))
+        body = inputs.body(inputs.GoldAssignmentsInput, request)
+        result = do_send_gold(by=request.user, annotators=body["annotators"], slices=body["slices"])
         return Response(result, status=201)
 
 
 class AgreementView(APIView):
+    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         _require(request.user, roles.sees_everything, "see inter-annotator agreement")
-        return Response(agreement_report(_project(request)))
+        return Response(agreement_report(_project(inputs.query(inputs.ProjectQuery, request).get("project"))))
 
 
 class AnnotatorStatsView(APIView):
+    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         _require(request.user, roles.sees_everything, "see annotator statistics")
-        return Response(annotator_stats(_project(request)))
+        return Response(annotator_stats(_project(inputs.query(inputs.ProjectQuery, request).get("project"))))

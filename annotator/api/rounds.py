@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.api import inputs
 from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import ModelVersion, Project, SimulationRun, TrainingRound
 from annotator.services import registry, roles, rounds
@@ -32,10 +35,10 @@ def require_ml_staff(user: Any, what: str) -> None:
 
 
 def project_from(value: Any) -> Project:
-    """A project by id or slug; the default (lumbar) project when absent."""
+    """A project by id or slug (as validated by inputs.ProjectRefField); the default when absent."""
     if value in (None, ""):
         return default_project()
-    qs = Project.objects.filter(pk=int(value)) if str(value).isdigit() else Project.objects.filter(slug=value)
+    qs = Project.objects.filter(pk=value) if isinstance(value, int) else Project.objects.filter(slug=value)
     project = qs.first()
     if project is None:
         raise NotFound(f"project {value!r} does not exist")
@@ -58,9 +61,10 @@ def paginate(request: Request, view: APIView, items: list[Any]) -> Response:
 class RoundListView(APIView):
     """GET: rounds of a project (?project=id|slug), newest first. POST: launch a round."""
 
+    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         require_reader(request.user)
-        project = project_from(request.query_params.get("project"))
+        project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
         qs = (
             TrainingRound.objects.filter(project=project)
             .select_related("job", "created_by")
@@ -68,27 +72,32 @@ class RoundListView(APIView):
         )
         return paginate(request, self, [board.round_summary(r) for r in qs])
 
+    @extend_schema(request=inputs.RoundLaunchInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         require_ml_staff(request.user, "launch a training round")
-        data = request.data if isinstance(request.data, dict) else {}
-        options = rounds.parse_options(dict(data))
-        rnd = rounds.launch_round(project_from(data.get("project")), request.user, options)
+        checked = inputs.body(inputs.RoundLaunchInput, request)  # types; parse_options: names, ranges
+        data: Any = request.data if hasattr(request.data, "get") else {}
+        options = rounds.parse_options({key: data.get(key) for key in data})
+        rnd = rounds.launch_round(project_from(checked.get("project")), request.user, options)
         return Response(board.round_detail(rnd), status=201)
 
 
 class RoundDetailView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         require_reader(request.user)
         return Response(board.round_detail(get_or_404(TrainingRound, pk, "round")))
 
 
 class RoundReportView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         require_reader(request.user)
         return Response(board.iou_table(get_or_404(TrainingRound, pk, "round")))
 
 
 class RoundCancelView(APIView):
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         rnd = get_or_404(TrainingRound, pk, "round")
         rounds.cancel_round(rnd, request.user)
@@ -96,14 +105,16 @@ class RoundCancelView(APIView):
 
 
 class ModelListView(APIView):
+    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         require_reader(request.user)
-        project = project_from(request.query_params.get("project"))
+        project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
         qs = ModelVersion.objects.filter(project=project).select_related("training_round").order_by("-id")
         return paginate(request, self, [board.version_dict(v) for v in qs])
 
 
 class ModelDetailView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         require_reader(request.user)
         version = get_or_404(ModelVersion, pk, "model version")
@@ -115,10 +126,11 @@ class ModelDetailView(APIView):
 class ModelPromoteView(APIView):
     """POST {note}: make this version live (a manual override, or a rollback to an older one)."""
 
+    @extend_schema(request=inputs.PromoteInput, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         require_ml_staff(request.user, "promote or roll back a model")
         version = get_or_404(ModelVersion, pk, "model version")
-        note = str(request.data.get("note", "")) if isinstance(request.data, dict) else ""
+        note = inputs.body(inputs.PromoteInput, request)["note"]
         promotion = registry.promote_model(version, user=request.user, note=note)
         version.refresh_from_db()
         return Response(
@@ -129,50 +141,51 @@ class ModelPromoteView(APIView):
 class ModelPrelabelView(APIView):
     """POST {strategy, next_batch}: pre-label and rank with this version (it need not be live)."""
 
+    @extend_schema(request=inputs.PrelabelInput, responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
         require_ml_staff(request.user, "start pre-labelling")
         version = get_or_404(ModelVersion, pk, "model version")
-        data = request.data if isinstance(request.data, dict) else {}
-        try:
-            next_batch = int(data.get("next_batch", 20))
-        except (TypeError, ValueError):
-            raise InvalidInput("next_batch must be an integer", field="next_batch") from None
+        data = inputs.body(inputs.PrelabelInput, request)
         job = rounds.enqueue_prelabel(
-            version, user=request.user, strategy=data.get("strategy") or "entropy", next_batch=next_batch
+            version, user=request.user, strategy=data["strategy"] or "entropy", next_batch=data["next_batch"]
         )
         return Response(board.job_dict(job), status=202)
 
 
 class DashboardView(APIView):
+    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         require_reader(request.user)
-        return Response(board.dashboard(project_from(request.query_params.get("project"))))
+        return Response(
+            board.dashboard(project_from(inputs.query(inputs.ProjectQuery, request).get("project")))
+        )
 
 
 class SimulationListView(APIView):
     """GET: imported simulations. POST: a JSON body, or multipart `file`, from `mlcore simulate --out`."""
 
+    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         require_reader(request.user)
-        project = project_from(request.query_params.get("project"))
+        project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
         return paginate(
             request, self, [board.simulation_dict(s) for s in SimulationRun.objects.filter(project=project)]
         )
 
+    @extend_schema(request=inputs.SimulationUploadInput, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         require_ml_staff(request.user, "import simulation results")
+        form = inputs.body(inputs.SimulationUploadInput, request)
         upload = request.FILES.get("file")
         if upload is not None:
             try:
                 data = json.loads(upload.read().decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise InvalidInput(f"the simulation file is not valid JSON: {exc}") from None
-            form = request.data if isinstance(request.data, dict) else {}
             name = form.get("name") or upload.name
-            project = project_from(form.get("project"))
         else:
             data = request.data
-            name = data.get("name", "simulation") if isinstance(data, dict) else "simulation"
-            project = project_from(data.get("project") if isinstance(data, dict) else None)
+            name = form.get("name") or "simulation"
+        project = project_from(form.get("project"))
         run = board.import_simulation(project, data, str(name), request.user)
         return Response(board.simulation_dict(run), status=201)

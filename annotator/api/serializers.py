@@ -11,6 +11,7 @@ from annotator.errors import ImportFailed
 from annotator.imports.labelmap import client_label_map
 from annotator.models import Assignment, Job, LabelClass, MaskRevision, Project, Series, Slice, Subject
 from annotator.services import roles
+from annotator.services.ids import MAX_DB_ID
 
 
 class LabelClassSerializer(serializers.ModelSerializer):
@@ -215,9 +216,16 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 
 class AssignInputSerializer(serializers.Serializer):
-    annotator = serializers.IntegerField()
-    slices = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-    series = serializers.IntegerField(required=False, allow_null=True, default=None)
+    annotator = serializers.IntegerField(max_value=MAX_DB_ID)
+    slices = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DB_ID),
+        required=False,
+        default=list,
+        max_length=100000,
+    )
+    series = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=MAX_DB_ID
+    )
     purpose = serializers.ChoiceField(choices=Assignment.Purpose.choices, default=Assignment.Purpose.MAIN)
     reassign = serializers.BooleanField(default=False)
 

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from annotator.imports.labelmap import builtin_label_maps
 from annotator.models import Assignment, Project, Series, Slice, SliceState
 from annotator.services import roles
+from annotator.services.ids import as_db_id
 
 STATE_ORDER = [s.value for s in SliceState]
 # The queue shows the work that needs the annotator first.
@@ -62,8 +63,8 @@ def my_queue(user: Any) -> list[Slice]:
 def overview(project: str | None) -> list[dict[str, Any]]:
     """Subjects -> series -> slice counts by state, plus each series' slices for direct links."""
     series_qs = Series.objects.select_related("session__subject").order_by("session__subject__label", "id")
-    if project and project.isdigit():
-        series_qs = series_qs.filter(session__subject__project_id=int(project))
+    if project and as_db_id(project) is not None:
+        series_qs = series_qs.filter(session__subject__project_id=as_db_id(project))
     series_list = list(series_qs[:500])
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for row in (

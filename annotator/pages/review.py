@@ -18,6 +18,7 @@ from annotator.models import Project, Slice
 from annotator.services import roles
 from annotator.services.agreement import agreement_report
 from annotator.services.annotator_stats import annotator_stats
+from annotator.services.ids import as_db_id
 from annotator.services.projects import default_project
 from annotator.services.review import review_queue
 
@@ -34,8 +35,8 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
 
 def _project(request: HttpRequest) -> Project:
     raw = request.GET.get("project", "")
-    if raw.isdigit():
-        found = Project.objects.filter(pk=int(raw)).first()
+    if as_db_id(raw) is not None:
+        found = Project.objects.filter(pk=as_db_id(raw)).first()
         if found is None:
             raise Http404(f"project {raw} does not exist")
         return found

@@ -16,6 +16,7 @@ from annotator.errors import SpineLabError
 from annotator.models import Project, TrainingRound
 from annotator.services import roles, rounds
 from annotator.services import rounds_dashboard as board
+from annotator.services.ids import as_db_id
 from annotator.services.projects import default_project
 from annotator.services.round_data import CHANNEL_SETS
 
@@ -28,7 +29,7 @@ def _project(request: HttpRequest) -> Project:
     value = request.GET.get("project") or request.POST.get("project")
     if value:
         project = Project.objects.filter(slug=value).first() or (
-            Project.objects.filter(pk=int(value)).first() if str(value).isdigit() else None
+            Project.objects.filter(pk=as_db_id(value)).first() if as_db_id(value) is not None else None
         )
         if project is not None:
             return project

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from annotator.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from annotator.models import Assignment, MaskRevision, Project, Slice, SliceState
 from annotator.services import roles
+from annotator.services.ids import as_db_id
 from annotator.services.maskcodec import decode_mask
 from annotator.services.masks import build_revision, revision_labels
 from mlcore.metrics import confusion_matrix, iou_per_class
@@ -29,8 +30,8 @@ GOLD_REFERENCE = "gold_reference"
 def _annotator(value: Any) -> Any:
     User = get_user_model()
     user = None
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        user = User.objects.filter(pk=int(value)).first()
+    if as_db_id(value) is not None:
+        user = User.objects.filter(pk=as_db_id(value)).first()
     elif isinstance(value, str) and value:
         user = User.objects.filter(username=value).first()
     if user is None:

@@ -11,6 +11,10 @@ from PIL import Image
 from annotator.errors import InvalidInput
 
 UINT16_MAX = 65535
+# Window/level bounds: narrower windows divide by ~0 (1e-320 raised ZeroDivisionError), and values
+# beyond float32's comfortable range turn the scaling into inf/NaN.
+MIN_WINDOW = 1e-6
+MAX_WINDOW_VALUE = 1e12
 
 
 @dataclass
@@ -37,8 +41,14 @@ def parse_window(window: str | None, level: str | None, stats: dict[str, float])
         width, centre = float(window), float(level)  # type: ignore[arg-type]
     except ValueError as exc:
         raise InvalidInput(f"window={window!r} and level={level!r} must be numbers") from exc
-    if not np.isfinite(width) or not np.isfinite(centre) or width <= 0:
-        raise InvalidInput(f"window must be a positive finite number, got {window!r} (level {level!r})")
+    if not np.isfinite(width) or not MIN_WINDOW <= width <= MAX_WINDOW_VALUE:
+        raise InvalidInput(
+            f"window must be a positive number between {MIN_WINDOW:g} and {MAX_WINDOW_VALUE:g}, got {window!r}"
+        )
+    if not np.isfinite(centre) or abs(centre) > MAX_WINDOW_VALUE:
+        raise InvalidInput(
+            f"level must be a number between {-MAX_WINDOW_VALUE:g} and {MAX_WINDOW_VALUE:g}, got {level!r}"
+        )
     return centre - width / 2.0, centre + width / 2.0
 
 

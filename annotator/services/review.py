@@ -26,10 +26,12 @@ from annotator.models import (
     SliceState,
 )
 from annotator.services import roles, workflow
+from annotator.services.ids import as_db_id
 from annotator.services.masks import revision_labels
 
 MAX_PINS = 50
 MAX_TEXT = 5000
+MAX_POLYGON_POINTS = 1000  # every queue load carries the pins: keep each decision small
 
 
 @dataclass
@@ -67,8 +69,10 @@ def parse_pins(raw: Any, height: int, width: int) -> list[Pin]:
             raise InvalidInput(f"pins[{i}].radius must be positive")
         polygon = item.get("polygon")
         if polygon is not None:
-            if not isinstance(polygon, list) or len(polygon) < 3:
-                raise InvalidInput(f"pins[{i}].polygon must be a list of at least 3 [x, y] points")
+            if not isinstance(polygon, list) or not 3 <= len(polygon) <= MAX_POLYGON_POINTS:
+                raise InvalidInput(
+                    f"pins[{i}].polygon must be a list of 3 to {MAX_POLYGON_POINTS} [x, y] points"
+                )
             for point in polygon:
                 if not isinstance(point, list) or len(point) != 2:
                     raise InvalidInput(f"pins[{i}].polygon points must be [x, y] pairs")
@@ -160,9 +164,8 @@ def latest_rejection(slice_: Slice) -> ReviewDecision | None:
 
 
 def _user_filter(value: str) -> Q:
-    if value.isdigit():
-        return Q(pk=int(value))
-    return Q(username=value)
+    user_id = as_db_id(value)
+    return Q(pk=user_id) if user_id is not None else Q(username=value)
 
 
 def review_queue(
@@ -195,7 +198,8 @@ def review_queue(
     if series is not None:
         qs = qs.filter(series_id=series)
     if subject:
-        key = Q(series__session__subject_id=int(subject)) if subject.isdigit() else Q()
+        subject_id = as_db_id(subject)
+        key = Q(series__session__subject_id=subject_id) if subject_id is not None else Q()
         qs = qs.filter(key | Q(series__session__subject__label=subject))
     if class_index is not None:
         qs = qs.filter(**{f"head_revision__labelled_pixels__{class_index}__gt": 0})

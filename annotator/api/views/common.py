@@ -17,6 +17,21 @@ def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict
             field: [str(m) for m in messages] if isinstance(messages, list) else messages
             for field, messages in serializer.errors.items()
         }
-        summary = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
+        summary = "; ".join(f"{where}: {message}" for where, message in _flatten(serializer.errors))
         raise InvalidInput(f"invalid request: {summary}", errors=errors)
     return dict(serializer.validated_data)
+
+
+def _flatten(errors: Any, where: str = "") -> list[tuple[str, str]]:
+    """DRF's nested errors ({"slices": {0: ["..."]}}) as ("slices[0]", "...") pairs."""
+    if isinstance(errors, dict):
+        pairs = []
+        for key, value in errors.items():
+            name = f"{where}[{key}]" if isinstance(key, int) else (f"{where}.{key}" if where else str(key))
+            pairs.extend(_flatten(value, name))
+        return pairs
+    if isinstance(errors, list) and errors and all(isinstance(e, str) for e in errors):
+        return [(where, " ".join(errors))]
+    if isinstance(errors, list):
+        return [pair for i, e in enumerate(errors) if e for pair in _flatten(e, f"{where}[{i}]")]
+    return [(where, str(errors))]

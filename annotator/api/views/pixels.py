@@ -22,12 +22,12 @@ from annotator.errors import Forbidden, InvalidInput, InvalidMask, NotFound, Pay
 from annotator.models import MaskRevision, Slice
 from annotator.services import images, roles
 from annotator.services.edit_time import MAX_EDIT_SECONDS
+from annotator.services.ids import MAX_DB_ID, as_db_id
 from annotator.services.masks import save_human_mask, track_head, user_can_edit
 from annotator.services.review import can_view_main_mask
 from annotator.services.slicedata import channel_stats, load_channel
 
 MAX_MASK_BYTES = 16 * 1024 * 1024
-MAX_DB_ID = 2**63 - 1  # the largest primary key the databases store
 TRACKS = [t.value for t in MaskRevision.Track]
 
 
@@ -121,8 +121,8 @@ class SliceMaskView(APIView):
             found = track_head(slice_, track, author=author)
         elif wanted == "prelabel":
             found = slice_.prelabel_revision
-        elif wanted.isdigit():
-            found = visible_revisions(request.user).filter(pk=int(wanted), slice=slice_).first()
+        elif as_db_id(wanted) is not None:
+            found = visible_revisions(request.user).filter(pk=as_db_id(wanted), slice=slice_).first()
         else:
             raise InvalidInput(f"revision must be head, prelabel or a revision id, got {wanted!r}")
         if found is None:

@@ -32,6 +32,7 @@ from annotator.api.serializers import (
 from annotator.errors import Forbidden, NotFound
 from annotator.models import Assignment, MaskRevision, Slice, SliceState
 from annotator.services import queue, roles, workflow
+from annotator.services.ids import as_db_id
 from annotator.services.masks import user_can_edit
 
 
@@ -107,7 +108,7 @@ class SliceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def next_slice(self, request: Request) -> Response:
         """Claim the next slice: my rejected ones, then my open ones, then unassigned by rank."""
         raw = request.data.get("project") if hasattr(request.data, "get") else None
-        project_id = int(raw) if raw not in (None, "") and str(raw).isdigit() else None
+        project_id = as_db_id(raw if isinstance(raw, int) else str(raw)) if raw not in (None, "") else None
         found = queue.next_slice(request.user, project_id)
         if found is None:
             raise NotFound("no slice is left to annotate: every slice is labelled or held by someone")
