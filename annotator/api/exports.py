@@ -17,18 +17,31 @@ from annotator.api.permissions import HasRole
 from annotator.api.serializers import JobSerializer
 from annotator.exports import dicomweb_service, service
 from annotator.services import roles
+from annotator.services.ids import MAX_DB_ID
 
 EXPORTERS = (roles.SUPERVISOR, roles.ML_STAFF, roles.ADMIN)
 
 
 class ExportInputSerializer(serializers.Serializer):
-    project = serializers.IntegerField()
+    project = serializers.IntegerField(min_value=1, max_value=MAX_DB_ID)
     format = serializers.ChoiceField(choices=service.FORMATS)
-    subjects = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-    series = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    subjects = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DB_ID),
+        required=False,
+        default=list,
+        max_length=10000,
+    )
+    series = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DB_ID),
+        required=False,
+        default=list,
+        max_length=10000,
+    )
     state = serializers.ChoiceField(choices=["accepted", "submitted", "labelled"], default="accepted")
     track = serializers.ChoiceField(choices=["main", "double", "gold"], default="main")
-    round = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    round = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=2**31
+    )
     channels = serializers.ChoiceField(choices=sorted(service.CHANNEL_SETS), default="T2w")
     include_images = serializers.BooleanField(default=True)
 
@@ -79,13 +92,13 @@ class ExportDownloadView(APIView):
 
 
 class DicomwebImportSerializer(serializers.Serializer):
-    project = serializers.IntegerField()
+    project = serializers.IntegerField(min_value=1, max_value=MAX_DB_ID)
     study = serializers.CharField(max_length=64)
     series = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class DicomwebPushSerializer(serializers.Serializer):
-    series = serializers.IntegerField()
+    series = serializers.IntegerField(min_value=1, max_value=MAX_DB_ID)
     state = serializers.ChoiceField(choices=["accepted", "submitted", "labelled"], default="accepted")
 
 

@@ -20,13 +20,14 @@ from annotator.exports.dicomweb import DicomwebClient, check_uid, tag
 from annotator.exports.selection import iter_series, parse_selection, require_items
 from annotator.models import Job, Project, Series
 from annotator.services import jobs
+from annotator.services.ids import as_db_id
 
 STUDY, SERIES, INSTANCE = "0020000D", "0020000E", "00080018"
 
 
 def queue_import(data: dict[str, Any], user: Any) -> Job:
     DicomwebClient.from_settings()  # 400 now when no server is configured
-    project = Project.objects.filter(pk=int(data["project"])).first()
+    project = Project.objects.filter(pk=as_db_id(data.get("project")) or 0).first()
     if project is None:
         raise NotFound(f"project {data.get('project')!r} does not exist")
     study = check_uid(str(data.get("study") or ""), "study")
@@ -74,7 +75,9 @@ def run_import(job: Job) -> dict[str, Any]:
 
 def queue_push(data: dict[str, Any], user: Any) -> Job:
     DicomwebClient.from_settings()
-    series = Series.objects.select_related("session__subject").filter(pk=int(data["series"])).first()
+    series = (
+        Series.objects.select_related("session__subject").filter(pk=as_db_id(data.get("series")) or 0).first()
+    )
     if series is None:
         raise NotFound(f"series {data.get('series')!r} does not exist")
     dicomseg.refuse_unless_dicom(series)

@@ -20,6 +20,7 @@ from typing import Any
 
 from annotator.errors import InvalidInput, NotFound
 from annotator.models import MaskRevision, Project, Series, Slice, SliceState, TrainingRound
+from annotator.services.ids import as_db_id
 
 STATES: dict[str, tuple[str, ...]] = {
     "accepted": (SliceState.ACCEPTED,),
@@ -66,25 +67,23 @@ def _ids(value: Any, what: str) -> list[int]:
     values = value.split(",") if isinstance(value, str) else value
     if not isinstance(values, list | tuple):
         raise InvalidInput(f"{what} must be a list of ids, got {value!r}")
-    try:
-        return sorted({int(v) for v in values})
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{what} must be a list of integer ids, got {value!r}") from exc
+    ids = [as_db_id(v.strip() if isinstance(v, str) else v) for v in values]
+    if any(i is None for i in ids):
+        raise InvalidInput(f"{what} must be a list of ids (whole numbers from 1), got {value!r}")
+    return sorted({i for i in ids if i is not None})
 
 
 def parse_selection(data: dict[str, Any]) -> Selection:
     """Validate a selection from the API, a page form or the command line (InvalidInput/NotFound)."""
     project_id = data.get("project")
-    try:
-        project = Project.objects.filter(pk=int(project_id)).first() if project_id not in (None, "") else None
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"project must be an id, got {project_id!r}") from exc
+    if project_id in (None, ""):
+        raise InvalidInput("project is required")
+    number_id = as_db_id(project_id)
+    if number_id is None:
+        raise InvalidInput(f"project must be an id, got {project_id!r}")
+    project = Project.objects.filter(pk=number_id).first()
     if project is None:
-        raise (
-            NotFound(f"project {project_id!r} does not exist")
-            if project_id not in (None, "")
-            else (InvalidInput("project is required"))
-        )
+        raise NotFound(f"project {project_id!r} does not exist")
     state = str(data.get("state") or "accepted")
     if state not in STATES:
         raise InvalidInput(f"unknown state {state!r}: choose one of {sorted(STATES)}")
@@ -94,10 +93,9 @@ def parse_selection(data: dict[str, Any]) -> Selection:
     round_number = data.get("round")
     number: int | None = None
     if round_number not in (None, ""):
-        try:
-            number = int(round_number)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"round must be a round number, got {round_number!r}") from exc
+        number = as_db_id(round_number.strip() if isinstance(round_number, str) else round_number)
+        if number is None or number > 2**31:
+            raise InvalidInput(f"round must be a round number, got {round_number!r}")
         if not TrainingRound.objects.filter(project=project, number=number).exists():
             raise NotFound(f"project {project.slug} has no training round {number}")
         if track != MaskRevision.Track.MAIN:

@@ -27,6 +27,7 @@ from annotator.exports.png import PngWriter
 from annotator.exports.selection import Selection, iter_series, parse_selection, require_items
 from annotator.models import Job, Project, ProjectSplit, TrainingRound
 from annotator.services import jobs, roles
+from annotator.services.ids import as_db_id
 
 FORMATS = ("nifti", "nnunet", "dicom-seg", "png")
 CHANNEL_SETS = {"T2w": ["T2w"], "T2w+T1w": ["T2w", "T1w"]}
@@ -163,7 +164,7 @@ def run_export(job: Job) -> dict[str, Any]:
 def export_job(job_id: int, user: Any) -> Job:
     if not may_export(user):
         raise Forbidden("only supervisors, ML staff and admins may download exports")
-    job = Job.objects.filter(pk=job_id, kind="export").first()
+    job = Job.objects.filter(pk=job_id, kind="export").first() if as_db_id(job_id) else None
     if job is None:
         raise NotFound(f"export {job_id} does not exist")
     return job
