@@ -213,3 +213,21 @@ def test_dicom_seg_references_the_source_instances_and_reads_back_with_highdicom
         str(r.ReferencedSOPInstanceUID) for r in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence
     }
     assert referenced <= {str(d.SOPInstanceUID) for d in sources}
+
+
+def test_a_seg_of_a_multiframe_series_without_plane_positions_fails_its_job_with_the_reason(
+    media, project, client_for, tmp_path
+):
+    source = shared_data("dicom-mr", "pydicom_data", "emri_small.dcm")  # Enhanced MR, no plane positions
+    (tmp_path / "emri").mkdir()
+    shutil.copy(source, tmp_path / "emri" / source.name)
+    series = Series.objects.get(pk=import_path(tmp_path / "emri", project, kind="dicom").series_ids[0])
+    first = series.slices.order_by("index").first()
+    accept(first, np.ones((first.height, first.width), np.uint8))
+    answer = client_for("sam").post(
+        "/api/exports/", {"project": project.pk, "format": "dicom-seg", "series": [series.pk]}, format="json"
+    )
+    run_export(answer.json()["id"])
+    job = Job.objects.get(pk=answer.json()["id"])
+    assert job.state == "failed"
+    assert f"series {series.pk}: highdicom cannot build a SEG" in job.message and "Frame of Reference" in job.message
