@@ -119,7 +119,7 @@ def make_slices(db, project, settings, tmp_path):
 
 @pytest.fixture
 def celery_worker(transactional_db, settings):
-    """A real Celery worker (solo pool, queues default+gpu) on the configured broker (filesystem by
+    """A real Celery worker (solo pool, queues default+gpu+io) on the configured broker (filesystem by
     default, Redis when SPINELAB_BROKER_URL says so) against the test database and media folder."""
     from django.db import connection
 

@@ -7,7 +7,7 @@ running services. Used two ways:
   SPINELAB_DATABASE_URL pointing at a fresh PostgreSQL; `python -m tests.servers redis -- ...` likewise
   with SPINELAB_BROKER_URL pointing at a fresh Redis;
 - as the pytest fixture `celery_worker` (see tests/conftest.py), which starts
-  `celery -A annotator worker -Q default,gpu --pool solo` against the test database.
+  `celery -A annotator worker -Q default,gpu,io --pool solo` against the test database.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def database_url_for(settings_dict: dict) -> str:
 
 @contextlib.contextmanager
 def celery_worker_process(
-    env_overrides: dict[str, str], queues: str = "default,gpu"
+    env_overrides: dict[str, str], queues: str = "default,gpu,io"
 ) -> Iterator[subprocess.Popen]:
     """Run a real Celery worker (solo pool) with the given environment; stop it afterwards."""
     env = {**os.environ, **env_overrides}
