@@ -113,6 +113,33 @@ def separate_bodies(labels: np.ndarray, vertebra: int, spacing: tuple[float, flo
     return instances
 
 
+def posterior_elements(instances: np.ndarray, spacing: tuple[float, float]) -> set[int]:
+    """Components that are posterior elements (arches, spinous processes), not bodies: beside each of
+    them, over at least half its cranio-caudal extent, lies a component at least half its size whose
+    centre is more anterior by over half its depth. The 12-class schema's "vertebrae" class paints them
+    too, behind the spinal canal, level with the bodies."""
+    ids = [int(i) for i in np.unique(instances) if i != 0]
+    objects = ndimage.find_objects(instances)
+    boxes = {i: objects[i - 1] for i in ids}
+    counts = dict(zip(ids, ndimage.sum_labels(np.ones_like(instances), instances, ids), strict=True))
+    centres = dict(zip(ids, ndimage.center_of_mass(np.ones_like(instances), instances, ids), strict=True))
+    found: set[int] = set()
+    for i in ids:
+        rows_i, cols_i = boxes[i]
+        height_i = rows_i.stop - rows_i.start
+        depth_mm = (cols_i.stop - cols_i.start) * spacing[1]
+        for j in ids:
+            if j == i or counts[j] < 0.5 * counts[i]:
+                continue
+            rows_j = boxes[j][0]
+            overlap = min(rows_i.stop, rows_j.stop) - max(rows_i.start, rows_j.start)
+            anterior_by_mm = (centres[i][1] - centres[j][1]) * spacing[1]
+            if overlap >= 0.5 * height_i and anterior_by_mm > 0.5 * depth_mm:
+                found.add(i)
+                break
+    return found
+
+
 def cranio_caudal_order(instances: np.ndarray) -> list[int]:
     """Instance ids sorted from superior (small row) to inferior by centroid."""
     ids = [int(i) for i in np.unique(instances) if i != 0]

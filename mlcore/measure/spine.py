@@ -39,6 +39,9 @@ def measure_slice(
         classes = found.MeasureClasses.from_names(list(classes))
     row_col = _check_spacing(spacing)
     instances = found.separate_bodies(labels, classes.vertebra, row_col)
+    arches = found.posterior_elements(instances, row_col)
+    if arches:
+        instances[np.isin(instances, list(arches))] = 0
     sacrum = labels == classes.sacrum if classes.sacrum is not None else None
 
     def naming(order: list[int]) -> tuple[dict[int, str], str]:
@@ -51,7 +54,9 @@ def measure_slice(
         why = "no sacrum in the mask" if classes.sacrum is not None else "the schema has no sacrum class"
         return found.numbered(order, why)
 
-    return _measure(instances, row_col, naming)
+    result = _measure(instances, row_col, naming)
+    result.posterior_elements = len(arches)
+    return result
 
 
 def measure_instances(

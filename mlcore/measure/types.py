@@ -106,6 +106,7 @@ class SliceMeasurement:
     discs: list[DiscMeasurement] = field(default_factory=list)
     reason: str | None = None  # set when nothing on the slice is measurable
     ignored_specks: int = 0  # vertebra components under 5 pixels, left out as noise
+    posterior_elements: int = 0  # arches / spinous processes beside the bodies, left out
 
     @property
     def measurable(self) -> bool:

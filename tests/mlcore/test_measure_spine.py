@@ -31,6 +31,28 @@ def test_five_bodies_above_the_sacrum_are_named_l1_to_l5_from_top_to_bottom():
     assert all(b.measurable and b.grade.grade == 0 for b in result.bodies)
 
 
+def test_posterior_elements_beside_the_bodies_are_left_out_of_the_levels():
+    labels = spine([NORMAL] * 3, SPACING, sacrum=SACRUM)
+    rows = np.nonzero(labels.any(axis=1))[0]
+    for body_rows in np.array_split(np.arange(rows[0], rows[0] + 3 * 58), 3):
+        top = body_rows[0] + 8  # a spinous process behind each body, 12 x 14 mm
+        labels[top : top + 20, 80:96] = 1
+    result = measure_slice(labels, SPACING, LUMBAR_CLASSES)
+    assert result.posterior_elements == 3
+    assert [b.label for b in result.bodies] == ["L3", "L4", "L5"]
+
+
+def test_the_phantom_slice_gives_five_lumbar_levels_above_its_sacrum():
+    from mlcore.phantom import generate_slice
+
+    for seed in range(3):
+        _, mask = generate_slice(np.random.default_rng(seed), size=(256, 256))
+        result = measure_slice(mask, (1.0, 1.0), LUMBAR_CLASSES)
+        assert result.posterior_elements >= 3, "the phantom paints arches behind the bodies"
+        assert [b.label for b in result.bodies] == ["L1", "L2", "L3", "L4", "L5"]
+        assert all(b.measurable for b in result.bodies)
+
+
 def test_without_a_sacrum_the_bodies_are_numbered_and_the_result_says_so():
     labels = spine([NORMAL] * 3, SPACING)
     result = measure_slice(labels, SPACING, ["background", "vertebrae", "discs"])
