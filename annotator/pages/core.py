@@ -63,8 +63,9 @@ def my_queue(user: Any) -> list[Slice]:
 def overview(project: str | None) -> list[dict[str, Any]]:
     """Subjects -> series -> slice counts by state, plus each series' slices for direct links."""
     series_qs = Series.objects.select_related("session__subject").order_by("session__subject__label", "id")
-    if project and as_db_id(project) is not None:
-        series_qs = series_qs.filter(session__subject__project_id=as_db_id(project))
+    project_id = as_db_id(project)
+    if project_id is not None:
+        series_qs = series_qs.filter(session__subject__project_id=project_id)
     series_list = list(series_qs[:500])
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for row in (

@@ -35,8 +35,9 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
 
 def _project(request: HttpRequest) -> Project:
     raw = request.GET.get("project", "")
-    if as_db_id(raw) is not None:
-        found = Project.objects.filter(pk=as_db_id(raw)).first()
+    project_id = as_db_id(raw)
+    if project_id is not None:
+        found = Project.objects.filter(pk=project_id).first()
         if found is None:
             raise Http404(f"project {raw} does not exist")
         return found

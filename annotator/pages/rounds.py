@@ -29,7 +29,9 @@ def _project(request: HttpRequest) -> Project:
     value = request.GET.get("project") or request.POST.get("project")
     if value:
         project = Project.objects.filter(slug=value).first() or (
-            Project.objects.filter(pk=as_db_id(value)).first() if as_db_id(value) is not None else None
+            Project.objects.filter(pk=project_id).first()
+            if (project_id := as_db_id(value)) is not None
+            else None
         )
         if project is not None:
             return project

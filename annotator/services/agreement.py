@@ -30,8 +30,9 @@ GOLD_REFERENCE = "gold_reference"
 def _annotator(value: Any) -> Any:
     User = get_user_model()
     user = None
-    if as_db_id(value) is not None:
-        user = User.objects.filter(pk=as_db_id(value)).first()
+    user_id = as_db_id(value)
+    if user_id is not None:
+        user = User.objects.filter(pk=user_id).first()
     elif isinstance(value, str) and value:
         user = User.objects.filter(username=value).first()
     if user is None:

@@ -49,6 +49,10 @@ BAD_JSON: list[Any] = [
 ]
 
 
+# Bodies that are not an object at all.
+WRONG_BODIES: list[Any] = [[], "x", 2**70, {"x": 1}]
+
+
 @pytest.fixture
 def schema(client_for) -> dict[str, Any]:
     response = client_for("ada").get("/api/schema/", {"format": "json"})
@@ -144,8 +148,8 @@ def requests_for(schema: dict[str, Any], slice_id: int):
                         continue
                     yield method, url(), media, {prop: bad}, {}, f"body {prop}={str(bad)[:20]!r}"
             if media and not properties:
-                for bad in ([], "x", 2**70, {"x": 1}):
-                    yield method, url(), "application/json", bad, {}, f"body {str(bad)[:20]!r}"
+                for whole in WRONG_BODIES:
+                    yield method, url(), "application/json", whole, {}, f"body {str(whole)[:20]!r}"
 
 
 @pytest.mark.parametrize("role", ROLES)

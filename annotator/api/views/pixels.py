@@ -121,8 +121,8 @@ class SliceMaskView(APIView):
             found = track_head(slice_, track, author=author)
         elif wanted == "prelabel":
             found = slice_.prelabel_revision
-        elif as_db_id(wanted) is not None:
-            found = visible_revisions(request.user).filter(pk=as_db_id(wanted), slice=slice_).first()
+        elif (revision_id := as_db_id(wanted)) is not None:
+            found = visible_revisions(request.user).filter(pk=revision_id, slice=slice_).first()
         else:
             raise InvalidInput(f"revision must be head, prelabel or a revision id, got {wanted!r}")
         if found is None:
