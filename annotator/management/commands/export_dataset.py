@@ -35,6 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--background", action="store_true", help="queue the Job for an io worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        purged = service.purge_expired()  # housekeeping: the zips of expired exports
+        if purged:
+            self.stdout.write(f"deleted the files of {purged} expired export(s)")
         project = Project.objects.filter(slug=options["project"]).first()
         if project is None:
             raise CommandError(f"no project with slug {options['project']!r}")
