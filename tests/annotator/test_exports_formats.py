@@ -230,4 +230,7 @@ def test_a_seg_of_a_multiframe_series_without_plane_positions_fails_its_job_with
     run_export(answer.json()["id"])
     job = Job.objects.get(pk=answer.json()["id"])
     assert job.state == "failed"
-    assert f"series {series.pk}: highdicom cannot build a SEG" in job.message and "Frame of Reference" in job.message
+    assert (
+        f"series {series.pk}: highdicom cannot build a SEG" in job.message
+        and "Frame of Reference" in job.message
+    )
