@@ -161,3 +161,18 @@ def test_the_export_dataset_command_writes_the_zip(labelled, project, tmp_path):
     with pytest.raises(CommandError, match="nothing to export"):
         call_command("export_dataset", "nifti", "--project", project.slug, "--track", "double")
     assert Series.objects.count() == 2
+
+
+def test_the_gold_track_exports_the_newest_gold_mask_of_each_slice(labelled, project, client_for):
+    slice_ = labelled["S02"][1]  # unlabelled on the main track
+    build_revision(
+        slice_, box(16, 20, top=0), source=MaskRevision.Source.HUMAN, track=MaskRevision.Track.GOLD
+    )
+    build_revision(
+        slice_, box(16, 20, top=8), source=MaskRevision.Source.HUMAN, track=MaskRevision.Track.GOLD
+    )
+    job = queue(client_for("sam"), project=project.pk, format="png", track="gold").json()
+    run_export(job["id"])
+    masks = png_masks(client_for("sam"), job["id"])
+    assert list(masks) == [f"S02_s{slice_.series_id}_0001"]
+    assert np.array_equal(next(iter(masks.values())), box(16, 20, top=8))
