@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from rest_framework.permissions import BasePermission
 
 from annotator.errors import Forbidden, NotFound
-from annotator.models import Job, MaskRevision, Series, Slice, Subject
+from annotator.models import Assignment, Job, MaskRevision, Series, Slice, Subject
 from annotator.services import roles
 
 
@@ -35,13 +35,35 @@ def visible_subjects(user: Any) -> QuerySet[Subject]:
     return Subject.objects.filter(pk__in=visible_slices(user).values("series__session__subject_id"))
 
 
+def main_track_slices(user: Any) -> QuerySet[Slice]:
+    """Slices whose main-track human work the annotator may see: those they hold the main assignment
+    of, or authored a main revision on (services.review.can_view_main_mask, as a query)."""
+    held = Assignment.objects.filter(annotator=user, active=True, purpose=Assignment.Purpose.MAIN)
+    authored = MaskRevision.objects.filter(author=user, track=MaskRevision.Track.MAIN)
+    return Slice.objects.filter(Q(pk__in=held.values("slice_id")) | Q(pk__in=authored.values("slice_id")))
+
+
+def blind_annotation(user: Any) -> Exists | Value:
+    """A boolean annotation for Slice querysets: true where the user annotates blind (a double or
+    gold assignment without the main one), so the first annotator's work must stay hidden."""
+    if roles.sees_everything(user):
+        return Value(False)
+    return ~Exists(main_track_slices(user).filter(pk=OuterRef("pk")))
+
+
 def visible_revisions(user: Any) -> QuerySet[MaskRevision]:
-    """Annotators see the main track of their slices and their own revisions (blind double
-    annotation stays blind)."""
+    """Annotators see their own revisions, the model's pre-labels, and the main track of the slices
+    they annotate on it. Blind double/gold annotation stays blind: not even the first annotator's
+    revision ids, names, pixel counts or hashes show."""
     qs = MaskRevision.objects.all()
     if roles.sees_everything(user):
         return qs
-    return qs.filter(slice__in=visible_slices(user)).filter(Q(track=MaskRevision.Track.MAIN) | Q(author=user))
+    main = Q(track=MaskRevision.Track.MAIN)
+    return qs.filter(slice__in=visible_slices(user)).filter(
+        Q(author=user)
+        | (main & Q(source=MaskRevision.Source.MODEL))
+        | (main & Q(slice__in=main_track_slices(user)))
+    )
 
 
 def visible_jobs(user: Any) -> QuerySet[Job]:

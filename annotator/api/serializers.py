@@ -78,6 +78,16 @@ class SeriesSerializer(serializers.ModelSerializer):
         ]
 
 
+def hide_main_track(data: dict[str, Any], instance: Any) -> dict[str, Any]:
+    """Blind double/gold annotation: the first annotator's revision and name are not shown to the
+    second one (the view marks such slices with `blind`)."""
+    if getattr(instance, "blind", False):
+        data["head_revision"] = None
+        if "assigned_to" in data:
+            data["assigned_to"] = None
+    return data
+
+
 class SliceListSerializer(serializers.ModelSerializer):
     subject = serializers.IntegerField(source="series.session.subject_id", read_only=True)
     subject_label = serializers.CharField(source="series.session.subject.label", read_only=True)
@@ -101,6 +111,9 @@ class SliceListSerializer(serializers.ModelSerializer):
             "assigned_to",
             "updated_at",
         ]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return hide_main_track(dict(super().to_representation(instance)), instance)
 
 
 class AssignmentBriefSerializer(serializers.ModelSerializer):
@@ -138,6 +151,9 @@ class SliceDetailSerializer(serializers.ModelSerializer):
             "next_slice",
             "assignment",
         ]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return hide_main_track(dict(super().to_representation(instance)), instance)
 
     def get_channels(self, obj: Slice) -> list[str]:
         return list(obj.channels)

@@ -18,6 +18,7 @@ from annotator.api.filters import NullsLastOrderingFilter, RevisionFilter, Slice
 from annotator.api.pagination import Pagination
 from annotator.api.permissions import (
     HasRole,
+    blind_annotation,
     get_slice_for_write,
     get_visible_slice,
     visible_revisions,
@@ -34,6 +35,7 @@ from annotator.models import Assignment, MaskRevision, Slice, SliceState
 from annotator.services import queue, roles, workflow
 from annotator.services.ids import as_db_id
 from annotator.services.masks import user_can_edit
+from annotator.services.review import can_view_main_mask
 
 
 class SubmitResultSerializer(serializers.Serializer):
@@ -61,12 +63,14 @@ class SliceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return (
             visible_slices(self.request.user)
             .select_related("series__session__subject")
-            .annotate(assigned_to=Subquery(holder))
+            .annotate(assigned_to=Subquery(holder), blind=blind_annotation(self.request.user))
             .order_by("series_id", "index")
         )
 
     def get_object(self) -> Slice:
-        return get_visible_slice(self.request.user, int(self.kwargs["pk"]))
+        slice_ = get_visible_slice(self.request.user, int(self.kwargs["pk"]))
+        slice_.blind = not can_view_main_mask(self.request.user, slice_)  # type: ignore[attr-defined]
+        return slice_
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = dict(super().get_serializer_context())
