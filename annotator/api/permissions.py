@@ -43,7 +43,7 @@ def main_track_slices(user: Any) -> QuerySet[Slice]:
     return Slice.objects.filter(Q(pk__in=held.values("slice_id")) | Q(pk__in=authored.values("slice_id")))
 
 
-def blind_annotation(user: Any) -> Exists | Value:
+def blind_annotation(user: Any) -> Any:
     """A boolean annotation for Slice querysets: true where the user annotates blind (a double or
     gold assignment without the main one), so the first annotator's work must stay hidden."""
     if roles.sees_everything(user):
