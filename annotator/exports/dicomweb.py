@@ -2,7 +2,7 @@
 
 Every failure raises DicomwebError naming the server and the step (connection refused, timeout,
 HTTP error, or an answer that is not what DICOMweb promises), so a Job's message says what went
-wrong where. Instances are retrieved one at a time, straight to disk: memory holds one instance.
+wrong where. Instances are retrieved one at a time and streamed to disk: memory holds one chunk.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from annotator.errors import SpineLabError
 
 DICOM_JSON = "application/dicom+json"
 UID_CHARS = set("0123456789.")
+CHUNK = 1 << 20
 
 
 class DicomwebError(SpineLabError):
@@ -42,27 +43,58 @@ def check_uid(value: str, what: str) -> str:
     return value
 
 
-def split_multipart(body: bytes, content_type: str) -> list[bytes]:
-    """The parts of a multipart/related body (RFC 2046), without their headers."""
-    boundary = next(
-        (
-            p.split("=", 1)[1].strip().strip('"')
-            for p in content_type.split(";")
-            if p.strip().startswith("boundary=")
-        ),
-        "",
-    )
-    if not boundary:
-        raise ValueError(f"no boundary in Content-Type {content_type!r}")
-    parts = []
-    for chunk in body.split(b"--" + boundary.encode())[1:]:
-        if chunk.startswith(b"--"):
-            break
-        _, sep, payload = chunk.partition(b"\r\n\r\n")
-        if not sep:
-            raise ValueError("a multipart part without headers")
-        parts.append(payload[:-2] if payload.endswith(b"\r\n") else payload)
-    return parts
+def boundary_of(content_type: str) -> bytes:
+    """The boundary parameter of a multipart Content-Type (RFC 2046)."""
+    for param in content_type.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary" and value.strip().strip('"'):
+            return value.strip().strip('"').encode()
+    raise ValueError(f"not a multipart answer (Content-Type {content_type!r})")
+
+
+def _find(path: Path, needle: bytes, start: int) -> int:
+    """Offset of the first `needle` at or after `start` in a file, scanned in chunks; -1 if absent."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        offset, carry = start, b""
+        while chunk := handle.read(CHUNK):
+            window = carry + chunk
+            found = window.find(needle)
+            if found >= 0:
+                return offset - len(carry) + found
+            carry = window[-(len(needle) - 1) :] if len(needle) > 1 else b""
+            offset += len(chunk)
+    return -1
+
+
+def unwrap_single_part(raw: Path, content_type: str, target: Path) -> None:
+    """Copy the one part of a multipart/related body in `raw` to `target`, in chunks. ValueError when
+    the body is not exactly one part holding a DICOM file (preamble + 'DICM')."""
+    delimiter = b"--" + boundary_of(content_type)
+    first = _find(raw, delimiter, 0)
+    if first < 0:
+        raise ValueError("no multipart boundary in the body")
+    headers_end = _find(raw, b"\r\n\r\n", first)
+    if headers_end < 0:
+        raise ValueError("a multipart part without headers")
+    begin = headers_end + 4
+    end = _find(raw, b"\r\n" + delimiter, begin)
+    if end < 0:
+        raise ValueError("the multipart body does not end")
+    with open(raw, "rb") as handle:
+        handle.seek(end + 2 + len(delimiter))
+        if handle.read(2) != b"--":
+            raise ValueError("more than one part for one instance")
+        handle.seek(begin + 128)
+        if handle.read(4) != b"DICM":
+            raise ValueError("the part is not a DICOM file (no DICM preamble)")
+        handle.seek(begin)
+        remaining = end - begin
+        with open(target, "wb") as sink:
+            while remaining > 0:
+                chunk = handle.read(min(CHUNK, remaining))
+                sink.write(chunk)
+                remaining -= len(chunk)
 
 
 class DicomwebClient:
@@ -91,13 +123,19 @@ class DicomwebClient:
         accept: str,
         body: bytes | None = None,
         content_type: str = "",
+        stream: bool = False,
     ) -> Any:
         headers = {**self.headers, "Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
         try:
             response = self.http.request(
-                method, self.url + path, body=body, headers=headers, timeout=self.timeout
+                method,
+                self.url + path,
+                body=body,
+                headers=headers,
+                timeout=self.timeout,
+                preload_content=not stream,
             )
         except urllib3.exceptions.HTTPError as exc:
             reason = getattr(exc, "reason", None) or exc
@@ -147,26 +185,36 @@ class DicomwebClient:
         )
 
     def retrieve_instance(self, study: str, series: str, instance: str, target: Path) -> Path:
-        """WADO-RS: one instance as application/dicom, written to `target`."""
+        """WADO-RS: one instance as application/dicom, streamed to disk (memory holds one chunk) and
+        unwrapped from its multipart envelope into `target`."""
         step = f"WADO-RS retrieve of instance {instance}"
         path = f"/studies/{quote(study)}/series/{quote(series)}/instances/{quote(instance)}"
-        response = self._request(step, "GET", path, 'multipart/related; type="application/dicom"')
+        response = self._request(
+            step, "GET", path, 'multipart/related; type="application/dicom"', stream=True
+        )
+        raw = target.with_name(target.name + ".multipart")
         try:
-            parts = split_multipart(response.data, response.headers.get("Content-Type", ""))
-        except ValueError as exc:
+            with open(raw, "wb") as sink:
+                for chunk in response.stream(CHUNK):
+                    sink.write(chunk)
+        except urllib3.exceptions.HTTPError as exc:
             raise DicomwebError(
-                f"{step}: the DICOMweb server {self.url} answered something that is not multipart DICOM ({exc})",
+                f"{step}: the DICOMweb server {self.url} stopped answering ({exc.__class__.__name__})",
                 server=self.url,
                 step=step,
             ) from exc
-        if len(parts) != 1 or parts[0][128:132] != b"DICM":
+        finally:
+            response.release_conn()
+        try:
+            unwrap_single_part(raw, response.headers.get("Content-Type", ""), target)
+        except ValueError as exc:
             raise DicomwebError(
-                f"{step}: the DICOMweb server {self.url} did not answer one DICOM file "
-                f"({len(parts)} part(s), no DICM preamble)",
+                f"{step}: the DICOMweb server {self.url} did not answer one DICOM file ({exc})",
                 server=self.url,
                 step=step,
-            )
-        target.write_bytes(parts[0])
+            ) from exc
+        finally:
+            raw.unlink(missing_ok=True)
         return target
 
     def store(self, files: list[bytes]) -> dict[str, Any]:

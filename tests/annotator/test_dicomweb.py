@@ -163,6 +163,7 @@ class Garbage(BaseHTTPRequestHandler):
     """Answers QIDO with a plausible instance list and WADO with bytes that are not DICOM."""
 
     delay = 0.0
+    body = b"--b\r\nContent-Type: application/dicom\r\n\r\nnot dicom at all\r\n--b--"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         time.sleep(self.delay)
@@ -172,10 +173,7 @@ class Garbage(BaseHTTPRequestHandler):
             items = ",".join(f'{{"00080018": {{"vr": "UI", "Value": ["1.2.3.4.{i}"]}}}}' for i in range(3))
             body, kind = f"[{items}]".encode(), "application/dicom+json"
         else:
-            body, kind = (
-                b"--b\r\nContent-Type: application/dicom\r\n\r\nnot dicom at all\r\n--b--",
-                ("multipart/related; boundary=b"),
-            )
+            body, kind = self.body, "multipart/related; boundary=b"
         self.send_response(200)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
@@ -190,8 +188,8 @@ class Garbage(BaseHTTPRequestHandler):
 def fake_server():
     servers = []
 
-    def start(delay: float = 0.0) -> str:
-        handler = type("Handler", (Garbage,), {"delay": delay})
+    def start(delay: float = 0.0, body: bytes | None = None) -> str:
+        handler = type("Handler", (Garbage,), {"delay": delay, "body": body or Garbage.body})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -229,6 +227,17 @@ def test_a_server_that_answers_garbage_fails_the_job_and_imports_nothing(
     job = run_import_job(project, users["sam"])
     assert job.state == "failed"
     assert "WADO-RS retrieve of instance 1.2.3.4.0" in job.message and url in job.message
+    assert not Series.objects.exists()
+
+
+def test_two_files_for_one_instance_fail_the_job_and_import_nothing(
+    fake_server, pacs_settings, project, users
+):
+    dicom = shared_data("dicom-mr", "pydicom_bundled", "MR_small.dcm").read_bytes()
+    part = b"--b\r\nContent-Type: application/dicom\r\n\r\n" + dicom + b"\r\n"
+    pacs_settings(fake_server(body=part + part + b"--b--"))
+    job = run_import_job(project, users["sam"])
+    assert job.state == "failed" and "more than one part for one instance" in job.message
     assert not Series.objects.exists()
 
 
