@@ -111,6 +111,10 @@ class DicomwebImportView(JobCreateView):
     def queue(self, data: dict[str, Any]) -> Any:
         return dicomweb_service.queue_import(data, self.request.user)
 
+    @extend_schema(responses={202: JobSerializer, 400: OpenApiResponse(description="no server or bad UID")})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
 
 class DicomwebPushView(JobCreateView):
     """Store a DICOM SEG of a DICOM series' accepted masks on the DICOMweb server (STOW-RS)."""
@@ -119,6 +123,10 @@ class DicomwebPushView(JobCreateView):
 
     def queue(self, data: dict[str, Any]) -> Any:
         return dicomweb_service.queue_push(data, self.request.user)
+
+    @extend_schema(responses={202: JobSerializer, 400: OpenApiResponse(description="not DICOM or no masks")})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
 class DicomwebSearchView(APIView):
