@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api import inputs
+from annotator.api.views.pixels import check_png_header
 from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import Project, ReviewDecision, Slice
 from annotator.services import roles
@@ -264,6 +265,8 @@ class GoldView(APIView):
                 raise InvalidInput(f"the gold mask is larger than {MAX_GOLD_BYTES} bytes")
             if not png:
                 raise InvalidInput("the gold mask body is empty: send an indexed PNG")
+            _require(request.user, roles.is_supervisor, "mark gold slices")
+            check_png_header(png, _slice(pk))  # size from the header: a huge PNG is never decoded
         else:
             if not hasattr(request.data, "get") or request.data.get("from") != "accepted_head":
                 raise InvalidInput('send an image/png body, or JSON {"from": "accepted_head"}')

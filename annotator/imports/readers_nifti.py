@@ -14,7 +14,8 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
-from annotator.errors import ImportFailed
+from annotator.env import knob
+from annotator.errors import ImportFailed, PayloadTooLarge
 from annotator.imports.types import ImportedMask, ImportedSeries, ReadResult
 from annotator.imports.volume import axcodes, spacing_of, to_sagittal
 
@@ -70,10 +71,33 @@ def label_table_of(sidecar: dict[str, Any]) -> dict[int, str]:
     return {}
 
 
+def check_declared_size(image: Any, name: str) -> None:
+    """Refuse a volume from its header alone when its decoded array would exceed the unpacked-size
+    limit (SPINELAB_MAX_UNZIPPED_MB), before anything is allocated: a 30000x30000x1000 header in a
+    tiny file must not reach the allocator."""
+    shape = tuple(int(n) for n in image.header.get_data_shape())
+    itemsize = max(np.dtype(image.header.get_data_dtype()).itemsize, 4)  # scaled data becomes float32
+    declared = int(np.prod(shape, dtype=object)) * itemsize
+    limit = int(knob("MAX_UNZIPPED_BYTES"))
+    if declared > limit:
+        raise PayloadTooLarge(
+            f"{name}: its header declares a {'x'.join(map(str, shape))} volume ({declared} bytes "
+            f"decoded); the limit is {limit} bytes",
+            file=name,
+            limit=limit,
+        )
+
+
 def load_volume(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     """NIfTI file -> (3D array in its stored dtype, or float32 when scl_slope/inter apply; affine)."""
     try:
         image: Any = nib.load(str(path))
+    except Exception as exc:  # nibabel, gzip and zlib raise many types for broken files
+        raise ImportFailed(
+            f"{name}: cannot read this NIfTI file ({exc.__class__.__name__}: {exc})", file=name
+        ) from exc
+    check_declared_size(image, name)
+    try:
         data = np.asanyarray(image.dataobj)
         affine = np.asarray(image.affine, dtype=np.float64)
     except Exception as exc:  # nibabel, gzip and zlib raise many types for broken files
