@@ -100,8 +100,9 @@ export class Editor {
       (c) => this.showConflict(c),
     );
     this.ui.el<HTMLAnchorElement>("measure-report").href = `/series/${this.slice.series}/measurements/?slice=${id}`;
-    this.measure = new MeasureOverlay(this.ui.measureSvg, this.ui.el("measure-status"), width, height, () =>
-      this.api.measurements(id, "head"),
+    // The saved mask's measurements; before the first save, the model pre-label's (marked as such).
+    this.measure = new MeasureOverlay(this.ui.measureSvg, this.ui.el("measure-status"), width, height, async () =>
+      (await this.api.measurements(id, "head")) ?? (this.prelabel ? this.api.measurements(id, "prelabel") : null),
     );
     showSaveState(this.ui, "saved", head ? `revision ${head.revision}` : "empty mask");
     this.maskLayer.render(this.mask.labels);

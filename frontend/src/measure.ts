@@ -2,7 +2,8 @@
  * Vertebral body measurement overlay: the trapezoid, the anterior / middle / posterior height lines,
  * the disc distances and a label with the level, heights and Genant grade of each body, drawn as an
  * SVG layer that follows the viewport like the canvases. Data: GET /api/slices/{id}/measurements/
- * of the head mask, refreshed after each save (the API measures stored masks only).
+ * of the head mask (the model pre-label's, marked as such, until the first save), refreshed after
+ * each save (the API measures stored masks only).
  *
  * The API gives points with pixel (r, c) centred on (x = c, y = r); the editor's image coordinates
  * put pixel i on [i, i + 1), so a point moves by half a pixel on the way in (toEditor).
@@ -180,11 +181,12 @@ export class MeasureOverlay {
     }
     drawOverlay(this.svg, overlayShapes(m), this.width, this.height);
     const graded = m.bodies.filter((b) => (b.grade?.grade ?? 0) > 0).map((b) => `${b.label} ${b.grade!.label}`);
+    const source = m.revision.prelabel ? `Model pre-label (revision ${m.revision.id})` : `Revision ${m.revision.id}`;
     this.status.textContent = m.measurable
-      ? `Revision ${m.revision.id}: ${m.bodies.filter((b) => b.measurable).length} bodies measured` +
+      ? `${source}: ${m.bodies.filter((b) => b.measurable).length} bodies measured` +
         (graded.length ? `; ${graded.join(", ")}` : "; no height loss over 20 %") +
         (m.spacing_assumed ? ` (${m.spacing_assumed})` : "")
-      : `Not measurable: ${m.reason}`;
+      : `${source} not measurable: ${m.reason}`;
     document.body.dataset.measure = `revision-${m.revision.id}`;
   }
 }

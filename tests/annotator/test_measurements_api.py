@@ -208,3 +208,30 @@ def test_an_axial_series_is_refused_with_a_reason(world, client_for):
     put_mask(client_for("alice"), world[0].pk, spine_labels())
     got = client_for("alice").get(f"/api/slices/{world[0].pk}/measurements/")
     assert got.status_code == 400 and "sagittal" in got.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "bad", ["99999999999999999999", "9223372036854775808", "²", "١٢", "-1", "NaN", "x" * 300]
+)
+def test_odd_ids_and_values_are_answered_4xx_never_5xx(world, client_for, bad):
+    sam = client_for("sam")
+    series = world[0].series_id
+    urls = [
+        f"/api/series/{series}/measurements/?slice={bad}",
+        f"/api/series/{series}/measurements/?revision={bad}",
+        f"/api/slices/{world[0].pk}/measurements/?revision={bad}",
+        f"/api/series/{series}/measurements/?download={bad}",
+    ]
+    if bad.isascii() and bad.isdigit():
+        urls += [f"/api/slices/{bad}/measurements/", f"/api/series/{bad}/measurements/"]
+    for url in urls:
+        response = sam.get(url)
+        assert 400 <= response.status_code < 500, (url, response.status_code)
+        assert "detail" in response.json()
+    if bad.isascii() and bad.isdigit():
+        from django.test import Client
+
+        page = Client()
+        page.force_login(world[0].assignments.first().assigned_by)
+        assert page.get(f"/series/{bad}/measurements/").status_code == 404
+        assert page.get(f"/series/{series}/measurements/?slice={bad}").status_code in (400, 404)

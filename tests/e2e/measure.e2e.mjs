@@ -31,7 +31,7 @@ try {
 
   // M shows the overlay of the stored head mask.
   await page.keyboard.press("m");
-  await page.waitForSelector('body[data-measure^="revision-"]', { timeout: 20000 });
+  await page.waitForSelector('body[data-measure^="revision-"]', { timeout: 60000 });
   const api = await page.evaluate(async (id) => (await fetch(`/api/slices/${id}/measurements/`)).json(), sliceId);
   const overlay = () =>
     page.evaluate(() => {
@@ -83,7 +83,7 @@ try {
   await page.waitForFunction((rev) => {
     const m = document.body.dataset.measure || "";
     return m.startsWith("revision-") && m !== `revision-${rev}`;
-  }, result.apiRevision, { timeout: 20000 });
+  }, result.apiRevision, { timeout: 60000 });
   result.after = await overlay();
   const head = await page.evaluate(async (id) => (await fetch(`/api/slices/${id}/measurements/`)).json(), sliceId);
   result.afterApiRevision = head.revision.id;
@@ -92,6 +92,13 @@ try {
   // M again hides it.
   await page.keyboard.press("m");
   result.hiddenAgain = await page.locator("#measure-layer").evaluate((el) => el.hasAttribute("hidden"));
+
+  // A slice with only the model's pre-label: the overlay shows its measurements, marked as such.
+  await openEditor(page, IDS.slices[0]);
+  await page.locator("#toggle-measure").click();
+  await page.waitForSelector('body[data-measure^="revision-"]', { timeout: 60000 });
+  result.prelabelStatus = await page.locator("#measure-status").textContent();
+  result.prelabelLines = await page.locator("#measure-layer line.measure-anterior").count();
 
 } finally {
   await close();

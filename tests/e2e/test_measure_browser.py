@@ -57,6 +57,11 @@ def test_the_overlay_follows_a_save(e2e):
     assert e2e["hiddenAgain"] is True
 
 
+def test_before_the_first_save_the_overlay_shows_the_model_prelabel_marked_as_such(e2e):
+    assert e2e["prelabelStatus"].startswith("Model pre-label (revision")
+    assert e2e["prelabelLines"] >= 3
+
+
 def test_the_report_page_shows_the_levels_the_lines_and_the_downloads(e2e):
     assert e2e["reportStatus"] == 200
     assert e2e["reportRows"] == len(e2e["apiLabels"])
