@@ -36,10 +36,18 @@ SAGITTAL_CODES = ("R", "I", "P")  # the stored convention (annotator/imports/vol
 PIPELINE = "spinelab"
 
 
+def stored_affine(series: Series) -> np.ndarray:
+    """Series.affine, or (for series stored without one) a diagonal affine of its spacing."""
+    if series.affine:
+        return np.asarray(series.affine, dtype=np.float64)
+    spacing = [float(v) for v in (series.spacing or [1.0, 1.0, 1.0])]
+    return np.diag([*spacing, 1.0])
+
+
 def to_source_grid(volume: np.ndarray, series: Series) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Stored (P, R, C) volume -> (volume on the source grid, its affine, source axis of the planes,
     whether plane indices run backwards on it). Non-NIfTI series keep the stored grid."""
-    affine = np.asarray(series.affine, dtype=np.float64)
+    affine = stored_affine(series)
     codes = (series.metadata or {}).get("source_axcodes")
     if series.source_format != Series.Format.NIFTI or not codes:
         return volume, affine, 0, False
@@ -85,7 +93,7 @@ def _write_image(series: Series, entities: dict[str, str], folder: Path) -> Path
                 return target
     planes = [load_channel(s, series.modality) for s in series.slices.order_by("index")]
     target = folder / (_name(entities, bids_label(series.modality)) + ".nii.gz")
-    nib.save(_nifti(np.stack(planes), np.asarray(series.affine, dtype=np.float64)), target)
+    nib.save(_nifti(np.stack(planes), stored_affine(series)), target)
     return target
 
 

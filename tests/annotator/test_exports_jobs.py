@@ -176,3 +176,22 @@ def test_the_gold_track_exports_the_newest_gold_mask_of_each_slice(labelled, pro
     masks = png_masks(client_for("sam"), job["id"])
     assert list(masks) == [f"S02_s{slice_.series_id}_0001"]
     assert np.array_equal(next(iter(masks.values())), box(16, 20, top=8))
+
+
+def test_a_nifti_export_of_series_without_an_affine_uses_their_spacing(
+    labelled, project, client_for, tmp_path
+):
+    import nibabel as nib
+
+    job = queue(client_for("sam"), project=project.pk, format="nifti").json()
+    run_export(job["id"])
+    answer = client_for("sam").get(f"/api/exports/{job['id']}/download/")
+    zipfile.ZipFile(io.BytesIO(b"".join(answer.streaming_content))).extractall(tmp_path)
+    series = labelled["S01"][0].series
+    dseg = next(tmp_path.rglob(f"sub-S01_ses-E01_acq-s{series.pk}_desc-spinelab_dseg.nii.gz"))
+    image = nib.load(dseg)
+    assert image.shape == (3, 16, 20) and np.array_equal(image.affine, np.eye(4))
+    volume = np.asarray(image.dataobj)
+    assert np.array_equal(volume[0], box(16, 20, top=1)) and np.array_equal(volume[1], box(16, 20, top=6))
+    assert not volume[2].any()  # submitted, not accepted: left out (0 = unlabelled, says the sidecar)
+    assert next(tmp_path.rglob(f"sub-S01_ses-E01_acq-s{series.pk}_T2w.nii.gz")).is_file()
