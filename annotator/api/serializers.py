@@ -261,6 +261,16 @@ class NextSliceSerializer(serializers.Serializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
+    """`error` (the traceback, with server paths) is shown to ML staff and admins only; whoever else
+    launched the job reads its `message`."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = dict(super().to_representation(instance))
+        request = self.context.get("request")
+        if request is None or not roles.is_ml_staff(request.user):
+            data["error"] = ""
+        return data
+
     class Meta:
         model = Job
         fields = [

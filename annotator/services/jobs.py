@@ -6,6 +6,7 @@ process sees progress at once.
 
 from __future__ import annotations
 
+import re
 import threading
 import traceback
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotator.env import knob
-from annotator.errors import InvalidTransition
+from annotator.errors import InvalidTransition, SpineLabError
 from annotator.models import Job
 
 
@@ -138,9 +139,22 @@ def run_job(job_id: int, work: Any) -> None:
         finish(job_id, Job.State.CANCELLED, "cancelled")
         return
     except Exception as exc:  # a task failure is data for the user, never a crash of the worker
-        finish(job_id, Job.State.FAILED, f"{exc.__class__.__name__}: {exc}", error=traceback.format_exc())
+        finish(job_id, Job.State.FAILED, public_message(exc), error=traceback.format_exc())
         return
     finish(job_id, Job.State.SUCCEEDED, "done", result=result)
+
+
+_SERVER_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/:,;()]+)+[\\/]([^\s'\"\\/:,;()]+)")
+
+
+def public_message(exc: BaseException) -> str:
+    """A failure as its Job's message, which whoever launched the job reads: a SpineLab error's own
+    message, else the exception's class and text with server paths cut to their file name (the full
+    traceback stays in `error`, which only ML staff and admins see)."""
+    if isinstance(exc, SpineLabError):
+        return exc.message
+    text = _SERVER_PATH.sub(lambda found: found.group(1), str(exc))
+    return f"{exc.__class__.__name__}: {text}"
 
 
 def request_cancel(job: Job) -> Job:
