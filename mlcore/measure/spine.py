@@ -18,6 +18,10 @@ MIN_PIXELS = 20
 SPECK_PIXELS = 5  # smaller components are noise; counted in `ignored_specks`, not listed
 FRAGMENT_OF_MEDIAN = 0.25  # smaller than this share of the median body: a fragment, not a level
 MAX_HEIGHT_TO_DEPTH = 1.6  # a body taller than this is two or more bodies merged
+# Share of its bounding trapezoid a body's pixels fill: 0.59-1.0 (median 0.81) over 309 bodies of the
+# real masks and the phantom, 0.54 for a body whose middle lost 60 % of its height; a noisy or
+# ring-shaped blob fills far less and is not measured.
+MIN_FILL = 0.45
 
 
 def measure_slice(
@@ -169,6 +173,13 @@ def _fill_geometry(measurement: BodyMeasurement, body: np.ndarray, spacing: tupl
         measurement.reason = f"not measurable: {exc}"
         return
     measurement.trapezoid = geometry.trapezoid
+    fill = measurement.area_mm2 / max(geometry.trapezoid.area_mm2, 1e-9)
+    if fill < MIN_FILL:
+        measurement.reason = (
+            f"irregular outline: its pixels fill {fill:.0%} of the bounding trapezoid "
+            f"(a vertebral body fills over {MIN_FILL:.0%}); check the mask"
+        )
+        return
     missing = [n for n in ("anterior", "middle", "posterior") if getattr(geometry, n) is None]
     if missing:
         measurement.reason = f"the {', '.join(missing)} height line misses the body (irregular shape)"

@@ -157,6 +157,19 @@ def test_bodies_merged_without_a_visible_neck_are_not_measured():
     assert not body.measurable and "several bodies merged" in (body.reason or "")
 
 
+def test_noise_and_rings_are_not_measured_as_bodies():
+    rng = np.random.default_rng(0)
+    noise = (rng.random((120, 100)) < 0.3).astype(np.uint8)
+    result = measure_slice(noise, (1.0, 1.0), ["background", "vertebrae"])
+    assert not result.measurable and result.reason.startswith("no measurable vertebral body")
+    yy, xx = np.mgrid[:100, :100]
+    radius = np.hypot(yy - 50, xx - 50)
+    ring = ((radius > 20) & (radius < 25)).astype(np.uint8)
+    body = measure_slice(ring, (1.0, 1.0), ["background", "vertebrae"]).bodies[0]
+    assert not body.measurable and body.reason.startswith("irregular outline")
+    assert body.anterior is None and body.grade is None
+
+
 def test_bad_arguments_raise_value_errors_that_name_the_problem():
     with pytest.raises(ValueError, match="spacing"):
         measure_slice(np.zeros((8, 8)), (0.0, 1.0), LUMBAR_CLASSES)
