@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN (offline deployments)
     "axes",
     "annotator",
 ]
@@ -168,6 +169,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Cases, slices, mask revisions, review, training rounds and models.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery --------------------------------------------------------------------------------------
@@ -202,6 +206,10 @@ SPINELAB: dict[str, Any] = {
     "SHARED_DATA": env_path("SPINELAB_SHARED_DATA", BASE_DIR.parent / "shared" / "data"),
     "JOB_STALE_SECONDS": env_int("SPINELAB_JOB_STALE_SECONDS", 600),
     "TRAINING_DEVICE": env_str("SPINELAB_TRAINING_DEVICE", "auto"),
+    # Rounds: a candidate whose pooled mean foreground IoU is below this is never promoted automatically.
+    "PROMOTION_FLOOR": env_float("SPINELAB_PROMOTION_FLOOR", 0.25),
+    # Launch defaults: "cpu" (a round a 2-core CPU finishes in minutes) or "gpu" (the paper's eight).
+    "ROUND_PRESET": env_str("SPINELAB_ROUND_PRESET", "cpu"),
     # Exports (annotator/exports): how long a finished export's zip stays downloadable.
     "EXPORT_KEEP_HOURS": env_int("SPINELAB_EXPORT_KEEP_HOURS", 72),
     # DICOMweb server for PACS import/push (QIDO-RS, WADO-RS, STOW-RS); empty URL = not configured.
