@@ -21,6 +21,11 @@ from annotator.api.permissions import get_visible_slice, visible_series, visible
 from annotator.errors import InvalidInput, NotFound
 from annotator.services import measurements
 
+LOWEST_PARAM = OpenApiParameter(
+    "lowest",
+    str,
+    description="level of the lowest body (e.g. L5) when the mask has no sacrum to name levels from",
+)
 REVISION_PARAM = OpenApiParameter(
     "revision", str, enum=list(measurements.WHICH), description="head (default) or the model's pre-label"
 )
@@ -36,6 +41,7 @@ class MeasurementQuery(serializers.Serializer):
     revision = serializers.ChoiceField(choices=list(measurements.WHICH), required=False, default="head")
     slice = serializers.IntegerField(required=False, min_value=1)
     download = serializers.ChoiceField(choices=["csv", "json"], required=False)
+    lowest = serializers.CharField(required=False, max_length=10)
 
 
 def parse_query(request: Request) -> dict[str, Any]:
@@ -45,23 +51,28 @@ def parse_query(request: Request) -> dict[str, Any]:
             f"{name}: {' '.join(str(e) for e in errs)}" for name, errs in query.errors.items()
         )
         raise InvalidInput(f"bad query parameter ({problems})", fields=query.errors)
-    return dict(query.validated_data)
+    data = dict(query.validated_data)
+    data["lowest"] = measurements.parse_lowest(data.get("lowest"))
+    return data
 
 
 class SliceMeasurementsView(APIView):
-    @extend_schema(parameters=[REVISION_PARAM], responses=MEASURE_RESPONSES)
+    @extend_schema(parameters=[REVISION_PARAM, LOWEST_PARAM], responses=MEASURE_RESPONSES)
     def get(self, request: Request, pk: int) -> Response:
         """Heights, trapezoids, disc distances and Genant grades of the slice's head mask or pre-label
         (`revision.prelabel` is true for the model's mask). Unmeasurable bodies carry a `reason`."""
         query = parse_query(request)
         slice_ = get_visible_slice(request.user, pk)
-        return Response(measurements.slice_measurements(request.user, slice_, query["revision"]))
+        return Response(
+            measurements.slice_measurements(request.user, slice_, query["revision"], query["lowest"])
+        )
 
 
 class SeriesMeasurementsView(APIView):
     @extend_schema(
         parameters=[
             REVISION_PARAM,
+            LOWEST_PARAM,
             OpenApiParameter("slice", int, description="slice id (default: the one with most vertebra)"),
             OpenApiParameter("download", str, enum=["csv", "json"], description="as a file attachment"),
         ],
@@ -75,7 +86,12 @@ class SeriesMeasurementsView(APIView):
         if series is None:
             raise NotFound(f"series {pk} does not exist")
         report = measurements.series_report(
-            request.user, series, visible_slices(request.user), query["revision"], query.get("slice")
+            request.user,
+            series,
+            visible_slices(request.user),
+            query["revision"],
+            query.get("slice"),
+            query["lowest"],
         )
         download = query.get("download")
         if download is None:

@@ -15,7 +15,9 @@ from django.shortcuts import render
 from annotator.api.permissions import visible_series, visible_slices
 from annotator.errors import InvalidInput, SpineLabError
 from annotator.services import measurements
+from mlcore.measure.bodies import LEVELS_UP_FROM_SACRUM
 
+LOWEST_CHOICES = list(LEVELS_UP_FROM_SACRUM[:8])  # L5 .. T10
 LINE_COLOURS = {"anterior": "#e5484d", "middle": "#f5d90a", "posterior": "#3e9bff"}
 
 
@@ -81,16 +83,19 @@ def series_report_page(request: HttpRequest, series_id: int) -> HttpResponse:
         raw_slice = request.GET.get("slice") or None
         if raw_slice is not None and not raw_slice.isdigit():
             raise InvalidInput(f"slice must be a slice id, got {raw_slice!r}")
+        lowest = measurements.parse_lowest(request.GET.get("lowest"))
         report = measurements.series_report(
-            user, series, visible_slices(user), which, int(raw_slice) if raw_slice else None
+            user, series, visible_slices(user), which, int(raw_slice) if raw_slice else None, lowest
         )
     except SpineLabError as exc:
         context["error"] = exc.message
         return render(request, "annotator/measurements.html", context, status=exc.status)
-    query = {"revision": which, "slice": report["slice"]}
+    query = {"revision": which, "slice": report["slice"], **({"lowest": lowest} if lowest else {})}
     context.update(
         {
             "which": which,
+            "lowest": lowest or "",
+            "level_choices": LOWEST_CHOICES,
             "report": report,
             "rows": _table(report),
             "drawing": drawing(report),

@@ -22,6 +22,7 @@ from annotator.models import MaskRevision, Series, Slice
 from annotator.services.masks import revision_labels
 from annotator.services.review import can_view_main_mask
 from mlcore.measure import MeasureClasses, measure_slice
+from mlcore.measure.bodies import LEVELS_UP_FROM_SACRUM
 
 WHICH = ("head", "prelabel")
 
@@ -101,7 +102,17 @@ def _unflip(value: Any, height: int, width: int, flip_rows: bool, flip_cols: boo
     return value
 
 
-def measure_revision(slice_: Slice, revision: MaskRevision) -> dict[str, Any]:
+def parse_lowest(raw: str | None) -> str | None:
+    """The level of the lowest body, for masks without a sacrum to name the levels from."""
+    if raw in (None, ""):
+        return None
+    if raw not in LEVELS_UP_FROM_SACRUM:
+        raise InvalidInput(f"lowest must be a level such as L5 or T12, got {str(raw)[:20]!r}")
+    return raw
+
+
+def measure_revision(slice_: Slice, revision: MaskRevision, lowest: str | None = None) -> dict[str, Any]:
+    """Measurements of a revision. lowest: the level of the lowest body when the mask has no sacrum."""
     series = slice_.series
     if series.view not in ("sag", ""):
         raise InvalidInput(
@@ -114,7 +125,7 @@ def measure_revision(slice_: Slice, revision: MaskRevision) -> dict[str, Any]:
     canonical = labels[::-1] if flip_rows else labels
     canonical = canonical[:, ::-1] if flip_cols else canonical
     height, width = labels.shape
-    measured = measure_slice(canonical, spacing, classes).to_dict()
+    measured = measure_slice(canonical, spacing, classes, lowest_level=lowest).to_dict()
     result = _unflip(measured, height, width, flip_rows, flip_cols)
     return {
         "slice": slice_.pk,
@@ -133,9 +144,9 @@ def measure_revision(slice_: Slice, revision: MaskRevision) -> dict[str, Any]:
     }
 
 
-def slice_measurements(user: Any, slice_: Slice, which: str) -> dict[str, Any]:
+def slice_measurements(user: Any, slice_: Slice, which: str, lowest: str | None = None) -> dict[str, Any]:
     """Measurements of a slice the caller has checked `user` may see."""
-    return measure_revision(slice_, find_revision(user, slice_, which))
+    return measure_revision(slice_, find_revision(user, slice_, which), lowest)
 
 
 def report_slice(visible: QuerySet[Slice], series: Series, which: str, slice_id: int | None) -> Slice:
@@ -167,12 +178,17 @@ def report_slice(visible: QuerySet[Slice], series: Series, which: str, slice_id:
 
 
 def series_report(
-    user: Any, series: Series, visible: QuerySet[Slice], which: str, slice_id: int | None = None
+    user: Any,
+    series: Series,
+    visible: QuerySet[Slice],
+    which: str,
+    slice_id: int | None = None,
+    lowest: str | None = None,
 ) -> dict[str, Any]:
     """Measurements of one slice of a series (see report_slice), with the subject and the other slices
     that have a mask. series and visible: what the caller has checked `user` may see."""
     slice_ = report_slice(visible, series, which, slice_id)
-    data = measure_revision(slice_, find_revision(user, slice_, which))
+    data = measure_revision(slice_, find_revision(user, slice_, which), lowest)
     data["subject"] = series.session.subject.label
     data["modality"] = series.modality
     has_mask = {"head_revision__isnull" if which == "head" else "prelabel_revision__isnull": False}

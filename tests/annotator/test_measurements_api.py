@@ -235,3 +235,25 @@ def test_odd_ids_and_values_are_answered_4xx_never_5xx(world, client_for, bad):
         page.force_login(world[0].assignments.first().assigned_by)
         assert page.get(f"/series/{bad}/measurements/").status_code == 404
         assert page.get(f"/series/{series}/measurements/?slice={bad}").status_code in (400, 404)
+
+
+def test_without_a_sacrum_class_the_user_may_name_the_lowest_body(make_slices, client_for):
+    spine3 = create_project("spine3", "Spine, 3 classes", ["background", "vertebrae", "discs"])
+    (slice_,) = make_slices(1, height=SHAPE[0], width=SHAPE[1], subject="R01", proj=spine3)
+    sam = client_for("sam")
+    assert put_mask(sam, slice_.pk, spine([NORMAL] * 5, SPACING, size_mm=(230.0, 80.0))).status_code == 201
+    numbered = sam.get(f"/api/slices/{slice_.pk}/measurements/").json()
+    assert [b["label"] for b in numbered["bodies"]] == ["V1", "V2", "V3", "V4", "V5"]
+    assert numbered["levels_named"] is False and "no sacrum class" in numbered["naming"]
+    named = sam.get(f"/api/slices/{slice_.pk}/measurements/?lowest=L5").json()
+    assert [b["label"] for b in named["bodies"]] == ["L1", "L2", "L3", "L4", "L5"]
+    report = sam.get(f"/api/series/{slice_.series_id}/measurements/?lowest=L4&download=csv")
+    assert [line.split(",")[5] for line in report.content.decode().splitlines()[1:]] == [
+        "T12",
+        "L1",
+        "L2",
+        "L3",
+        "L4",
+    ]
+    bad = sam.get(f"/api/slices/{slice_.pk}/measurements/?lowest=Z9")
+    assert bad.status_code == 400 and "lowest" in bad.json()["detail"]

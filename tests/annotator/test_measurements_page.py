@@ -69,3 +69,21 @@ def test_a_series_without_masks_or_with_a_bad_parameter_says_what_is_wrong(make_
     assert empty.status_code == 404 and "has no slice with a head mask" in empty.content.decode()
     bad = sam.get(f"/series/{slice_.series_id}/measurements/?revision=newest")
     assert bad.status_code == 400 and "revision must be one of" in bad.content.decode()
+
+
+def test_a_schema_without_sacrum_offers_to_name_the_lowest_body(make_slices, users, client_for):
+    from annotator.services.projects import create_project
+    from tests.annotator.test_measurements_api import NORMAL
+    from tests.mlcore.measure_shapes import spine
+
+    spine3 = create_project("spine3", "Spine, 3 classes", ["background", "vertebrae", "discs"])
+    (slice_,) = make_slices(1, height=SHAPE[0], width=SHAPE[1], subject="R01", proj=spine3)
+    put_mask(client_for("sam"), slice_.pk, spine([NORMAL] * 5, SPACING, size_mm=(230.0, 80.0)))
+    sam = page_for(users, "sam")
+    html = sam.get(f"/series/{slice_.series_id}/measurements/").content.decode()
+    assert 'id="lowest-form"' in html
+    assert re.findall(r'data-level="([^"]+)"', html) == ["V1", "V2", "V3", "V4", "V5"]
+    html = sam.get(f"/series/{slice_.series_id}/measurements/?lowest=L5").content.decode()
+    assert re.findall(r'data-level="([^"]+)"', html) == ["L1", "L2", "L3", "L4", "L5"]
+    assert "lowest=L5" in html  # the downloads keep the naming
+    assert sam.get(f"/series/{slice_.series_id}/measurements/?lowest=X").status_code == 400

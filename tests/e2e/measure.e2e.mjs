@@ -11,7 +11,7 @@ try {
   // First (before alice edits the mask) the supervisor's report page: a row per level, the slice with
   // the lines, downloads.
   const sam = await login(browser, "sam", "sam-pass-123", { width: 1400, height: 900 });
-  const response = await sam.goto(`${BASE}/series/${IDS.series}/measurements/?slice=${IDS.slices[1]}`);
+  const response = await sam.goto(`${BASE}/series/${IDS.series}/measurements/?slice=${IDS.slices[1]}&lowest=L5`);
   result.reportStatus = response.status();
   await sam.waitForSelector("#measure-table");
   await sam.waitForFunction(() => {
