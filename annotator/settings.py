@@ -13,7 +13,7 @@ from typing import Any
 
 import dj_database_url
 
-from annotator.env import env_bool, env_choice, env_int, env_list, env_path, env_str
+from annotator.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("SPINELAB_VAR_DIR", BASE_DIR / "var")
@@ -204,12 +204,14 @@ SPINELAB: dict[str, Any] = {
     "MAX_ZIP_MEMBERS": env_int("SPINELAB_MAX_ZIP_MEMBERS", 20000),
     "MODELS_DIR": "models",
     "SHARED_DATA": env_path("SPINELAB_SHARED_DATA", BASE_DIR.parent / "shared" / "data"),
-    "JOB_STALE_SECONDS": env_int("SPINELAB_JOB_STALE_SECONDS", 600),
+    # A running job's worker beats every JOB_HEARTBEAT_SECONDS; JOB_STALE_SECONDS without a beat = lost.
+    "JOB_HEARTBEAT_SECONDS": env_int("SPINELAB_JOB_HEARTBEAT_SECONDS", 5),
+    "JOB_STALE_SECONDS": env_int("SPINELAB_JOB_STALE_SECONDS", 30),
     "TRAINING_DEVICE": env_str("SPINELAB_TRAINING_DEVICE", "auto"),
     # Rounds: a candidate whose pooled mean foreground IoU is below this is never promoted automatically.
     "PROMOTION_FLOOR": env_float("SPINELAB_PROMOTION_FLOOR", 0.25),
     # Launch defaults: "cpu" (a round a 2-core CPU finishes in minutes) or "gpu" (the paper's eight).
-    "ROUND_PRESET": env_str("SPINELAB_ROUND_PRESET", "cpu"),
+    "ROUND_PRESET": env_choice("SPINELAB_ROUND_PRESET", ("cpu", "gpu"), "cpu"),
     # Exports (annotator/exports): how long a finished export's zip stays downloadable.
     "EXPORT_KEEP_HOURS": env_int("SPINELAB_EXPORT_KEEP_HOURS", 72),
     # DICOMweb server for PACS import/push (QIDO-RS, WADO-RS, STOW-RS); empty URL = not configured.

@@ -1,7 +1,10 @@
 """`python -m mlcore train|cv|predict|simulate`: the command line around mlcore (no Django).
 
-Data comes from a folder (MIDS tree or images/+masks/ PNG folder, via mlcore.data.load_folder) or
-from `--phantom N` synthetic subjects generated in memory."""
+Data comes from one or more folders (MIDS trees or images/+masks/ PNG folders, via
+mlcore.data.load_folder) or from `--phantom N` synthetic subjects generated in memory. Slices keep
+their own grids; training resamples them to the plan's spacing (`--min-spacing` for a coarser one).
+`predict` needs only checkpoints and inputs (NIfTI files, MIDS trees or PNG folders): the plan,
+channels, normalisation and class names travel in the checkpoint."""
 
 from __future__ import annotations
 
@@ -14,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from mlcore import folds as kfold
 from mlcore import metrics
@@ -45,22 +46,13 @@ def parse_label_map(text: str) -> tuple[dict[int, int], list[str]]:
 
 
 def apply_label_map(mask: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
-    """(H, W) source labels -> (H, W) int64 classes; labels not in mapping -> 0."""
-    lut = np.zeros(max(int(mask.max()), max(mapping)) + 1, dtype=np.int64)
+    """(H, W) source labels -> (H, W) int64 classes; labels not in mapping -> 0; negative values
+    (IGNORE_INDEX, truth unknown) stay as they are."""
+    arr = mask.astype(np.int64)
+    lut = np.zeros(max(int(arr.max()), max(mapping)) + 1, dtype=np.int64)
     for source, target in mapping.items():
         lut[source] = target
-    return lut[mask.astype(np.int64)]
-
-
-def resize_sample(sample: Sample, size: int) -> Sample:
-    """Resize image (bilinear) and mask (nearest) to size x size."""
-    batch = torch.from_numpy(np.asarray(sample.image, dtype=np.float32))[None]  # (1, C, H, W)
-    image = F.interpolate(batch, size=(size, size), mode="bilinear", align_corners=False)[0].numpy()
-    mask = sample.mask
-    if mask is not None:
-        m = torch.from_numpy(np.asarray(mask, dtype=np.float32))[None, None]
-        mask = F.interpolate(m, size=(size, size), mode="nearest")[0, 0].numpy().astype(np.int64)
-    return Sample(id=sample.id, subject=sample.subject, image=image, mask=mask)
+    return np.where(arr < 0, arr, lut[np.maximum(arr, 0)])
 
 
 def phantom_samples(n_subjects: int, n_slices: int, size: int, channels: int, seed: int) -> list[Sample]:
@@ -70,6 +62,7 @@ def phantom_samples(n_subjects: int, n_slices: int, size: int, channels: int, se
     samples = []
     for i in range(n_subjects):
         subject = generate_subject(seed * 1000 + i, n_slices, (size, size), subject_id=f"P{i + 1:04d}")
+        spacing = (subject.pixel_mm, subject.pixel_mm)
         volumes = [subject.t2, subject.t1][:channels]
         normed = [zscore(v, *zscore_stats(v)) for v in volumes]
         for j in range(n_slices):
@@ -80,6 +73,7 @@ def phantom_samples(n_subjects: int, n_slices: int, size: int, channels: int, se
                     subject=subject.subject_id,
                     image=image,
                     mask=subject.masks[j].astype(np.int64),
+                    spacing=spacing,
                 )
             )
     return samples
@@ -99,33 +93,37 @@ def middle_slices(samples: list[Sample], n: int) -> list[Sample]:
 
 def load_samples(args: argparse.Namespace) -> tuple[list[Sample], list[str]]:
     """Samples and class names from the data options."""
+    names: list[str] = [c.strip() for c in (args.classes or "").split(",") if c.strip()]
     if args.phantom:
         channels = _channel_names(args)
         samples = phantom_samples(args.phantom, args.phantom_slices, args.size, len(channels), args.seed)
         names = list(LUMBAR_CLASSES)
     elif args.data:
+        mapping = None
+        if args.label_map:
+            mapping, mapped_names = parse_label_map(args.label_map)
+            names = names or mapped_names
         mask_desc = args.mask_desc or ("vertebrae" if args.label_map == "vertebrae" else None)
-        samples = load_folder(
-            args.data, channels=_channel_names(args), mask_desc=mask_desc, labelled_only=args.labelled_only
-        )
-        names = []
+        samples = []
+        for folder in args.data:
+            found = load_folder(
+                folder,
+                channels=_channel_names(args),
+                mask_desc=mask_desc,
+                labelled_only=args.labelled_only,
+                class_names=(names or None) if mapping is None else None,
+                partial_extent=args.partial_extent,
+            )
+            site = Path(folder).name
+            for s in found:
+                s.site = site
+                if mapping is not None and s.mask is not None:
+                    s.mask = apply_label_map(np.asarray(s.mask), mapping)
+            samples += found
     else:
         raise SystemExit("give a data folder or --phantom N")
-    if args.label_map:
-        mapping, names = parse_label_map(args.label_map)
-        samples = [
-            Sample(
-                id=s.id,
-                subject=s.subject,
-                image=s.image,
-                mask=None if s.mask is None else apply_label_map(np.asarray(s.mask), mapping),
-            )
-            for s in samples
-        ]
     if args.middle:
         samples = middle_slices(samples, args.middle)
-    if args.resize:
-        samples = [resize_sample(s, args.resize) for s in samples]
     samples = [s for s in samples if s.mask is not None] if args.command != "predict" else samples
     if not samples:
         raise SystemExit("no slices found")
@@ -158,14 +156,22 @@ def make_config(args: argparse.Namespace, samples: list[Sample], names: list[str
         num_classes=len(names),
         class_names=names,
         epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size,
+        optimiser=args.optimiser,
         lr=args.lr,
+        lr_schedule=args.schedule,
         loss=args.loss,
         patch_size=args.patch_size,
+        min_spacing=args.min_spacing,
+        max_patch=args.max_patch,
         augment=not args.no_augment,
+        fg_fraction=args.fg_fraction,
+        channels=_channel_names(args),
+        label_map=parse_label_map(args.label_map)[0] if args.label_map else None,
+        val_every=args.val_every,
         seed=args.seed,
         device=args.device,
-        num_workers=args.workers,
         model_overrides=overrides,
     )
 
@@ -184,37 +190,44 @@ def subjects_of(samples: list[Sample]) -> list[str]:
     return sorted({s.subject for s in samples})
 
 
-def _norm_info(samples: list[Sample]) -> dict[str, Any]:
-    return {"method": "per-volume z-score over non-zero voxels (mlcore.data.zscore_stats)"}
+def _extra(samples: list[Sample], split: Any = None, fold: Any = None) -> dict[str, Any]:
+    return {"subjects": subjects_of(samples), "split": {"folds": split, "fold": fold}}
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train one model: on every labelled subject (the default: a final model, no validation) or,
+    with --fold K, on all folds but K, scored on K."""
     from mlcore.checkpoint import save_checkpoint
     from mlcore.train import split_by_subjects, train_fold
 
     samples, names = load_samples(args)
     cfg = make_config(args, samples, names)
-    split = kfold.patient_kfold(subjects_of(samples), k=args.folds, seed=args.seed)
-    train, val = split_by_subjects(samples, split[args.fold])
-    result = train_fold(cfg, train, val, progress=print_progress, fold=args.fold)
+    split = None
+    train, val = samples, []
+    if args.fold is not None:
+        split = kfold.patient_kfold(subjects_of(samples), k=args.folds, seed=args.seed)
+        if not 0 <= args.fold < len(split):
+            raise ValueError(f"--fold {args.fold} is not one of the {len(split)} folds")
+        train, val = split_by_subjects(samples, split[args.fold])
+    result = train_fold(cfg, train, val, progress=print_progress, fold=args.fold or 0)
     out = Path(args.out)
     path = save_checkpoint(
         out / "model.pt",
         result.state_dict,
-        cfg,
-        {
-            "norm": _norm_info(samples),
-            "split": {"folds": split, "fold": args.fold},
-            "iou": result.iou,
-            "best_epoch": result.best_epoch,
-            "history": result.history,
-        },
+        result.config,
+        {**_extra(train, split, args.fold), "iou": result.iou, "history": result.history},
     )
-    ious = ", ".join(f"{n} {v * 100:.1f}" for n, v in zip(names, result.iou, strict=True) if np.isfinite(v))
+    plan = result.config.plan
     print(
-        f"best epoch {result.best_epoch}: IoU {ious}; mean IoU (no bg) "
-        f"{metrics.mean_iou(result.confusion, include_background=False) * 100:.1f}; saved {path}"
+        f"plan: {plan['target_spacing']} mm, patch {plan['patch_size']}; {len(train)} slices, {result.seconds:.0f}s"
     )
+    if val:
+        ious = ", ".join(
+            f"{n} {v * 100:.1f}" for n, v in zip(names, result.iou, strict=True) if np.isfinite(v)
+        )
+        mean = metrics.mean_iou(result.confusion, include_background=False) * 100
+        print(f"fold {args.fold} (final weights): IoU {ious}; mean IoU (no bg) {mean:.1f}")
+    print(f"saved {path}")
     return 0
 
 
@@ -234,25 +247,25 @@ def cmd_cv(args: argparse.Namespace) -> int:
             save_checkpoint(
                 out / f"fold{i}.pt",
                 fold.state_dict,
-                cfg,
-                {"norm": _norm_info(samples), "split": {"folds": split, "fold": i}, "iou": fold.iou},
+                fold.config,
+                {**_extra(samples, split, i), "iou": fold.iou},
             )
     payload = dict(
         report=result.report,
-        config=cfg.to_dict(),
+        config=result.folds[0].config.to_dict() if result.folds[0].config else cfg.to_dict(),
         folds=split,
         slices=len(samples),
         seconds=time.perf_counter() - started,
         fold_results=[
-            dict(
-                best_epoch=f.best_epoch, seconds=f.seconds, history=f.history, confusion=f.confusion.tolist()
-            )
-            for f in result.folds
+            dict(seconds=f.seconds, history=f.history, confusion=f.confusion.tolist()) for f in result.folds
         ],
     )
     (out / "cv.json").write_text(json.dumps(payload, indent=1, default=_json_default))
     print(metrics.format_report(result.report))
-    print(f"{len(samples)} slices, {len(split)} folds, {payload['seconds']:.0f}s; wrote {out / 'cv.json'}")
+    print(
+        f"{len(samples)} slices, {len(split)} folds, final weights of each fold (no epoch picked on its "
+        f"validation fold), {payload['seconds']:.0f}s; wrote {out / 'cv.json'}"
+    )
     return 0
 
 
@@ -265,20 +278,15 @@ def _json_default(value: Any) -> Any:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from PIL import Image
+    """Label maps for NIfTI files, MIDS trees or PNG folders with one checkpoint or a fold ensemble:
+    a PNG per slice (pixel = class index) and, for NIfTI inputs, a *_dseg.nii.gz on the input's own
+    grid and affine with a JSON label table beside it."""
+    from mlcore.inference import load_ensemble, predict_inputs
 
-    from mlcore.checkpoint import load_checkpoint
-    from mlcore.predict import predict
-
-    models = [load_checkpoint(path)[0] for path in args.checkpoint]
-    samples, _ = load_samples(args)
+    ensemble = load_ensemble(args.checkpoint)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for sample in samples:
-        pred = predict(models, sample.image, tta=args.tta)
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(sample.id)) + ".png"
-        Image.fromarray(pred.labels, mode="L").save(out / name)
-    print(f"wrote {len(samples)} label maps (PNG, pixel = class index) to {out}")
+    written = predict_inputs(ensemble, [Path(p) for p in args.inputs], out, tta=args.tta)
+    print(f"wrote {written['png']} PNG label maps and {written['nifti']} NIfTI volumes to {out}")
     return 0
 
 
@@ -322,42 +330,56 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     data = argparse.ArgumentParser(add_help=False)
     g = data.add_argument_group("data")
-    g.add_argument("data", nargs="?", help="MIDS tree or images/+masks/ folder")
+    g.add_argument("data", nargs="*", help="MIDS trees or images/+masks/ folders (each folder is a site)")
     g.add_argument("--phantom", type=int, default=0, metavar="N", help="use N synthetic phantom subjects")
     g.add_argument("--phantom-slices", type=int, default=5, help="slices per phantom subject")
     g.add_argument("--size", type=int, default=64, help="phantom slice size (pixels)")
     g.add_argument("--channels", default="T2w", help="input channels, e.g. T2w or T2w,T1w")
+    g.add_argument(
+        "--classes",
+        help="class names, e.g. 'background,vertebrae,intervertebral discs': masks are mapped through the "
+        "label tables beside them (instance labels such as 'vertebra instance 7' onto one class)",
+    )
     g.add_argument("--label-map", help="'vertebrae' (mids-lumbar L1..L5 -> 1) or 'A-B:C,D:E'; others -> 0")
+    g.add_argument("--partial-extent", action="store_true", help="rows above the highest label are unknown")
     g.add_argument("--mask-desc", help="which MIDS mask (desc-<X>_dseg) to use, e.g. vertebrae")
     g.add_argument("--labelled-only", action="store_true", help="drop slices with an empty mask")
     g.add_argument("--middle", type=int, default=0, metavar="N", help="keep N middle slices per subject")
-    g.add_argument("--resize", type=int, default=0, metavar="S", help="resample slices to S x S")
     g.add_argument("--seed", type=int, default=0)
     model = argparse.ArgumentParser(add_help=False)
-    m = model.add_argument_group("training")
-    m.add_argument("--arch", default="UVD", choices=list_models())
+    m = model.add_argument_group("training (the recipe, see docs/mlcore.md)")
+    m.add_argument("--arch", default="UD", choices=list_models())
     m.add_argument("--filters", type=int, default=0, help="initial filters (0 = the paper's)")
     m.add_argument("--epochs", type=int, default=10)
+    m.add_argument("--steps-per-epoch", type=int, default=250, help="optimiser steps per epoch")
     m.add_argument("--batch-size", type=int, default=8)
-    m.add_argument("--lr", type=float, default=None, help="default: the architecture's")
+    m.add_argument("--optimiser", default="AdamW", choices=("AdamW", "SGD", "paper"))
+    m.add_argument("--lr", type=float, default=None, help="default: 3e-3 AdamW, 1e-2 SGD, the paper's")
+    m.add_argument("--schedule", default="poly", choices=("poly", "cosine", "constant"))
     m.add_argument("--loss", default="dice_ce", choices=("ce", "dice_ce"))
+    m.add_argument("--patch-size", type=int, default=None, help="square patch (default: the plan's)")
     m.add_argument(
-        "--patch-size", type=int, default=None, help="random patches (256 = paper); default whole slices"
+        "--min-spacing", type=float, default=None, help="mm: a plan coarser than the median spacing"
     )
+    m.add_argument("--max-patch", type=int, default=256, help="cap of the plan's patch side")
+    m.add_argument("--fg-fraction", type=float, default=0.5, help="share of foreground-centred patches")
     m.add_argument("--no-augment", action="store_true")
+    m.add_argument("--val-every", type=int, default=0, help="validate every N epochs (0: at the end)")
     m.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    m.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     m.add_argument("--folds", type=int, default=5, help="patient-level folds")
 
-    p = sub.add_parser("train", parents=[data, model], help="train one fold, save model.pt")
-    p.add_argument("--fold", type=int, default=0, help="which fold validates")
+    p = sub.add_parser(
+        "train", parents=[data, model], help="train on every subject (or all folds but --fold)"
+    )
+    p.add_argument("--fold", type=int, default=None, help="validate on this fold instead of using all data")
     p.add_argument("--out", default="runs/train")
     p = sub.add_parser(
         "cv", parents=[data, model], help="k-fold CV, print the paper-style table, write cv.json"
     )
     p.add_argument("--out", default="runs/cv")
     p.add_argument("--save-models", action="store_true", help="also write fold<i>.pt")
-    p = sub.add_parser("predict", parents=[data], help="write PNG label maps with one or more checkpoints")
+    p = sub.add_parser("predict", help="label maps (PNG, and NIfTI for NIfTI inputs) from checkpoints")
+    p.add_argument("inputs", nargs="+", help="NIfTI files, MIDS trees or images/ PNG folders")
     p.add_argument("--checkpoint", action="append", required=True, help="repeat for a fold ensemble")
     p.add_argument("--tta", action="store_true", help="average with the horizontal flip")
     p.add_argument("--out", default="runs/predict")

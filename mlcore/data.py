@@ -1,42 +1,25 @@
-"""Training data: per-volume z-score, the paper's augmentation, a patch-sampling Dataset and a folder
-loader for MIDS trees and images/+masks/ PNG folders.
+"""Training data: `Sample`s (one sagittal slice, its spacing and which classes its mask labels) and a
+folder loader for MIDS trees and images/+masks/ PNG folders.
 
-Shapes: images (C, H, W) float32 normalised, masks (H, W) int64; slices in the canonical sagittal
-orientation of mlcore.io (rows superior -> inferior, columns anterior -> posterior).
+Shapes: images (C, H, W) float32 z-scored per volume, masks (H, W) int64 with IGNORE_INDEX where the
+truth is unknown; slices in the canonical sagittal orientation of mlcore.preprocess (rows superior ->
+inferior, columns anterior -> posterior). Geometry and normalisation live in mlcore.preprocess.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from scipy import ndimage
-from torch.utils.data import Dataset
 
 from mlcore import io
+from mlcore.preprocess import resample_onto, spacing_of, zscore, zscore_stats
 
-IGNORE_INDEX = -100  # mask value of unlabelled samples (torch's cross-entropy default ignore_index)
-
-
-def zscore_stats(volume: np.ndarray) -> tuple[float, float]:
-    """Mean and std over the non-zero voxels of a volume (all voxels if none is non-zero); std is never 0."""
-    arr = np.asarray(volume, dtype=np.float64)
-    values = arr[arr != 0]
-    if values.size == 0:
-        values = arr.ravel()
-    std = float(values.std()) if values.size else 0.0
-    return (float(values.mean()) if values.size else 0.0), (std if std > 1e-8 else 1.0)
-
-
-def zscore(arr: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """(arr - mean) / std as float32, any shape."""
-    return ((np.asarray(arr, dtype=np.float32) - np.float32(mean)) / np.float32(std if std else 1.0)).astype(
-        np.float32
-    )
+IGNORE_INDEX = -100  # mask value where the truth is unknown (torch's cross-entropy default ignore_index)
+__all__ = ["IGNORE_INDEX", "Sample", "load_folder", "label_map_from_table", "zscore", "zscore_stats"]
 
 
 @dataclass
@@ -44,91 +27,10 @@ class Sample:
     id: str
     subject: str
     image: np.ndarray  # (C, H, W) float32, z-scored per volume
-    mask: np.ndarray | None  # (H, W) int64 class ids, or None when unlabelled
-
-
-def augment(
-    image: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """The paper's augmentation as one affine warp of image (C,H,W) and mask (H,W) together: rotation
-    +-20 deg, zoom 0.5-1.5, horizontal flip p=0.5, shift up to 10% per axis. Image: linear interpolation,
-    outside filled with each channel's minimum; mask: nearest neighbour, outside = 0 (no new values)."""
-    _, h, w = image.shape
-    angle = math.radians(rng.uniform(-20, 20))
-    zoom = rng.uniform(0.5, 1.5)
-    flip = rng.random() < 0.5
-    shift = rng.uniform(-0.1, 0.1, 2) * np.array([h, w])
-    cos, sin = math.cos(angle), math.sin(angle)
-    # Output pixel o samples input pixel  A @ (o - centre - shift) + centre  (A = rotate . unzoom . flip).
-    a = np.array([[cos, -sin], [sin, cos]]) / zoom @ np.diag([1.0, -1.0 if flip else 1.0])
-    centre = np.array([(h - 1) / 2, (w - 1) / 2])
-    offset = centre - a @ (centre + shift)
-    out = np.empty_like(image, dtype=np.float32)
-    for c in range(image.shape[0]):
-        ndimage.affine_transform(
-            image[c], a, offset, order=1, mode="constant", cval=float(image[c].min()), output=out[c]
-        )
-    if mask is None:
-        return out, None
-    warped = ndimage.affine_transform(mask, a, offset, order=0, mode="constant", cval=0)
-    return out, warped.astype(mask.dtype, copy=False)
-
-
-def _crop_or_pad(
-    image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Random size x size window of image (C,H,W) / mask (H,W); pads (image: channel minimum, mask:
-    background, or the ignore index when unlabelled) where the slice is smaller."""
-    _, h, w = image.shape
-    ph, pw = max(size - h, 0), max(size - w, 0)
-    if ph or pw:
-        top, left = ph // 2, pw // 2
-        pad = ((top, ph - top), (left, pw - left))
-        image = np.stack([np.pad(ch, pad, constant_values=ch.min()) for ch in image])
-        mask = np.pad(mask, pad, constant_values=IGNORE_INDEX if (mask == IGNORE_INDEX).all() else 0)
-        h, w = mask.shape
-    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-    return image[:, y : y + size, x : x + size], mask[y : y + size, x : x + size]
-
-
-class SliceDataset(Dataset):
-    """Samples -> (image tensor (C,S,S) float32, mask tensor (S,S) int64) with S = patch_size (random
-    window, padded when the slice is smaller) or whole slices (C,H,W)/(H,W) when patch_size is None.
-    Unlabelled samples give a mask full of IGNORE_INDEX. Random draws are seeded per worker and epoch."""
-
-    def __init__(
-        self, samples: Sequence[Sample], augment: bool = False, patch_size: int | None = None, seed: int = 0
-    ):
-        self.samples = list(samples)
-        self.augment = augment
-        self.patch_size = patch_size
-        self.seed = seed
-        self._rng: np.random.Generator | None = None
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def _generator(self) -> np.random.Generator:
-        if self._rng is None:
-            info = torch.utils.data.get_worker_info()
-            # In a worker torch.initial_seed() changes every epoch, so augmentations differ between epochs.
-            key = [self.seed] if info is None else [self.seed, info.id, torch.initial_seed() % 2**32]
-            self._rng = np.random.default_rng(key)
-        return self._rng
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        sample = self.samples[index]
-        rng = self._generator()
-        image = sample.image
-        mask = sample.mask if sample.mask is not None else np.full(image.shape[1:], IGNORE_INDEX, np.int64)
-        if self.augment:
-            image, warped = augment(image, mask if sample.mask is not None else None, rng)
-            mask = warped if warped is not None else mask
-        if self.patch_size is not None:
-            image, mask = _crop_or_pad(image, mask, self.patch_size, rng)
-        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)), torch.from_numpy(
-            np.ascontiguousarray(mask, dtype=np.int64)
-        )
+    mask: np.ndarray | None  # (H, W) int64 class ids (IGNORE_INDEX = unknown), or None when unlabelled
+    spacing: tuple[float, float] = (1.0, 1.0)  # (row, col) mm per pixel
+    labelled: tuple[int, ...] | None = None  # foreground classes the mask's source labels; None = all
+    site: str = ""  # acquisition site / data set, for leave-one-site-out evaluation
 
 
 def remap_labels(mask: np.ndarray, label_map: Mapping[int, int] | None, source: str) -> np.ndarray:
@@ -147,20 +49,61 @@ def remap_labels(mask: np.ndarray, label_map: Mapping[int, int] | None, source: 
     return out
 
 
-def _onto_grid(
-    stack: np.ndarray, affine: np.ndarray, ref_shape: tuple[int, ...], ref_affine: np.ndarray, order: int
-) -> np.ndarray:
-    """Resample a stack onto the reference voxel grid (both as returned by io.read_sagittal)."""
-    if stack.shape == tuple(ref_shape) and np.allclose(affine, ref_affine, atol=1e-3):
-        return stack
-    vox = np.linalg.inv(affine) @ ref_affine  # reference voxel -> source voxel
-    return ndimage.affine_transform(
-        stack, vox[:3, :3], vox[:3, 3], output_shape=tuple(ref_shape), order=order, mode="constant", cval=0
-    )
+# Names in a mask's label table -> the schema's class names. A table entry matches a class when its
+# text, lower-cased, matches one of these patterns: instance labels ("vertebra instance 7"), levels
+# ("L1", "T12", "L4-L5", "L5-S1") and plain names ("disc", "vertebrae").
+_NAME_RULES: tuple[tuple[str, str], ...] = (
+    (r"^(?:[ctls]\d{1,2})\s*[-/]\s*(?:[ctls]\d{1,2})$", "intervertebral discs"),
+    (r"^(?:(?:intervertebral\s+)?discs?|ivd)(?:\s+(?:instance\s+)?\d+)?$", "intervertebral discs"),
+    (r"^(?:[ctl]\d{1,2})$", "vertebrae"),
+    (r"^(?:vertebra[el]?|vertebral\s+bod(?:y|ies))(?:\s+(?:instance\s+)?\d+)?$", "vertebrae"),
+    (r"^(?:sacrum|s\d)$", "sacrum"),
+)
+
+
+def label_map_from_table(table: Mapping[int, str], class_names: Sequence[str]) -> dict[int, int]:
+    """Source value -> class id from a mask's JSON label table ({1: "vertebra instance 1", ...} or
+    {1: "L1", ...}), matching each entry to a class by exact name, then by the rules above (so
+    instance labels map onto one class). ValueError naming the entries that match no class."""
+    lowered = {name.lower(): i for i, name in enumerate(class_names)}
+    mapping: dict[int, int] = {}
+    unknown = []
+    for value, text in table.items():
+        name = str(text).strip().lower()
+        target = lowered.get(name)
+        if target is None:
+            for pattern, cls in _NAME_RULES:
+                if re.match(pattern, name) and cls in lowered:
+                    target = lowered[cls]
+                    break
+        if target is None:
+            unknown.append(f"{value}={text!r}")
+        else:
+            mapping[int(value)] = target
+    if unknown:
+        raise ValueError(f"label table entries {unknown} match no class of {list(class_names)}")
+    return mapping
+
+
+def unknown_above_labels(mask: np.ndarray, margin: int = 2) -> np.ndarray:
+    """Rows above the highest labelled pixel of a volume (P, R, C), less a margin, as IGNORE_INDEX.
+
+    For masks that label only some levels (mids-lumbar's L1-L5): the bodies above them (T11, T12)
+    are visible but unlabelled, so their truth is unknown there, not background."""
+    out = mask.copy()
+    rows = np.flatnonzero((mask > 0).any(axis=(0, 2)))
+    if rows.size:
+        out[:, : max(int(rows[0]) - margin, 0), :] = IGNORE_INDEX
+    return out
 
 
 def _load_mids(
-    root: Path, channels: Sequence[str], mask_desc: str | None, label_map: Mapping[int, int] | None
+    root: Path,
+    channels: Sequence[str],
+    mask_desc: str | None,
+    label_map: Mapping[int, int] | None,
+    class_names: Sequence[str] | None,
+    partial_extent: bool,
 ) -> list[Sample]:
     samples: list[Sample] = []
     for series in io.find_mids_series(root):
@@ -175,28 +118,70 @@ def _load_mids(
         planes = [zscore(ref, *zscore_stats(ref))]
         for channel in channels[1:]:
             stack, aff = io.read_sagittal(series.images[channel])
-            planes.append(zscore(_onto_grid(stack, aff, ref.shape, ref_aff, order=1), *zscore_stats(stack)))
-        image = np.stack(planes, axis=1)  # (N, C, H, W)
-        mask_path = series.masks.get(mask_desc) if mask_desc else None
-        if mask_desc is None and len(series.masks) > 1:
-            raise ValueError(
-                f"{series.stem}: several masks {sorted(series.masks)}; pass mask_desc to choose one"
+            planes.append(
+                zscore(resample_onto(stack, aff, ref.shape, ref_aff, order=1), *zscore_stats(stack))
             )
-        if mask_desc is None and series.masks:
-            mask_path = next(iter(series.masks.values()))
-        masks = None
-        if mask_path is not None:
-            raw, m_aff = io.read_sagittal(mask_path)
-            masks = remap_labels(
-                np.rint(_onto_grid(raw, m_aff, ref.shape, ref_aff, order=0)), label_map, mask_path.name
+        image = np.stack(planes, axis=1)  # (N, C, H, W)
+        spacing = spacing_of(ref_aff)
+        masks: np.ndarray | None = None
+        labelled: tuple[int, ...] | None = None
+        mask_paths = dict(series.masks) if mask_desc is None else {}
+        if mask_desc is not None and mask_desc in series.masks:
+            mask_paths = {mask_desc: series.masks[mask_desc]}
+        if mask_paths:
+            masks, labelled = _combined_mask(
+                mask_paths, ref.shape, ref_aff, label_map, class_names, partial_extent
             )
         for i in range(image.shape[0]):
             samples.append(
                 Sample(
-                    f"{series.stem}/{i:03d}", series.subject, image[i], None if masks is None else masks[i]
+                    f"{series.stem}/{i:03d}",
+                    series.subject,
+                    image[i],
+                    None if masks is None else masks[i],
+                    spacing=(spacing[1], spacing[2]),
+                    labelled=labelled,
                 )
             )
     return samples
+
+
+def _combined_mask(
+    paths: Mapping[str, Path],
+    shape: tuple[int, ...],
+    ref_aff: np.ndarray,
+    label_map: Mapping[int, int] | None,
+    class_names: Sequence[str] | None,
+    partial_extent: bool,
+) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """One (N, H, W) class mask from a series' masks (several descs, e.g. vertebrae + discs, are
+    merged); with class names, each mask's label table decides the mapping and which classes count
+    as labelled (the others are unknown for this series, not background)."""
+    combined = np.zeros(shape, np.int64)
+    classes: set[int] = set()
+    for path in paths.values():
+        raw, m_aff = io.read_sagittal(path)
+        raw = np.rint(resample_onto(raw, m_aff, shape, ref_aff, order=0))
+        mapping = label_map
+        if mapping is None and class_names is not None:
+            table = io.read_label_table(_sidecar_of(path)) if _sidecar_of(path).exists() else {}
+            if not table:
+                raise ValueError(f"{path.name}: no label table beside it; pass a label map")
+            mapping = label_map_from_table(table, class_names)
+        mask = remap_labels(raw, mapping, path.name)
+        if partial_extent:
+            mask = unknown_above_labels(mask)
+        write = (mask != 0) & (combined <= 0)
+        combined[write] = mask[write]
+        combined[(mask == IGNORE_INDEX) & (combined == 0)] = IGNORE_INDEX
+        classes |= {int(v) for v in (mapping or {}).values() if v > 0}
+    if class_names is None:
+        return combined, None
+    return combined, tuple(sorted(classes))
+
+
+def _sidecar_of(path: Path) -> Path:
+    return path.with_name(re.sub(r"\.nii(\.gz)?$", ".json", path.name))
 
 
 def load_folder(
@@ -205,11 +190,18 @@ def load_folder(
     mask_desc: str | None = None,
     label_map: Mapping[int, int] | None = None,
     labelled_only: bool = False,
+    class_names: Sequence[str] | None = None,
+    partial_extent: bool = False,
 ) -> list[Sample]:
-    """Samples from a MIDS tree (one per sagittal slice; subject = the sub- label) or from an
-    images/N.png + masks/N.npy|png folder (each image its own subject). The sagittal axis is found from
-    each NIfTI affine. label_map remaps source mask values to class ids; labelled_only drops slices
-    without a mask or with an empty one."""
+    """Samples from a MIDS tree (one per sagittal slice; subject = the sub- label; the sagittal axis
+    and the spacing come from each NIfTI affine) or from an images/N.png + masks/N.npy|png folder
+    (each image its own subject, 1 mm pixels).
+
+    label_map remaps source mask values to class ids. Without one, `class_names` maps each mask
+    through the label table beside it (instance labels onto one class; several masks of a series,
+    e.g. vertebrae and discs, are merged, and classes no mask of the series labels are marked
+    unlabelled for it). partial_extent marks rows above the highest labelled pixel as unknown.
+    labelled_only drops slices without a mask or with an empty one."""
     root = Path(path)
     if not root.is_dir():
         raise ValueError(f"{root} is not a folder")
@@ -226,9 +218,15 @@ def load_folder(
             for name, img, mask in io.read_png_folder(root)
         ]
     elif io.is_mids_tree(root):
-        samples = _load_mids(root, list(channels), mask_desc, label_map)
+        if mask_desc is None and label_map is not None:
+            descs = {d for s in io.find_mids_series(root) for d in s.masks}
+            if len(descs) > 1:
+                raise ValueError(
+                    f"several masks {sorted(descs)} share one label map; pass mask_desc to choose one"
+                )
+        samples = _load_mids(root, list(channels), mask_desc, label_map, class_names, partial_extent)
     else:
         raise ValueError(f"{root} is neither a MIDS tree (sub-*/) nor an images/ + masks/ folder")
     if labelled_only:
-        samples = [s for s in samples if s.mask is not None and s.mask.any()]
+        samples = [s for s in samples if s.mask is not None and (s.mask > 0).any()]
     return samples

@@ -15,31 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 import nibabel as nib
 import numpy as np
-from nibabel import orientations
 from nibabel.spatialimages import SpatialImage
 from PIL import Image
+
+from mlcore.preprocess import to_sagittal
 
 if TYPE_CHECKING:
     from mlcore.phantom import PhantomSubject
 
-SAGITTAL_CODES = ("R", "I", "P")
 _ENTITY = re.compile(
     r"^(?P<stem>sub-[^_]+(?:_[a-z]+-[^_]+)*?)_(?:desc-(?P<desc>[^_]+)_)?(?P<suffix>[A-Za-z0-9]+)\.nii(?:\.gz)?$"
 )
 
 
 def sagittal_stack(volume: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reorient a 3D volume so axis 0 is left-right and each vol[i] is a sagittal slice (rows S->I,
-    columns A->P), whatever the stored axis order. Returns (stack (N,H,W), affine of the stack)."""
-    if volume.ndim == 4 and volume.shape[3] == 1:
-        volume = volume[..., 0]
-    if volume.ndim != 3:
-        raise ValueError(f"expected a 3D volume, got shape {volume.shape}")
-    current = orientations.io_orientation(affine)
-    transform = orientations.ornt_transform(current, orientations.axcodes2ornt(SAGITTAL_CODES))
-    stack = orientations.apply_orientation(volume, transform)
-    new_affine = affine @ orientations.inv_ornt_aff(transform, volume.shape)
-    return np.ascontiguousarray(stack), new_affine
+    """Reorient a 3D volume to a sagittal stack (N, H, W): see mlcore.preprocess.to_sagittal."""
+    return to_sagittal(volume, affine)
 
 
 def read_sagittal(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

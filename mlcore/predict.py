@@ -1,6 +1,11 @@
 """Inference on in-memory arrays: one model or a fold ensemble (softmax averaged), optional
 horizontal-flip test-time augmentation and MC-dropout sampling. No gradients; CPU or CUDA
-(each model runs on the device its weights are on)."""
+(each model runs on the device its weights are on).
+
+`predict_slices` is the plan-aware path used for validation, pre-labelling and the CLI: each slice is
+resampled to its model's plan spacing, predicted by a sliding window of the plan's patch size
+(Gaussian-weighted overlaps, like nnU-Net), and the probabilities are resampled back onto the
+slice's own grid. `predict_batch` runs models on arrays exactly as given."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from mlcore.device import autocast, model_device
+from mlcore.preprocess import Plan, resample_probs_back, resize_image
 
 EPS = 1e-12
 Models = nn.Module | Sequence[nn.Module]
@@ -149,3 +155,126 @@ def predict(
     if arr.ndim != 3:
         raise ValueError(f"image must be (C, H, W) or (N, C, H, W), got shape {arr.shape}")
     return predict_batch(models, arr[None], tta, mc_samples, batch_size, amp)[0]
+
+
+# --- plan-aware prediction ---------------------------------------------------------------------------
+def gaussian_weights(patch: tuple[int, int], sigma_scale: float = 0.125) -> np.ndarray:
+    """(P, Q) importance map for sliding-window overlaps: a Gaussian centred on the patch
+    (sigma = patch / 8, nnU-Net's choice), scaled to max 1 and never 0."""
+    axes = [np.exp(-0.5 * ((np.arange(n) - (n - 1) / 2) / (n * sigma_scale)) ** 2) for n in patch]
+    weights = np.outer(axes[0], axes[1]).astype(np.float32)
+    return np.maximum(weights / weights.max(), 1e-3)
+
+
+def window_starts(length: int, patch: int, overlap: float = 0.5) -> list[int]:
+    """Start offsets of windows of `patch` pixels covering `length` (>= patch) with ~overlap."""
+    if length <= patch:
+        return [0]
+    count = int(np.ceil((length - patch) / (patch * (1 - overlap)))) + 1
+    return [round(v) for v in np.linspace(0, length - patch, count)]
+
+
+def _pad_to(image: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """Pad (C, H, W) symmetrically with each channel's minimum to at least `shape`; returns the
+    padded image and the (top, left) offset of the original."""
+    _, h, w = image.shape
+    ph, pw = max(shape[0] - h, 0), max(shape[1] - w, 0)
+    if not ph and not pw:
+        return image, (0, 0)
+    top, left = ph // 2, pw // 2
+    pad = ((top, ph - top), (left, pw - left))
+    return np.stack([np.pad(ch, pad, constant_values=float(ch.min())) for ch in image]), (top, left)
+
+
+def sliding_window_probs(
+    models: Models,
+    images: Sequence[np.ndarray],
+    patch: tuple[int, int],
+    tta: bool = False,
+    mc_samples: int = 0,
+    batch_size: int = 8,
+    amp: bool = False,
+) -> list[np.ndarray]:
+    """Mean softmax over models (and flips / MC passes) of each (C, H, W) image, by Gaussian-weighted
+    windows of `patch` pixels batched across images. Returns one (K, H, W) float32 per image."""
+    listed = as_model_list(models)
+    weights = gaussian_weights(patch)
+    padded, windows = [], []
+    for n, image in enumerate(images):
+        arr, offset = _pad_to(np.asarray(image, dtype=np.float32), patch)
+        padded.append((arr, offset, image.shape[1:]))
+        for y in window_starts(arr.shape[1], patch[0]):
+            for x in window_starts(arr.shape[2], patch[1]):
+                windows.append((n, y, x))
+    sums: list[np.ndarray | None] = [None] * len(padded)
+    norms = [np.zeros(p[0].shape[1:], np.float32) for p in padded]
+    for start in range(0, len(windows), batch_size):
+        chunk = windows[start : start + batch_size]
+        x = torch.from_numpy(
+            np.stack([padded[n][0][:, y : y + patch[0], z : z + patch[1]] for n, y, z in chunk])
+        )
+        total: Tensor | None = None
+        passes = 0
+        for model in listed:
+            with inference_mode(model, mc_dropout=mc_samples > 0):
+                for _ in range(max(1, mc_samples)):
+                    p = softmax_probs(model, x, tta=tta, amp=amp)
+                    total = p if total is None else total + p
+                    passes += 1
+        assert total is not None
+        probs = (total / passes).numpy()  # (B, K, P, Q)
+        for (n, y, z), window in zip(chunk, probs, strict=True):
+            acc = sums[n]
+            if acc is None:
+                acc = sums[n] = np.zeros((window.shape[0], *norms[n].shape), np.float32)
+            acc[:, y : y + patch[0], z : z + patch[1]] += window * weights
+            norms[n][y : y + patch[0], z : z + patch[1]] += weights
+    out = []
+    for acc, norm, (_, (top, left), (h, w)) in zip(sums, norms, padded, strict=True):
+        assert acc is not None
+        out.append((acc / norm)[:, top : top + h, left : left + w])
+    return out
+
+
+def predict_slices(
+    models: Models,
+    plans: Plan | Sequence[Plan],
+    images: Sequence[np.ndarray],
+    spacings: Sequence[Sequence[float]],
+    tta: bool = False,
+    mc_samples: int = 0,
+    batch_size: int = 8,
+    amp: bool = False,
+) -> list[np.ndarray]:
+    """Plan-aware ensemble probabilities: images (C, H, W) normalised like training, each with its
+    (row, col) mm spacing -> one (K, H, W) float32 per image on the image's own grid.
+
+    `plans` is one Plan for all models or one per model (models with equal plans run together)."""
+    listed = as_model_list(models)
+    plan_list = [plans] * len(listed) if isinstance(plans, Plan) else list(plans)
+    if len(plan_list) != len(listed):
+        raise ValueError(f"{len(plan_list)} plans for {len(listed)} models")
+    if len(images) != len(spacings):
+        raise ValueError(f"{len(images)} images but {len(spacings)} spacings")
+    for image in images:
+        if np.ndim(image) != 3:
+            raise ValueError(f"each image must be (C, H, W), got shape {np.shape(image)}")
+    groups: dict[str, tuple[Plan, list[nn.Module]]] = {}
+    for model, plan in zip(listed, plan_list, strict=True):
+        groups.setdefault(repr(plan), (plan, []))[1].append(model)
+    totals: list[np.ndarray] | None = None
+    for plan, members in groups.values():
+        resampled = [
+            resize_image(np.asarray(img, np.float32), plan.slice_shape(np.shape(img)[1:], sp), order=1)
+            for img, sp in zip(images, spacings, strict=True)
+        ]
+        probs = sliding_window_probs(
+            members, resampled, tuple(plan.patch_size), tta, mc_samples, batch_size, amp
+        )
+        native = [
+            resample_probs_back(p, np.shape(img)[1:]) * len(members)
+            for p, img in zip(probs, images, strict=True)
+        ]
+        totals = native if totals is None else [t + n for t, n in zip(totals, native, strict=True)]
+    assert totals is not None
+    return [t / len(listed) for t in totals]

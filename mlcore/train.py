@@ -1,15 +1,26 @@
-"""Training one fold and patient-level k-fold cross-validation.
+"""Training one fold and patient-level k-fold cross-validation with SpineLab's recipe.
 
-Validation follows the paper's metric: one confusion matrix accumulated over every pixel of the
-fold's whole validation slices; the epoch with the best mean IoU (without background) is kept.
-The same code runs on CPU (fp32, deterministic with a seed) and CUDA (bf16 autocast,
-channels_last, pinned-memory loader with workers).
+The recipe (nnU-Net's ideas, sized for few slices and small machines):
+- epochs of a fixed number of optimiser steps (`steps_per_epoch`), independent of the data set's
+  size, so 4 labelled slices train as long as 400 do;
+- AdamW with a poly learning-rate decay (the paper's per-network optimisers stay available as
+  `optimiser="paper"`);
+- Dice + CE with deep-supervision weights; partially labelled masks (a class the source never
+  labelled) use the marginal loss, so an unlabelled class is never taught as background;
+- slices resampled to the plan's spacing (`mlcore.preprocess.Plan`, fitted to the data), patches
+  sampled foreground-aware and augmented (`mlcore.augment`);
+- validation by sliding-window inference at the plan's spacing, probabilities resampled back onto
+  each slice's own grid and scored there with the paper's IoU. The reported fold score is that of the
+  FINAL weights: no epoch is picked on the validation fold, so the CV figure is not optimistic.
+
+The same code runs on CPU (fp32) and CUDA (bf16 autocast, channels_last).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,16 +29,21 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
 
 from mlcore import metrics
-from mlcore.data import Sample, SliceDataset
+from mlcore.augment import NO_AUGMENT, AugmentConfig, ForegroundIndex, sample_patch
+from mlcore.data import Sample
 from mlcore.device import autocast, memory_format, resolve_device, seed_everything
 from mlcore.losses import IGNORE_INDEX, get_loss, supervised_loss
 from mlcore.models import MODELS, build_model, make_optimiser
+from mlcore.predict import predict_slices
+from mlcore.preprocess import Plan, fit_plan, resize_image, resize_labels
 
 Progress = Callable[[dict[str, Any]], None]
 ShouldStop = Callable[[], bool]
+OPTIMISERS = ("AdamW", "SGD", "paper")
+SCHEDULES = ("poly", "cosine", "constant")
+DEFAULT_LR = {"AdamW": 3e-3, "SGD": 1e-2}
 
 
 class TrainingStopped(Exception):
@@ -36,25 +52,34 @@ class TrainingStopped(Exception):
 
 @dataclass
 class TrainConfig:
-    """Everything needed to rebuild and retrain a model; stored in every checkpoint."""
+    """Everything needed to rebuild, retrain and apply a model; stored in every checkpoint."""
 
     arch: str = "UVD"
     in_channels: int = 1
     num_classes: int = 12
     class_names: list[str] = field(default_factory=list)
     epochs: int = 10
+    steps_per_epoch: int = 250  # optimiser steps per epoch, whatever the data set's size (nnU-Net: 250)
     batch_size: int = 8
-    lr: float | None = None  # None -> the spec's learning rate
-    optimiser: str | None = None  # None -> the spec's optimiser ("Adam", "RMSprop", "Adadelta")
+    optimiser: str = "AdamW"  # "AdamW" | "SGD" (momentum 0.99, nesterov) | "paper" (the network's own)
+    lr: float | None = None  # None -> 3e-3 AdamW, 1e-2 SGD, the paper's rate for "paper"
+    weight_decay: float = 3e-5
+    lr_schedule: str = "poly"  # "poly" (1 - t)^0.9 | "cosine" | "constant"
     loss: str = "dice_ce"  # "ce" | "dice_ce"
-    patch_size: int | None = None  # None -> whole slices; 256 = the paper's patches
+    ds_weights: list[float] | None = None  # deep-supervision weights: final head first
     augment: bool = True
+    fg_fraction: float = 0.5  # share of patches centred on a foreground class (chosen uniformly)
+    plan: dict[str, Any] | None = None  # mlcore.preprocess.Plan.to_dict(); fitted on the data when None
+    min_spacing: float | None = None  # mm; a coarser plan than the median spacing (CPU budgets)
+    max_patch: int = 256  # cap of the plan's patch side (pixels)
+    patch_size: int | None = None  # square patch overriding the plan's
+    channels: list[str] = field(default_factory=lambda: ["T2w"])
+    label_map: dict[str, int] | None = None  # source mask value -> class id, as applied to the masks
+    val_every: int = 0  # validate every N epochs for the history (0: after the last epoch only)
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     amp: bool = True  # bf16 autocast, CUDA only
     channels_last: bool = True  # CUDA and CPU (faster on both, see docs/mlcore.md)
-    num_workers: int = 0
-    ds_weights: list[float] | None = None  # deep-supervision weights: final head first
     model_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"filters": 8}
 
     def __post_init__(self) -> None:
@@ -64,8 +89,21 @@ class TrainConfig:
             raise ValueError(f"{len(self.class_names)} class names for num_classes={self.num_classes}")
         if self.arch not in MODELS:
             raise ValueError(f"unknown arch {self.arch!r}: choose one of {sorted(MODELS)}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be >= 1")
+        if self.epochs < 1 or self.batch_size < 1 or self.steps_per_epoch < 1:
+            raise ValueError("epochs, steps_per_epoch and batch_size must be >= 1")
+        if self.optimiser not in OPTIMISERS:
+            raise ValueError(f"unknown optimiser {self.optimiser!r}: choose one of {list(OPTIMISERS)}")
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}: choose one of {list(SCHEDULES)}")
+        if not 0.0 <= self.fg_fraction <= 1.0:
+            raise ValueError(f"fg_fraction must be within 0..1, got {self.fg_fraction}")
+        if len(self.channels) != self.in_channels:
+            if self.channels == ["T2w"] and self.in_channels == 2:
+                self.channels = ["T2w", "T1w"]  # configs written before channels were named
+            else:
+                raise ValueError(
+                    f"{len(self.channels)} channel names {self.channels} for in_channels={self.in_channels}"
+                )
         get_loss(self.loss)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,25 +111,38 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Inverse of to_dict; unknown keys (from a newer version) are ignored."""
+        """Inverse of to_dict; unknown keys (from a newer version) are ignored, and configs of the
+        first checkpoint format (optimiser None = the paper's) still load."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if values.get("optimiser") in (None, "RMSprop", "Adam", "Adadelta"):
+            values["optimiser"] = "paper"
+        return cls(**values)
 
     def build(self) -> nn.Module:
         """A freshly initialised model for this config."""
         return build_model(self.arch, self.in_channels, self.num_classes, **self.model_overrides)
 
+    def get_plan(self) -> Plan | None:
+        return Plan.from_dict(self.plan) if self.plan else None
+
+    def stride(self) -> int:
+        spec = MODELS[self.arch]
+        return 2 ** int(self.model_overrides.get("depth", spec.depth)) if spec.family != "smp" else 32
+
 
 @dataclass
 class FoldResult:
-    """Best epoch of one fold: weights (CPU), confusion (K, K) int64, IoU (K,) float (nan = absent)."""
+    """Final weights of one fold (CPU), their validation confusion (K, K) int64 and IoU (K,) float
+    (nan = absent), the history, and the config with its fitted plan (what a checkpoint stores)."""
 
     state_dict: dict[str, Tensor]
     confusion: np.ndarray
     iou: np.ndarray
     history: list[dict[str, Any]]
     seconds: float
-    best_epoch: int = 0
+    best_epoch: int = 0  # the epoch whose weights are returned: always the last one
+    config: TrainConfig | None = None
 
 
 @dataclass
@@ -100,77 +151,128 @@ class CVResult:
     report: dict[str, Any]
 
 
-def _to_tensor(x: Any, dtype: torch.dtype) -> Tensor:
-    return x.to(dtype) if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x)).to(dtype)
+def plan_for(cfg: TrainConfig, samples: Sequence[Sample]) -> Plan:
+    """cfg's plan, or one fitted to the samples' shapes and spacings (see mlcore.preprocess.fit_plan)."""
+    plan = cfg.get_plan()
+    if plan is None:
+        if not samples:
+            raise ValueError("no samples to fit a preprocessing plan on")
+        plan = fit_plan(
+            [np.shape(s.image)[1:] for s in samples],
+            [s.spacing for s in samples],
+            channels=cfg.channels,
+            stride=cfg.stride(),
+            max_patch=cfg.max_patch,
+            min_spacing=cfg.min_spacing,
+        )
+    if cfg.patch_size:
+        plan = dataclasses.replace(plan, patch_size=(cfg.patch_size, cfg.patch_size))
+    return plan
 
 
-def pad_collate(batch: Sequence[tuple[Any, Any]]) -> tuple[Tensor, Tensor]:
-    """Stack (image (C,H,W), mask (H,W)) pairs into (B,C,H,W), (B,H,W); slices of different sizes
-    are zero-padded to the largest, their padding masked with IGNORE_INDEX."""
-    images = [_to_tensor(b[0], torch.float32) for b in batch]
-    masks = [_to_tensor(b[1], torch.int64) for b in batch]
-    height = max(i.shape[-2] for i in images)
-    width = max(i.shape[-1] for i in images)
-    out_i = torch.zeros(len(images), images[0].shape[0], height, width)
-    out_m = torch.full((len(masks), height, width), IGNORE_INDEX, dtype=torch.int64)
-    for n, (image, mask) in enumerate(zip(images, masks, strict=True)):
-        out_i[n, :, : image.shape[-2], : image.shape[-1]] = image
-        out_m[n, : mask.shape[-2], : mask.shape[-1]] = mask
-    return out_i, out_m
+def with_plan(cfg: TrainConfig, plan: Plan) -> TrainConfig:
+    return dataclasses.replace(cfg, plan=plan.to_dict(), patch_size=None)
 
 
-def _seed_worker(worker_id: int) -> None:
-    seed = torch.initial_seed() % (2**32)
-    np.random.seed(seed)
+@dataclass
+class _Prepared:
+    """A training slice at the plan's spacing, with its foreground index and unlabelled classes."""
+
+    image: np.ndarray  # (C, H, W) float32
+    mask: np.ndarray  # (H, W) int64
+    index: ForegroundIndex
+    unlabelled: np.ndarray  # (K,) bool
 
 
-def make_loader(cfg: TrainConfig, samples: list[Sample], device: torch.device) -> DataLoader:
-    """Shuffled training loader; pinned memory and workers only pay off on CUDA."""
-    dataset = SliceDataset(samples, augment=cfg.augment, patch_size=cfg.patch_size, seed=cfg.seed)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    return DataLoader(
-        dataset,
-        batch_size=cfg.batch_size,
-        shuffle=True,
-        drop_last=len(dataset) > cfg.batch_size,
-        num_workers=cfg.num_workers,
-        pin_memory=device.type == "cuda",
-        persistent_workers=cfg.num_workers > 0,
-        collate_fn=pad_collate,
-        worker_init_fn=_seed_worker,
-        generator=generator,
-    )
+def _prepare(samples: Sequence[Sample], plan: Plan, num_classes: int) -> list[_Prepared]:
+    out = []
+    for s in samples:
+        if s.mask is None:
+            continue
+        shape = plan.slice_shape(np.shape(s.image)[1:], s.spacing)
+        mask = resize_labels(np.asarray(s.mask, dtype=np.int64), shape)
+        unlabelled = np.zeros(num_classes, bool)
+        if s.labelled is not None:
+            unlabelled[[c for c in range(1, num_classes) if c not in s.labelled]] = True
+        out.append(_Prepared(resize_image(s.image, shape), mask, ForegroundIndex(mask), unlabelled))
+    return out
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, samples: list[Sample], cfg: TrainConfig, device: torch.device) -> np.ndarray:
-    """Confusion matrix (K, K) over all pixels of the whole validation slices (paper's metric)."""
+def learning_rate(base: float, schedule: str, step: int, total: int) -> float:
+    """Pure schedule: lr at 0-based `step` of `total` ("poly": base * (1 - t)^0.9, nnU-Net)."""
+    t = min(step / max(total, 1), 1.0)
+    if schedule == "poly":
+        return base * (1 - t) ** 0.9
+    if schedule == "cosine":
+        return base * 0.5 * (1 + math.cos(math.pi * t))
+    return base
+
+
+def make_training_optimiser(cfg: TrainConfig, model: nn.Module) -> tuple[torch.optim.Optimizer, float]:
+    """(optimiser, its base learning rate) for the config."""
+    if cfg.optimiser == "paper":
+        spec = getattr(model, "spec", MODELS[cfg.arch])
+        optimiser = make_optimiser(spec, model.parameters(), lr=cfg.lr)
+        return optimiser, float(optimiser.param_groups[0]["lr"])
+    base = cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.optimiser]
+    if base <= 0:
+        raise ValueError(f"learning rate must be positive, got {base}")
+    if cfg.optimiser == "SGD":
+        sgd = torch.optim.SGD(
+            model.parameters(), lr=base, momentum=0.99, nesterov=True, weight_decay=cfg.weight_decay
+        )
+        return sgd, base
+    return torch.optim.AdamW(model.parameters(), lr=base, weight_decay=cfg.weight_decay), base
+
+
+def _batch(
+    prepared: list[_Prepared], cfg: TrainConfig, plan: Plan, rng: np.random.Generator, aug: AugmentConfig
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(images (B, C, P, Q), masks (B, P, Q), unlabelled (B, K)) of random augmented patches."""
+    picks = rng.integers(len(prepared), size=cfg.batch_size)
+    patch = tuple(plan.patch_size)
+    images, masks = [], []
+    for i in picks:
+        item = prepared[int(i)]
+        image, mask = sample_patch(
+            item.image, item.mask, (patch[0], patch[1]), rng, aug, item.index, cfg.fg_fraction
+        )
+        images.append(image)
+        masks.append(mask)
+    unlabelled = np.stack([prepared[int(i)].unlabelled for i in picks])
+    return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(masks)), torch.from_numpy(unlabelled)
+
+
+def evaluate_models(
+    models: nn.Module | Sequence[nn.Module], samples: Sequence[Sample], cfg: TrainConfig, batch_size: int = 8
+) -> np.ndarray:
+    """Confusion matrix (K, K) over all labelled pixels of whole validation slices on their own grids
+    (the paper's metric). Pixels of IGNORE_INDEX are left out; predictions of a class the slice's
+    source never labelled count as background."""
+    plan = cfg.get_plan()
+    if plan is None:
+        raise ValueError("the config has no preprocessing plan: train it first")
     k = cfg.num_classes
     confusion = np.zeros((k, k), dtype=np.int64)
-    model.eval()
-    fmt = memory_format(device, cfg.channels_last)
-    # Group by shape so whole slices batch without padding.
-    by_shape: dict[tuple[int, ...], list[Sample]] = {}
-    for sample in samples:
-        if sample.mask is not None:
-            by_shape.setdefault(tuple(np.shape(sample.image)), []).append(sample)
-    for group in by_shape.values():
-        for start in range(0, len(group), cfg.batch_size):
-            chunk = group[start : start + cfg.batch_size]
-            x = torch.from_numpy(np.stack([s.image for s in chunk]).astype(np.float32))
-            x = x.to(device, non_blocking=True).contiguous(memory_format=fmt)  # (B, C, H, W)
-            with autocast(device, cfg.amp):
-                out = model(x)
-            logits = out[0] if isinstance(out, (list, tuple)) else out
-            pred = logits.argmax(dim=1).cpu().numpy()  # (B, H, W)
-            for p, s in zip(pred, chunk, strict=True):
-                confusion += metrics.confusion_matrix(p, np.asarray(s.mask), k)
+    labelled = [s for s in samples if s.mask is not None]
+    for start in range(0, len(labelled), 16):
+        chunk = labelled[start : start + 16]
+        probs = predict_slices(
+            models,
+            plan,
+            [s.image for s in chunk],
+            [s.spacing for s in chunk],
+            batch_size=batch_size,
+            amp=cfg.amp,
+        )
+        for p, s in zip(probs, chunk, strict=True):
+            pred = p.argmax(axis=0)
+            if s.labelled is not None:
+                pred[~np.isin(pred, [0, *s.labelled])] = 0
+            truth = np.asarray(s.mask)
+            keep = truth != IGNORE_INDEX
+            confusion += metrics.confusion_matrix(pred[keep], truth[keep], k)
     return confusion
-
-
-def _score(confusion: np.ndarray) -> float:
-    value = float(metrics.mean_iou(confusion, include_background=False))
-    return value if np.isfinite(value) else -1.0
 
 
 def train_fold(
@@ -181,51 +283,55 @@ def train_fold(
     should_stop: ShouldStop | None = None,
     fold: int = 0,
 ) -> FoldResult:
-    """Train on `train`, validate each epoch on `val` (whole slices); keep the best epoch by mean IoU.
+    """Train on `train` for cfg.epochs x cfg.steps_per_epoch steps; score the final weights on `val`
+    (may be empty: a final model on all data, then confusion and IoU are empty).
 
     progress(dict(fold, epoch, epochs, step, steps, loss, eta_seconds)) after every step (1-based
     epoch and step); should_stop() is checked before every step and raises TrainingStopped."""
-    if not train:
-        raise ValueError("no training samples")
-    if not any(s.mask is not None for s in val):
-        raise ValueError("no labelled validation samples")
+    labelled = [s for s in train if s.mask is not None]
+    if not labelled:
+        raise ValueError("no labelled training samples")
     started = time.perf_counter()
     seed_everything(cfg.seed)
+    rng = np.random.default_rng([cfg.seed, fold])
+    plan = plan_for(cfg, labelled)
+    cfg = with_plan(cfg, plan)
+    prepared = _prepare(labelled, plan, cfg.num_classes)
     device = resolve_device(cfg.device)
     fmt = memory_format(device, cfg.channels_last)
     model = cfg.build().to(device).to(memory_format=fmt)  # type: ignore[call-overload]
-    spec = getattr(model, "spec", MODELS[cfg.arch])  # includes model_overrides
-    if cfg.optimiser:
-        spec = dataclasses.replace(spec, optimiser=cfg.optimiser)
-    optimiser = make_optimiser(spec, model.parameters(), lr=cfg.lr)
+    optimiser, base_lr = make_training_optimiser(cfg, model)
     loss_fn = get_loss(cfg.loss)
-    loader = make_loader(cfg, [s for s in train if s.mask is not None], device)
-    steps = len(loader)
-    total_steps = steps * cfg.epochs
-    best_state: dict[str, Tensor] = {}
-    best_cm = np.zeros((cfg.num_classes, cfg.num_classes), dtype=np.int64)
-    best_score, best_epoch = -np.inf, 0
+    aug = AugmentConfig() if cfg.augment else NO_AUGMENT
+    steps, total = cfg.steps_per_epoch, cfg.steps_per_epoch * cfg.epochs
     history: list[dict[str, Any]] = []
+    k = cfg.num_classes
+    confusion = np.zeros((k, k), dtype=np.int64)
+    has_val = any(s.mask is not None for s in val)
     done = 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         losses: list[float] = []
-        for step, (images, masks) in enumerate(loader, start=1):
+        for step in range(1, steps + 1):
             if should_stop is not None and should_stop():
                 raise TrainingStopped(f"stopped at fold {fold} epoch {epoch} step {step}")
-            x = images.to(device, non_blocking=True).contiguous(memory_format=fmt)  # (B, C, H, W)
-            y = masks.to(device, non_blocking=True)  # (B, H, W)
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate(base_lr, cfg.lr_schedule, done, total)
+            images, masks, unlabelled = _batch(prepared, cfg, plan, rng, aug)
+            x = images.to(device, non_blocking=True).contiguous(memory_format=fmt)  # (B, C, P, Q)
+            y = masks.to(device, non_blocking=True)  # (B, P, Q)
             optimiser.zero_grad(set_to_none=True)
             with autocast(device, cfg.amp):
                 out = model(x)
-            loss = supervised_loss(out, y, loss_fn, cfg.ds_weights)
+            partial = unlabelled.to(device) if bool(unlabelled.any()) else None
+            loss = supervised_loss(out, y, loss_fn, cfg.ds_weights, partial)
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 12.0)  # nnU-Net's clip
             optimiser.step()
             losses.append(float(loss.detach()))
             done += 1
             if progress is not None:
                 elapsed = time.perf_counter() - started
-                eta = elapsed / done * (total_steps - done)
                 progress(
                     dict(
                         fold=fold,
@@ -234,30 +340,30 @@ def train_fold(
                         step=step,
                         steps=steps,
                         loss=losses[-1],
-                        eta_seconds=eta,
+                        eta_seconds=elapsed / done * (total - done),
                     )
                 )
-        confusion = evaluate(model, val, cfg, device)
-        score = _score(confusion)
-        history.append(
-            dict(
-                epoch=epoch,
-                loss=float(np.mean(losses)) if losses else float("nan"),
-                val_mean_iou=score,
-                iou=[_nan_to_none(v) for v in metrics.iou_per_class(confusion)],
-                seconds=time.perf_counter() - started,
-            )
+        entry: dict[str, Any] = dict(
+            epoch=epoch, loss=float(np.mean(losses)), lr=learning_rate(base_lr, cfg.lr_schedule, done, total)
         )
-        if score > best_score:
-            best_score, best_epoch, best_cm = score, epoch, confusion
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        last = epoch == cfg.epochs
+        if has_val and (last or (cfg.val_every and epoch % cfg.val_every == 0)):
+            model.eval()
+            confusion = evaluate_models(model, val, cfg)
+            entry["val_mean_iou"] = _nan_to_none(metrics.mean_iou(confusion, include_background=False))
+            entry["iou"] = [_nan_to_none(v) for v in metrics.iou_per_class(confusion)]
+        entry["seconds"] = time.perf_counter() - started
+        history.append(entry)
+    model.eval()
+    state = {name: v.detach().to("cpu", copy=True) for name, v in model.state_dict().items()}
     return FoldResult(
-        state_dict=copy.deepcopy(best_state),
-        confusion=best_cm,
-        iou=np.asarray(metrics.iou_per_class(best_cm), dtype=float),
+        state_dict=copy.deepcopy(state),
+        confusion=confusion,
+        iou=np.asarray(metrics.iou_per_class(confusion), dtype=float),
         history=history,
         seconds=time.perf_counter() - started,
-        best_epoch=best_epoch,
+        best_epoch=cfg.epochs,
+        config=cfg,
     )
 
 
@@ -283,7 +389,12 @@ def cross_validate(
     progress: Progress | None = None,
     should_stop: ShouldStop | None = None,
 ) -> CVResult:
-    """Patient-level k-fold CV: folds[i] lists the validation subjects of fold i (mlcore.folds)."""
+    """Patient-level k-fold CV: folds[i] lists the validation subjects of fold i (mlcore.folds).
+
+    One plan is fitted on all labelled samples first (a data set fingerprint, like nnU-Net's), so
+    every fold presents slices the same way."""
+    plan = plan_for(cfg, [s for s in samples if s.mask is not None])
+    cfg = with_plan(cfg, plan)
     results: list[FoldResult] = []
     for index, val_subjects in enumerate(folds):
         train, val = split_by_subjects(samples, val_subjects)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.middleware.csrf import get_token
@@ -135,9 +136,7 @@ def new(request: HttpRequest) -> HttpResponse:
             return redirect(f"/rounds/{rnd.pk}/")
         except SpineLabError as exc:
             error = exc.message
-    from mlcore.models import MODELS
-
-    defaults = rounds.RoundOptions()
+    defaults = rounds.default_options()
     chosen = request.POST.getlist("architectures") if request.method == "POST" else defaults.architectures
     return render(
         request,
@@ -148,11 +147,15 @@ def new(request: HttpRequest) -> HttpResponse:
             "values": values,
             "defaults": defaults,
             "architectures": [
-                {"name": n, "description": MODELS[n].description, "checked": n in chosen}
-                for n in rounds.PAPER_ARCHITECTURES + sorted(set(MODELS) - set(rounds.PAPER_ARCHITECTURES))
+                {"name": n, "description": rounds.ARCHITECTURES[n], "checked": n in chosen}
+                for n in rounds.PAPER_ARCHITECTURES
+                + sorted(set(rounds.ARCHITECTURES) - set(rounds.PAPER_ARCHITECTURES))
             ],
             "strategies": rounds.STRATEGIES,
             "channel_sets": list(CHANNEL_SETS),
+            "optimisers": ["AdamW", "SGD", "paper"],
+            "preset": settings.SPINELAB["ROUND_PRESET"],
+            "floor": settings.SPINELAB["PROMOTION_FLOOR"],
         },
         status=400 if error else 200,
     )

@@ -15,10 +15,11 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from annotator.errors import InvalidInput
 from annotator.models import Job, ModelVersion, Slice, SliceState, TrainingRound
 from annotator.services import jobs, registry, rounds
 from annotator.services.masks import save_model_prelabel
-from annotator.services.round_data import ImageLoader, channel_names, has_channels
+from annotator.services.round_data import ImageLoader, channel_names, has_channels, slice_spacing
 
 CANDIDATE_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED)
 
@@ -47,61 +48,70 @@ def write_ranks(ranked_ids: list[int], scores: dict[int, float], project_id: int
 
 
 def prelabel_work(job: Job) -> dict[str, Any]:
-    """Body of the `prelabel` job: params {version, strategy, next_batch, seed, round}."""
-    from mlcore.active import select, slice_scores
-    from mlcore.predict import predict_batch
+    """Body of the `prelabel` job: params {version, strategy, next_batch, seed, round}.
+
+    One pass per fold model gives both the pre-label and the scores (mlcore.inference.prelabel_slices):
+    slices are resampled to the models' plan spacing, predicted by sliding window and the
+    probabilities resampled back onto each slice's own grid."""
+    from mlcore.active import select
+    from mlcore.inference import prelabel_slices
 
     version = ModelVersion.objects.select_related("project", "training_round").get(pk=job.params["version"])
     strategy = job.params.get("strategy", "entropy")
     channels = version_channels(version)
-    models = registry.load_fold_models(version)
+    loaded = [registry.read_model(name) for name in version.weights]
+    models = [model for model, _, _ in loaded]
+    plans = [cfg.get_plan() for _, cfg, _ in loaded]
+    if any(plan is None for plan in plans):
+        raise InvalidInput(
+            f"{version.label} was trained before preprocessing plans existed: train a new round"
+        )
     loader = ImageLoader(channels)
     pool = candidates(version, channels)
     jobs.report_progress(job.pk, 0.02, f"pre-labelling {len(pool)} slices with {version.label}")
-    by_shape: dict[tuple[int, int], list[Slice]] = defaultdict(list)
-    for slice_ in pool:
-        by_shape[(slice_.height, slice_.width)].append(slice_)
     ids: list[int] = []
-    score_parts: dict[str, list[np.ndarray]] = defaultdict(list)
+    score_parts: dict[str, list[float]] = defaultdict(list)
     features: list[np.ndarray] = []
     created = done = 0
     mc = 4 if strategy == "bald" else 0
-    for group in by_shape.values():
-        for start in range(0, len(group), 16):
-            chunk = group[start : start + 16]
-            images = np.stack([loader.image(s) for s in chunk])  # (B, C, H, W)
-            prediction = predict_batch(models, images)
-            for slice_, labels in zip(chunk, prediction.labels, strict=True):
-                previous = slice_.prelabel_revision
-                if previous is None or previous.meta.get("model_version") != version.pk:
-                    save_model_prelabel(
-                        slice_,
-                        labels,
-                        {
-                            "model_version": version.pk,
-                            "label": version.label,
-                            "round": version.training_round_id,
-                            "job": job.pk,
-                        },
-                    )
-                    created += 1
-            scores = slice_scores(models, images, mc_samples=mc)
+    for start in range(0, len(pool), 16):
+        chunk = pool[start : start + 16]
+        predictions = prelabel_slices(
+            models,
+            cast(list, plans),
+            [loader.image(s) for s in chunk],
+            [slice_spacing(s) for s in chunk],
+            mc_samples=mc,
+        )
+        for slice_, prediction in zip(chunk, predictions, strict=True):
+            previous = slice_.prelabel_revision
+            if previous is None or previous.meta.get("model_version") != version.pk:
+                save_model_prelabel(
+                    slice_,
+                    prediction.labels,
+                    {
+                        "model_version": version.pk,
+                        "label": version.label,
+                        "round": version.training_round_id,
+                        "job": job.pk,
+                    },
+                )
+                created += 1
             for key in ("entropy", "margin", "bald", "disagreement"):
-                score_parts[key].append(scores[key])
-            features.append(scores["features"].reshape(len(chunk), -1))
-            ids += [s.pk for s in chunk]
-            done += len(chunk)
-            if job.parent_id:  # keep the round's Job alive while it waits on this one
-                Job.objects.filter(pk=job.parent_id).update(heartbeat_at=timezone.now())
-            jobs.report_progress(
-                job.pk, 0.05 + 0.9 * done / max(1, len(pool)), f"pre-labelled {done}/{len(pool)} slices"
-            )
+                score_parts[key].append(prediction.scores[key])
+            features.append(prediction.features)
+        ids += [s.pk for s in chunk]
+        done += len(chunk)
+        if job.parent_id:  # keep the round's Job alive while it waits on this one
+            Job.objects.filter(pk=job.parent_id).update(heartbeat_at=timezone.now())
+        jobs.report_progress(
+            job.pk, 0.05 + 0.9 * done / max(1, len(pool)), f"pre-labelled {done}/{len(pool)} slices"
+        )
     ranked: list[int] = []
     score_of: dict[int, float] = {}
     if ids:
-        merged = {k: np.concatenate(v) for k, v in score_parts.items()}
-        same_width = len({f.shape[1] for f in features}) == 1
-        feats = np.concatenate(features) if same_width else None
+        merged = {k: np.asarray(v, dtype=np.float64) for k, v in score_parts.items()}
+        feats = np.stack(features)
         ranked = [
             int(cast(int, i))
             for i in select(

@@ -189,20 +189,64 @@ def promote_model(
         )
 
 
+def quality_problem(confusions: list[list[list[int]]], floor: float) -> str | None:
+    """Why a candidate is worse than a trivial prediction, or None. Pure.
+
+    confusions: the candidate's validation confusion per fold (K x K). Refused when its pooled mean
+    foreground IoU is below `floor`, or when its background IoU is below the background's share of
+    the pixels (what predicting background everywhere would score)."""
+    from mlcore.metrics import iou_per_class, mean_iou
+
+    pooled = np.sum([np.asarray(c, dtype=np.int64) for c in confusions], axis=0)
+    if pooled.ndim != 2 or pooled.sum() == 0:
+        return "it has no validation pixels to judge it by"
+    fg = mean_iou(pooled, include_background=False)
+    if not np.isfinite(fg) or fg < floor:
+        shown = "none" if not np.isfinite(fg) else f"{fg * 100:.1f} %"
+        return f"its mean foreground IoU ({shown}) is below the quality floor of {floor * 100:.0f} %"
+    share = pooled[0].sum() / pooled.sum()
+    bg = iou_per_class(pooled)[0]
+    if np.isfinite(bg) and bg < share:
+        return (
+            f"its background IoU ({bg * 100:.1f} %) is below what predicting background everywhere "
+            f"scores ({share * 100:.1f} %)"
+        )
+    return None
+
+
 def gate_decision(
     candidates: list[ModelVersion],
     live: ModelVersion | None,
     baseline: ModelVersion | None,
     baseline_fold_ious: list[list[float | None]] | None,
     class_names: list[str],
+    problems: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    """Pure decision: promote the best candidate by mean CV IoU (without background) only if it beats
-    the live model evaluated on the same validation folds. Returns {promote, best, reason, ...}."""
+    """Pure decision: promote the best candidate by mean CV IoU (without background) that passes the
+    quality floor (`problems`: version pk -> why it is worse than trivial) only if it beats the live
+    model evaluated on the same validation folds. Returns {promote, best, reason, ...}."""
+    problems = problems or {}
     scored = [v for v in candidates if v.mean_iou is not None]
     if not scored:
         return {"promote": False, "best": None, "reason": "no architecture finished training"}
-    best = max(scored, key=lambda v: (v.mean_iou, -v.pk))
+    refused = {v.label: problems[v.pk] for v in scored if v.pk in problems}
+    passing = [v for v in scored if v.pk not in problems]
+    if not passing:
+        top = max(scored, key=lambda v: (v.mean_iou, -v.pk))
+        return {
+            "promote": False,
+            "best": top.pk,
+            "best_label": top.label,
+            "best_mean_iou": top.mean_iou,
+            "refused": refused,
+            "reason": f"not promoted automatically: {top.label} is worse than a trivial prediction ("
+            + problems[top.pk]
+            + "); ML staff may still promote it by hand",
+        }
+    best = max(passing, key=lambda v: (v.mean_iou, -v.pk))
     out: dict[str, Any] = {"best": best.pk, "best_label": best.label, "best_mean_iou": best.mean_iou}
+    if refused:
+        out["refused"] = refused
     if live is None:
         return {**out, "promote": True, "reason": "no live model yet"}
     out["live"] = live.pk

@@ -76,8 +76,17 @@ def has_channels(slice_: Slice, channels: list[str]) -> bool:
     return all(c in (slice_.channels or {}) for c in channels)
 
 
+def slice_spacing(slice_: Slice) -> tuple[float, float]:
+    """(row, col) mm per pixel of a slice, from its series (1 mm where the source did not say)."""
+    spacing = list(slice_.series.spacing or [])
+    if len(spacing) != 3 or not all(isinstance(v, (int, float)) and v > 0 for v in spacing[1:]):
+        return (1.0, 1.0)
+    return (float(spacing[1]), float(spacing[2]))
+
+
 def load_samples(revision_ids: list[int], channels: list[str]) -> list[Any]:
-    """mlcore.data.Sample per revision: image (C, H, W) normalised, mask (H, W) int64, subject label."""
+    """mlcore.data.Sample per revision: image (C, H, W) normalised, mask (H, W) int64, subject label,
+    (row, col) spacing."""
     from mlcore.data import Sample
 
     loader = ImageLoader(channels)
@@ -93,6 +102,7 @@ def load_samples(revision_ids: list[int], channels: list[str]) -> list[Any]:
                 subject=slice_.series.session.subject.label,
                 image=loader.image(slice_),
                 mask=revision_labels(rev).astype(np.int64),
+                spacing=slice_spacing(slice_),
             )
         )
     return samples

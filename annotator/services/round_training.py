@@ -16,21 +16,29 @@ from annotator.services.round_data import channel_names, load_samples
 
 
 def train_config(rnd: TrainingRound, arch: str) -> Any:
+    """The mlcore TrainConfig of one architecture of a round (the recipe's options from the launch;
+    rounds launched before the recipe existed get its defaults)."""
     from mlcore.train import TrainConfig
 
     opts = rnd.config
     class_names = rnd.project.class_names()
+    channels = channel_names(opts["channels"])
     overrides = {"filters": opts["filters"]} if opts.get("filters") else {}
     return TrainConfig(
         arch=arch,
-        in_channels=len(channel_names(opts["channels"])),
+        in_channels=len(channels),
         num_classes=len(class_names),
         class_names=class_names,
         epochs=opts["epochs"],
+        steps_per_epoch=opts.get("steps_per_epoch", 250),
         batch_size=opts["batch_size"],
+        optimiser=opts.get("optimiser", "AdamW"),
+        lr=opts.get("lr"),
         loss=opts["loss"],
         patch_size=opts.get("patch_size"),
+        min_spacing=opts.get("min_spacing"),
         augment=opts["augment"],
+        channels=channels,
         seed=opts["seed"],
         device=settings.SPINELAB["TRAINING_DEVICE"],
         model_overrides=overrides,
@@ -74,14 +82,23 @@ class ProgressReporter:
 
 def train_fold_work(job: Job) -> dict[str, Any]:
     """Train one (architecture, fold) of a round; write its checkpoint atomically; return metrics."""
-    from mlcore.device import resolve_device
-    from mlcore.train import TrainingStopped, evaluate, split_by_subjects, train_fold
+    from mlcore.train import (
+        TrainingStopped,
+        evaluate_models,
+        plan_for,
+        split_by_subjects,
+        train_fold,
+        with_plan,
+    )
 
     rnd = TrainingRound.objects.select_related("project").get(pk=job.params["round"])
     arch, fold = job.params["arch"], int(job.params["fold"])
     cfg = train_config(rnd, arch)
     jobs.report_progress(job.pk, 0.0, f"{arch} fold {fold}: loading {rnd.num_slices} slices")
     samples = load_samples(rnd.revision_ids, channel_names(rnd.config["channels"]))
+    # One plan for the whole round (fitted on all its slices, like nnU-Net's data set fingerprint), so
+    # every fold, and so the fold ensemble, presents slices the same way.
+    cfg = with_plan(cfg, plan_for(cfg, samples))
     train, val = split_by_subjects(samples, rnd.folds[fold])
     reporter = ProgressReporter(job)
     try:
@@ -98,6 +115,7 @@ def train_fold_work(job: Job) -> dict[str, Any]:
         "norm": "per-series z-score (Series.metadata['norm'])",
         "revision_ids": rnd.revision_ids,
     }
+    cfg = result.config or cfg
     registry.write_checkpoint(name, result.state_dict, cfg, extra)
     out: dict[str, Any] = {
         "arch": arch,
@@ -118,8 +136,8 @@ def train_fold_work(job: Job) -> dict[str, Any]:
         # subjects (folds are stable), so its score here is comparable to the new candidates'.
         jobs.report_progress(job.pk, 0.98, f"{arch} fold {fold}: evaluating live model {baseline.label}")
         model, base_cfg, _ = registry.read_model(baseline.weights[fold])
-        if base_cfg.in_channels == cfg.in_channels:
-            confusion = evaluate(model, val, base_cfg, resolve_device(settings.SPINELAB["TRAINING_DEVICE"]))
+        if base_cfg.in_channels == cfg.in_channels and base_cfg.plan:
+            confusion = evaluate_models(model, val, base_cfg)
             out["baseline"] = {"version": baseline.pk, "iou": registry.iou_from_confusion(confusion.tolist())}
     return out
 
@@ -154,7 +172,15 @@ def finalize_work(job: Job) -> dict[str, Any]:
     fold_ious = (
         [baseline_ious[f] for f in sorted(baseline_ious)] if len(baseline_ious) == len(rnd.folds) else None
     )
-    gate = registry.gate_decision(versions, live, rnd.baseline, fold_ious, class_names)
+    chosen = rnd.config.get("promotion_floor")
+    floor = float(settings.SPINELAB["PROMOTION_FLOOR"] if chosen is None else chosen)
+    problems = {}
+    for version in versions:
+        confusions = [j.result.get("confusion") for j in children.filter(params__arch=version.architecture)]
+        problem = registry.quality_problem([c for c in confusions if c], floor)
+        if problem:
+            problems[version.pk] = problem
+    gate = registry.gate_decision(versions, live, rnd.baseline, fold_ious, class_names, problems)
     if fold_ious:
         gate["live_report"] = registry.summarise(fold_ious, class_names)
     if gate["promote"]:

@@ -15,8 +15,10 @@ from annotator.errors import Forbidden, InvalidInput
 from annotator.models import Job, Project, ProjectSplit, Slice, SliceState, TrainingRound
 from annotator.services import jobs, registry, roles
 from annotator.services.round_data import channel_names, has_channels
+from mlcore.architectures import ARCHITECTURES
+from mlcore.architectures import PAPER_ARCHITECTURES as PAPER_ARCHS
 
-PAPER_ARCHITECTURES = ["UAD", "UVAD", "UAMD", "UVD", "UMD", "UD", "U1", "FCN8"]
+PAPER_ARCHITECTURES = list(PAPER_ARCHS)
 STRATEGIES = ["random", "entropy", "margin", "bald", "disagreement"]
 TRAIN_TASK = "annotator.tasks.gpu.train_fold"
 PRELABEL_TASK = "annotator.tasks.gpu.prelabel"
@@ -25,20 +27,54 @@ FINALIZE_TASK = "annotator.tasks.rounds.finalize_round"
 
 @dataclass
 class RoundOptions:
-    """What ML staff choose at launch; small knobs (filters, patch_size, batch_size) keep CPU demos short."""
+    """What ML staff choose at launch (mlcore.train.TrainConfig explains the recipe's knobs)."""
 
     architectures: list[str] = field(default_factory=lambda: list(PAPER_ARCHITECTURES))
     folds: int = 5
     epochs: int = 20
+    steps_per_epoch: int = 250
     channels: str = "T2w"
     strategy: str = "entropy"
     next_batch: int = 20
     filters: int | None = None
     patch_size: int | None = None
+    min_spacing: float | None = None
     batch_size: int = 8
+    optimiser: str = "AdamW"
     seed: int = 0
     loss: str = "dice_ce"
     augment: bool = True
+    promotion_floor: float | None = None  # None -> settings.SPINELAB["PROMOTION_FLOOR"]
+
+
+# Launch defaults per deployment (SPINELAB_ROUND_PRESET). "gpu": the paper's eight networks, 5 folds,
+# 20 x 250 steps at the data's own spacing. "cpu": one network a 2-core CPU trains in minutes and
+# still pre-labels usefully (measured in bench/RESULTS.md): UD with 16 filters, 2 folds, 2 x 250
+# steps, slices resampled to 2.2 mm (the phantom's 256 px at ~1.1 mm become 128 px).
+PRESETS: dict[str, dict[str, Any]] = {
+    "gpu": {},
+    "cpu": {"architectures": ["UD"], "folds": 2, "epochs": 2, "filters": 16, "min_spacing": 2.2},
+}
+
+
+def default_options() -> RoundOptions:
+    """The launch defaults of this deployment's preset."""
+    from django.conf import settings
+
+    return RoundOptions(**PRESETS[settings.SPINELAB["ROUND_PRESET"]])
+
+
+def _float(data: dict[str, Any], key: str, default: float | None, low: float, high: float) -> float | None:
+    value = data.get(key, default)
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{key} must be a number, got {value!r}", field=key) from None
+    if not low <= number <= high:  # also refuses nan
+        raise InvalidInput(f"{key} must be between {low} and {high}, got {value!r}", field=key)
+    return number
 
 
 def _int(data: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int | None:
@@ -55,18 +91,18 @@ def _int(data: dict[str, Any], key: str, default: int | None, low: int, high: in
 
 
 def parse_options(data: dict[str, Any]) -> RoundOptions:
-    """Validate launch options from JSON or a form; every problem is a 400 naming the field."""
-    from mlcore.models import MODELS
-
-    archs = data.get("architectures") or list(PAPER_ARCHITECTURES)
+    """Validate launch options from JSON or a form; every problem is a 400 naming the field. Missing
+    options take the deployment's preset (default_options)."""
+    base = default_options()
+    archs = data.get("architectures") or list(base.architectures)
     if isinstance(archs, str):
         archs = [a.strip() for a in archs.split(",") if a.strip()]
     if not isinstance(archs, list) or not all(isinstance(a, str) for a in archs):
         raise InvalidInput("architectures must be a list of names", field="architectures")
-    unknown = [a for a in archs if a not in MODELS]
+    unknown = [a for a in archs if a not in ARCHITECTURES]
     if unknown:
         raise InvalidInput(
-            f"unknown architectures {unknown}: choose from {sorted(MODELS)}", field="architectures"
+            f"unknown architectures {unknown}: choose from {sorted(ARCHITECTURES)}", field="architectures"
         )
     strategy = data.get("strategy") or "entropy"
     if strategy not in STRATEGIES:
@@ -78,22 +114,32 @@ def parse_options(data: dict[str, Any]) -> RoundOptions:
     loss = data.get("loss") or "dice_ce"
     if loss not in ("ce", "dice_ce"):
         raise InvalidInput(f"loss must be 'ce' or 'dice_ce', got {loss!r}", field="loss")
+    optimiser = data.get("optimiser") or base.optimiser
+    if optimiser not in ("AdamW", "SGD", "paper"):
+        raise InvalidInput(
+            f"optimiser must be 'AdamW', 'SGD' or 'paper' (each network's own), got {optimiser!r}",
+            field="optimiser",
+        )
     augment = data.get("augment", True)
     if isinstance(augment, str):
         augment = augment.lower() in ("1", "true", "on", "yes")
     return RoundOptions(
         architectures=list(dict.fromkeys(archs)),
-        folds=_int(data, "folds", 5, 2, 20) or 5,
-        epochs=_int(data, "epochs", 20, 1, 1000) or 20,
+        folds=_int(data, "folds", base.folds, 2, 20) or base.folds,
+        epochs=_int(data, "epochs", base.epochs, 1, 1000) or base.epochs,
+        steps_per_epoch=_int(data, "steps_per_epoch", base.steps_per_epoch, 1, 10000) or base.steps_per_epoch,
         channels=channels,
         strategy=strategy,
         next_batch=_int(data, "next_batch", 20, 1, 100000) or 20,
-        filters=_int(data, "filters", None, 1, 512),
+        filters=_int(data, "filters", base.filters, 1, 512),
         patch_size=_int(data, "patch_size", None, 16, 2048),
-        batch_size=_int(data, "batch_size", 8, 1, 512) or 8,
+        min_spacing=_float(data, "min_spacing", base.min_spacing, 0.05, 20.0),
+        batch_size=_int(data, "batch_size", base.batch_size, 1, 512) or base.batch_size,
+        optimiser=optimiser,
         seed=_int(data, "seed", 0, 0, 2**31 - 1) or 0,
         loss=loss,
         augment=bool(augment),
+        promotion_floor=_float(data, "promotion_floor", None, 0.0, 1.0),
     )
 
 

@@ -9,7 +9,15 @@ from annotator.models import Job, Slice, SliceState, TrainingRound
 from annotator.services.masks import save_imported_mask
 from annotator.services.rounds import assign_folds
 
-SMALL = {"architectures": ["UD", "FCN8"], "folds": 2, "epochs": 1, "filters": 4, "batch_size": 2}
+SMALL = {
+    "architectures": ["UD", "FCN8"],
+    "folds": 2,
+    "epochs": 1,
+    "steps_per_epoch": 2,
+    "filters": 4,
+    "batch_size": 2,
+    "promotion_floor": 0,
+}
 
 
 @pytest.fixture

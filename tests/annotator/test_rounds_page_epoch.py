@@ -16,7 +16,9 @@ def test_the_round_page_shows_a_training_jobs_epoch_out_of_its_total(client_for,
             Slice.objects.filter(pk=slice_.pk).update(state=SliceState.ACCEPTED)
     mia = client_for("mia")
     rnd = mia.post(
-        "/api/rounds/", {"architectures": ["UD"], "folds": 2, "epochs": 8, "filters": 4}, format="json"
+        "/api/rounds/",
+        {"architectures": ["UD"], "folds": 2, "epochs": 8, "steps_per_epoch": 2, "filters": 4},
+        format="json",
     ).json()
     fold = Job.objects.filter(parent=rnd["job"], kind="train_fold").order_by("id").first()
     Job.objects.filter(pk=fold.pk).update(state="running", result={"epoch": 3, "epochs": 8, "loss": 0.5})

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from annotator.models import Job, ModelVersion, ProjectSplit, Promotion, SimulationRun, TrainingRound
 from annotator.services.maskcodec import encode_mask
 from annotator.services.masks import save_human_mask, save_model_prelabel
-from annotator.services.registry import gate_decision, summarise
+from annotator.services.registry import gate_decision, quality_problem, summarise
 
 CLASSES = 12
 
@@ -73,6 +73,36 @@ def test_the_gate_promotes_only_a_winner_that_beats_the_live_model_on_the_same_f
     assert won["promote"] is True and won["best"] == strong.pk
     changed = gate_decision([strong], live, weak, same_folds_live, names)
     assert changed["promote"] is False and "changed during the round" in changed["reason"]
+
+
+def test_the_quality_floor_refuses_a_model_worse_than_predicting_background_everywhere():
+    # 3 classes; truth: 70 % background. The noisy model paints foreground everywhere.
+    noise = [[100, 300, 300], [10, 80, 10], [10, 10, 80]]
+    assert "below the quality floor of 25 %" in quality_problem([noise, noise], 0.25)
+    # a model that does fine on foreground but wipes out half the background is still refused
+    greedy = [[350, 300, 50], [0, 100, 0], [0, 0, 100]]
+    assert "predicting background everywhere" in quality_problem([greedy], 0.25)
+    good = [[680, 10, 10], [5, 90, 5], [5, 5, 90]]
+    assert quality_problem([good], 0.25) is None
+    assert "no validation pixels" in quality_problem([[[0, 0], [0, 0]]], 0.25)
+
+
+def test_the_gate_never_promotes_a_degenerate_model_and_says_why(project):
+    rnd = make_round(project, 1)
+    bad, fine = make_version(project, rnd, "UD", 0.02), make_version(project, rnd, "FCN8", 0.6)
+    names = project.class_names()
+    refused = gate_decision(
+        [bad], None, None, None, names, {bad.pk: "its mean foreground IoU (2.0 %) is low"}
+    )
+    assert refused["promote"] is False and "not promoted automatically" in refused["reason"]
+    assert "ML staff may still promote it by hand" in refused["reason"]
+    # a passing candidate wins even when a refused one scores higher on paper
+    mixed = gate_decision([bad, fine], None, None, None, names, {bad.pk: "worse than trivial"})
+    assert (
+        mixed["promote"] is True
+        and mixed["best"] == fine.pk
+        and mixed["refused"] == {bad.label: "worse than trivial"}
+    )
 
 
 def test_ml_staff_promote_and_roll_back_with_exactly_one_live_model_and_a_record(client_for, project, users):

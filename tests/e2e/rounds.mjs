@@ -16,6 +16,9 @@ async function launchRound(page, epochs) {
   await page.check('input[name="architectures"][value="UD"]');
   await page.fill('input[name="folds"]', "2");
   await page.fill('input[name="epochs"]', epochs);
+  await page.fill('input[name="steps_per_epoch"]', process.env.ROUND_STEPS || "2");
+  await page.fill('input[name="min_spacing"]', "");
+  await page.fill('input[name="promotion_floor"]', "0");
   await page.selectOption('select[name="strategy"]', "entropy");
   await page.fill('input[name="next_batch"]', "3");
   await page.fill('input[name="filters"]', "4");

@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
+import torch
 from PIL import Image
 
 from mlcore.cli import apply_label_map, parse_label_map
+from mlcore.phantom import write_mids
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [
@@ -26,6 +29,8 @@ TINY = [
     "4",
     "--epochs",
     "1",
+    "--steps-per-epoch",
+    "2",
     "--batch-size",
     "2",
     "--folds",
@@ -48,15 +53,12 @@ def test_cv_on_phantom_prints_the_paper_table_and_writes_json(tmp_path):
     report = json.loads((tmp_path / "cv.json").read_text())
     assert len(report["folds"]) == 3 and len(report["report"]["classes"]) == 12
     assert sorted(p.name for p in tmp_path.glob("fold*.pt")) == ["fold0.pt", "fold1.pt", "fold2.pt"]
-    # the fold models then write label maps for a folder
+    # the fold models then label a NIfTI volume with nothing but the checkpoints and the file
+    write_mids(tmp_path / "mids", n_subjects=1, n_slices=3, size=(40, 36), seed=3)
+    t2 = next((tmp_path / "mids").rglob("*_T2w.nii.gz"))
     pred = run_cli(
         "predict",
-        "--phantom",
-        "1",
-        "--phantom-slices",
-        "1",
-        "--size",
-        "32",
+        str(t2),
         "--checkpoint",
         str(tmp_path / "fold0.pt"),
         "--checkpoint",
@@ -65,8 +67,34 @@ def test_cv_on_phantom_prints_the_paper_table_and_writes_json(tmp_path):
         str(tmp_path / "labels"),
     )
     assert pred.returncode == 0, pred.stderr
-    pngs = list((tmp_path / "labels").glob("*.png"))
-    assert len(pngs) == 1 and np.asarray(Image.open(pngs[0])).shape == (32, 32)
+    pngs = sorted((tmp_path / "labels").glob("*.png"))
+    assert len(pngs) == 3 and np.asarray(Image.open(pngs[0])).shape == (40, 36)
+    source = nib.load(str(t2))
+    out = nib.load(str(next((tmp_path / "labels").glob("*_dseg.nii.gz"))))
+    assert out.shape == source.shape and np.allclose(out.affine, source.affine)
+    assert int(np.asarray(out.dataobj).max()) <= 11
+    table = json.loads(next((tmp_path / "labels").glob("*_dseg.json")).read_text())
+    assert table["Labels"]["1"] == "vertebrae"
+
+
+def test_train_uses_every_subject_by_default_and_a_wrong_input_is_a_clear_error(tmp_path):
+    done = run_cli("train", *TINY, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "3 subjects" not in done.stderr and "saved" in done.stdout
+    payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert payload["extra"]["subjects"] == ["P0001", "P0002", "P0003"]
+    assert payload["config"]["plan"]["target_spacing"] and payload["config"]["channels"] == ["T2w"]
+    # a two-channel input for a one-channel model is refused with the reason
+    write_mids(tmp_path / "mids", n_subjects=1, n_slices=1, size=(16, 16), seed=0)
+    two = run_cli(
+        "train", *TINY[:-2], "--channels", "T2w,T1w", "--device", "cpu", "--out", str(tmp_path / "two")
+    )
+    assert two.returncode == 0, two.stderr
+    t2 = next((tmp_path / "mids").rglob("*_T2w.nii.gz"))
+    bad = run_cli(
+        "predict", str(t2), "--checkpoint", str(tmp_path / "two" / "model.pt"), "--out", str(tmp_path)
+    )
+    assert bad.returncode == 2 and "expects channels ['T2w', 'T1w']" in bad.stderr
 
 
 def test_simulate_compares_strategies_on_the_same_seeds(tmp_path):
@@ -97,9 +125,9 @@ def test_help_lists_the_commands_and_a_bad_checkpoint_is_a_clear_error(tmp_path)
     help_text = run_cli("--help").stdout
     assert all(c in help_text for c in ("train", "cv", "predict", "simulate"))
     (tmp_path / "bad.pt").write_bytes(b"nope")
-    done = run_cli(
-        "predict", "--phantom", "1", "--checkpoint", str(tmp_path / "bad.pt"), "--out", str(tmp_path)
-    )
+    write_mids(tmp_path / "mids", n_subjects=1, n_slices=1, size=(16, 16), seed=0)
+    t2 = next((tmp_path / "mids").rglob("*_T2w.nii.gz"))
+    done = run_cli("predict", str(t2), "--checkpoint", str(tmp_path / "bad.pt"), "--out", str(tmp_path))
     assert done.returncode == 2 and "bad.pt" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
-import torch
 
-from mlcore.data import IGNORE_INDEX, Sample, SliceDataset, augment, load_folder, zscore, zscore_stats
+from mlcore.augment import NO_AUGMENT, AugmentConfig, ForegroundIndex, intensity_augment, sample_patch
+from mlcore.data import IGNORE_INDEX, label_map_from_table, load_folder, zscore, zscore_stats
 from mlcore.phantom import write_mids
 from tests.conftest import shared_data
 
@@ -18,39 +20,67 @@ def test_zscore_uses_only_non_zero_voxels_and_never_divides_by_zero():
     assert zscore_stats(np.zeros((2, 2)))[1] == 1.0
 
 
-def test_augmentation_moves_image_and_mask_together_without_new_classes():
+def test_patches_move_image_and_mask_together_without_new_classes():
     mask = np.zeros((64, 64), np.int64)
     mask[10:30, 15:40], mask[35:60, 5:20], mask[40:50, 30:60] = 3, 7, 11
     image = mask[None].astype(np.float32)  # intensity equals the class id
     rng = np.random.default_rng(0)
+    spatial_only = dataclasses.replace(
+        NO_AUGMENT, p_spatial=1.0, rotate_deg=20.0, scale=(0.7, 1.4), p_mirror=0.5
+    )
     for _ in range(10):
-        warped_image, warped_mask = augment(image, mask, rng)
-        assert warped_image.shape == (1, 64, 64) and warped_mask.shape == (64, 64)
-        assert set(np.unique(warped_mask)) <= {0, 3, 7, 11}
+        patch, labels = sample_patch(image, mask, (32, 40), rng, spatial_only, ForegroundIndex(mask))
+        assert patch.shape == (1, 32, 40) and labels.shape == (32, 40)
+        assert set(np.unique(labels)) <= {IGNORE_INDEX, 0, 3, 7, 11}
+        inside = labels != IGNORE_INDEX
         # away from label borders (where linear interpolation blends) the image still equals the mask
-        interior = np.isclose(warped_image[0], np.round(warped_image[0]), atol=1e-4)
-        assert (warped_image[0][interior].round() == warped_mask[interior]).mean() > 0.98
+        interior = inside & np.isclose(patch[0], np.round(patch[0]), atol=1e-4)
+        assert (patch[0][interior].round() == labels[interior]).mean() > 0.98
 
 
-def test_augmentation_actually_changes_the_slice():
-    image = np.random.default_rng(1).normal(size=(2, 32, 32)).astype(np.float32)
-    out, mask = augment(image, None, np.random.default_rng(2))
-    assert mask is None and out.shape == image.shape and not np.allclose(out, image)
-
-
-def test_dataset_gives_fixed_size_patches_and_pads_small_slices():
-    samples = [
-        Sample("a", "s1", np.ones((2, 40, 50), np.float32), np.ones((40, 50), np.int64)),
-        Sample("b", "s2", np.ones((2, 20, 30), np.float32), None),
+def test_foreground_aware_sampling_centres_patches_on_rare_classes():
+    mask = np.zeros((200, 200), np.int64)
+    mask[100:103, 100:103] = 9  # a tiny "nerve root"
+    image = np.zeros((1, 200, 200), np.float32)
+    rng = np.random.default_rng(1)
+    index = ForegroundIndex(mask)
+    hits = [
+        9 in sample_patch(image, mask, (16, 16), rng, NO_AUGMENT, index, fg_fraction=1.0)[1]
+        for _ in range(20)
     ]
-    ds = SliceDataset(samples, augment=True, patch_size=32, seed=0)
-    image, mask = ds[0]
-    assert image.shape == (2, 32, 32) and image.dtype == torch.float32
-    assert mask.shape == (32, 32) and mask.dtype == torch.int64
-    image, mask = ds[1]
-    assert image.shape == (2, 32, 32) and (mask == IGNORE_INDEX).all()
-    whole = SliceDataset(samples, augment=False, patch_size=None)
-    assert whole[0][0].shape == (2, 40, 50) and whole[0][1].shape == (40, 50)
+    misses = [
+        9 in sample_patch(image, mask, (16, 16), rng, NO_AUGMENT, index, fg_fraction=0.0)[1]
+        for _ in range(20)
+    ]
+    assert all(hits) and sum(misses) < 5
+
+
+def test_intensity_augmentation_changes_the_patch_but_not_its_shape():
+    image = np.random.default_rng(1).normal(size=(2, 32, 32)).astype(np.float32)
+    always = AugmentConfig(p_noise=1, p_blur=1, p_brightness=1, p_contrast=1, p_gamma=1)
+    out = intensity_augment(image.copy(), np.random.default_rng(2), always)
+    assert out.shape == image.shape and not np.allclose(out, image) and np.isfinite(out).all()
+
+
+def test_label_tables_map_instances_and_levels_onto_classes():
+    classes = ["background", "vertebrae", "intervertebral discs"]
+    instances = {i: f"vertebra instance {i}" for i in range(1, 10)}
+    assert label_map_from_table(instances, classes) == {i: 1 for i in range(1, 10)}
+    assert label_map_from_table({1: "L1", 2: "T12"}, classes) == {1: 1, 2: 1}
+    assert label_map_from_table({1: "L5-S1", 2: "L4-L5"}, classes) == {1: 2, 2: 2}
+    with pytest.raises(ValueError, match="'aorta'"):
+        label_map_from_table({1: "aorta"}, classes)
+
+
+def test_real_multisite_masks_load_through_their_label_tables_without_a_hand_made_map():
+    root = shared_data("mids-multisite")
+    classes = ["background", "vertebrae", "intervertebral discs"]
+    samples = load_folder(root, class_names=classes, labelled_only=True)
+    assert {s.subject for s in samples} == {"sub-VB102", "sub-VB103", "sub-VB205", "sub-VB206"}
+    assert all(set(np.unique(s.mask)) <= {0, 1} for s in samples)
+    # discs are not labelled in these masks: they are marked unknown for the loss, not background
+    assert all(s.labelled == (1,) for s in samples)
+    assert {s.spacing for s in samples} == {(1.0, 1.0)}
 
 
 def test_phantom_mids_tree_loads_with_two_channels_and_twelve_class_masks(tmp_path):

@@ -151,3 +151,11 @@ def test_models_run_with_channels_last_and_bf16_autocast(name: str) -> None:
     first = out[0] if isinstance(out, list) else out
     assert first.shape == (2, 12, 33, 35) and torch.isfinite(first.float()).all()
     first.float().mean().backward()
+
+
+def test_the_torch_free_architecture_table_matches_the_registry():
+    from mlcore.architectures import ARCHITECTURES, PAPER_ARCHITECTURES
+    from mlcore.models import MODELS
+
+    assert {name: spec.description for name, spec in MODELS.items()} == ARCHITECTURES
+    assert list(PAPER_ARCHITECTURES) == list(MODELS)[:8]

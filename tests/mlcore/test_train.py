@@ -10,7 +10,14 @@ import pytest
 from mlcore.checkpoint import load_checkpoint, save_checkpoint
 from mlcore.data import Sample
 from mlcore.predict import predict
-from mlcore.train import TrainConfig, TrainingStopped, cross_validate, split_by_subjects, train_fold
+from mlcore.train import (
+    TrainConfig,
+    TrainingStopped,
+    cross_validate,
+    learning_rate,
+    split_by_subjects,
+    train_fold,
+)
 
 
 def square_samples(n_subjects: int = 4, per_subject: int = 3, size: int = 24, seed: int = 0) -> list[Sample]:
@@ -35,6 +42,7 @@ def tiny_config(**changes) -> TrainConfig:
         num_classes=2,
         class_names=["background", "square"],
         epochs=4,
+        steps_per_epoch=3,
         batch_size=4,
         lr=0.01,
         loss="dice_ce",
@@ -52,8 +60,25 @@ def test_training_on_a_learnable_toy_task_beats_chance():
     result = train_fold(tiny_config(), train, val)
     assert result.confusion.shape == (2, 2) and result.confusion.sum() == 3 * 24 * 24
     assert result.iou[1] > 0.5  # a constant or random guess scores ~0.1-0.3 on the square
-    assert len(result.history) == 4 and result.best_epoch in range(1, 5)
-    assert result.history[result.best_epoch - 1]["val_mean_iou"] == pytest.approx(result.iou[1])
+    # the reported score is the final weights' (validated once, after the last epoch), never an
+    # epoch picked on the validation fold
+    assert len(result.history) == 4 and result.best_epoch == 4
+    assert [("val_mean_iou" in h) for h in result.history] == [False, False, False, True]
+    assert result.history[-1]["val_mean_iou"] == pytest.approx(result.iou[1])
+
+
+def test_epochs_have_a_fixed_number_of_steps_whatever_the_data_size():
+    few, many = square_samples(n_subjects=1, per_subject=1), square_samples(n_subjects=4, per_subject=6)
+    for samples in (few, many):
+        calls: list[dict] = []
+        train_fold(tiny_config(epochs=2, steps_per_epoch=3), samples, [], progress=calls.append)
+        assert len(calls) == 6 and calls[0]["steps"] == 3
+
+
+def test_a_final_model_trains_on_every_subject_without_validation():
+    samples = square_samples(n_subjects=1, per_subject=2)
+    result = train_fold(tiny_config(epochs=1), samples, [])
+    assert result.confusion.sum() == 0 and result.config is not None and result.config.plan is not None
 
 
 def test_training_is_deterministic_on_cpu_with_a_seed():
@@ -87,7 +112,7 @@ def test_progress_reports_steps_and_an_eta():
     calls: list[dict] = []
     samples = square_samples(n_subjects=2, per_subject=4)
     train, val = split_by_subjects(samples, ["S1"])
-    train_fold(tiny_config(epochs=2, batch_size=2), train, val, progress=calls.append)
+    train_fold(tiny_config(epochs=2, steps_per_epoch=2, batch_size=2), train, val, progress=calls.append)
     assert len(calls) == 4 and calls[-1]["epoch"] == 2 and calls[0]["steps"] == 2
     assert set(calls[0]) >= {"fold", "epoch", "epochs", "step", "steps", "loss", "eta_seconds"}
     assert calls[0]["eta_seconds"] > 0 and calls[-1]["eta_seconds"] == 0
@@ -111,8 +136,9 @@ def test_should_stop_ends_training_with_training_stopped():
 def test_checkpoint_round_trip_gives_identical_predictions(tmp_path):
     samples = square_samples(n_subjects=2, per_subject=2)
     train, val = split_by_subjects(samples, ["S1"])
-    cfg = tiny_config(epochs=1)
-    result = train_fold(cfg, train, val)
+    result = train_fold(tiny_config(epochs=1), train, val)
+    cfg = result.config
+    assert cfg is not None and cfg.plan is not None
     path = save_checkpoint(
         tmp_path / "m" / "fold0.pt",
         result.state_dict,
@@ -153,3 +179,17 @@ def test_config_survives_a_dict_round_trip_and_rejects_bad_values():
         tiny_config(arch="UXYZ")
     with pytest.raises(ValueError, match="loss"):
         tiny_config(loss="hinge")
+    with pytest.raises(ValueError, match="optimiser"):
+        tiny_config(optimiser="Lion")
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        tiny_config(steps_per_epoch=0)
+    # a first-format config (optimiser None = the network's own) still loads
+    old = {k: v for k, v in cfg.to_dict().items() if k not in ("plan", "steps_per_epoch", "channels")}
+    assert TrainConfig.from_dict({**old, "optimiser": None}).optimiser == "paper"
+
+
+def test_the_poly_schedule_decays_to_zero_and_cosine_to_zero_too():
+    assert learning_rate(1.0, "poly", 0, 100) == 1.0 and learning_rate(1.0, "poly", 100, 100) == 0.0
+    assert 0.45 < learning_rate(1.0, "poly", 50, 100) < 0.6
+    assert learning_rate(1.0, "cosine", 50, 100) == pytest.approx(0.5)
+    assert learning_rate(0.3, "constant", 99, 100) == 0.3

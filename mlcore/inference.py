@@ -1,0 +1,244 @@
+"""Applying trained checkpoints to files: everything needed (plan, channels, normalisation, class
+names) comes from the checkpoints, so a prediction needs only them and the input.
+
+Inputs: a NIfTI volume (single-channel models), a MIDS tree (any channels; each series' channels
+are taken from its files), or an images/ PNG folder. Outputs: one PNG per slice (pixel = class index)
+and, for NIfTI and MIDS inputs, a `*_dseg.nii.gz` on the input's own grid and affine (the sagittal
+re-orientation is undone) with a JSON label table beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from nibabel.spatialimages import SpatialImage
+from PIL import Image
+from torch import nn
+
+from mlcore import io
+from mlcore.checkpoint import load_checkpoint
+from mlcore.predict import predict_slices
+from mlcore.preprocess import (
+    Plan,
+    from_sagittal,
+    resample_onto,
+    spacing_of,
+    to_sagittal,
+    zscore,
+    zscore_stats,
+)
+from mlcore.train import TrainConfig
+
+
+@dataclass
+class Ensemble:
+    """Fold models of one training run (or any models sharing classes and channels)."""
+
+    models: list[nn.Module]
+    configs: list[TrainConfig]
+    plans: list[Plan]
+    class_names: list[str]
+    channels: list[str]
+
+    def predict(
+        self, images: Sequence[np.ndarray], spacings: Sequence[Sequence[float]], tta: bool = False
+    ) -> list[np.ndarray]:
+        """(C, H, W) z-scored images with (row, col) mm spacings -> (H, W) uint8 label maps."""
+        probs = predict_slices(self.models, self.plans, images, spacings, tta=tta)
+        return [p.argmax(axis=0).astype(np.uint8) for p in probs]
+
+
+def load_ensemble(paths: Sequence[str | Path]) -> Ensemble:
+    """Load checkpoints that agree on classes and channels; ValueError naming the one that does not."""
+    models, configs, plans = [], [], []
+    for path in paths:
+        model, cfg, _ = load_checkpoint(path)
+        plan = cfg.get_plan()
+        if plan is None:
+            raise ValueError(
+                f"checkpoint {path} has no preprocessing plan (written by an older SpineLab): retrain it"
+            )
+        if configs and (cfg.class_names != configs[0].class_names or cfg.channels != configs[0].channels):
+            raise ValueError(
+                f"checkpoint {path} has classes {cfg.class_names} / channels {cfg.channels}, the first has "
+                f"{configs[0].class_names} / {configs[0].channels}: they cannot form one ensemble"
+            )
+        models.append(model)
+        configs.append(cfg)
+        plans.append(plan)
+    if not models:
+        raise ValueError("no checkpoint given")
+    return Ensemble(models, configs, plans, list(configs[0].class_names), list(configs[0].channels))
+
+
+def _read_volume(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    try:
+        img = nib.load(str(path))
+    except Exception as exc:  # nibabel raises several types for truncated/foreign files
+        raise ValueError(f"cannot read {path.name} as NIfTI: {exc}") from exc
+    if not isinstance(img, SpatialImage) or img.affine is None:
+        raise ValueError(f"{path.name} has no spatial affine")
+    data = np.asarray(img.dataobj, dtype=np.float32)
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    return data, np.asarray(img.affine), tuple(data.shape)
+
+
+def predict_volume(
+    ensemble: Ensemble, channel_paths: Sequence[Path], tta: bool = False
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Label volume on the first channel's own grid: (labels in the source axis order, source affine,
+    source shape). Further channels are resampled onto the first one's grid."""
+    if len(channel_paths) != len(ensemble.channels):
+        raise ValueError(
+            f"the model expects channels {ensemble.channels}, got {len(channel_paths)} file(s): "
+            f"{[p.name for p in channel_paths]}"
+        )
+    data, affine, shape = _read_volume(channel_paths[0])
+    stack, stack_aff = to_sagittal(data, affine)
+    planes = [zscore(stack, *zscore_stats(stack))]
+    for path in channel_paths[1:]:
+        other, other_aff = to_sagittal(*_read_volume(path)[:2])
+        planes.append(
+            zscore(resample_onto(other, other_aff, stack.shape, stack_aff, order=1), *zscore_stats(other))
+        )
+    images = np.stack(planes, axis=1)  # (N, C, H, W)
+    spacing = spacing_of(stack_aff)
+    labels = np.stack(ensemble.predict(list(images), [(spacing[1], spacing[2])] * len(images), tta=tta))
+    return from_sagittal(labels, affine, shape), affine, shape
+
+
+def write_label_volume(
+    path: Path, labels: np.ndarray, affine: np.ndarray, class_names: Sequence[str]
+) -> list[Path]:
+    """A uint8 *_dseg.nii.gz with its label table (.json) beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = nib.Nifti1Image(labels.astype(np.uint8), affine)
+    img.header.set_xyzt_units("mm")
+    nib.save(img, str(path))
+    table = path.with_name(re.sub(r"\.nii(\.gz)?$", ".json", path.name))
+    table.write_text(
+        json.dumps({"Labels": {str(i): n for i, n in enumerate(class_names)}, "Background": 0}, indent=1)
+    )
+    return [path, table]
+
+
+def _png(out: Path, name: str, labels: np.ndarray) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(labels.astype(np.uint8), mode="L").save(
+        out / (re.sub(r"[^A-Za-z0-9._-]+", "_", name) + ".png")
+    )
+
+
+def predict_inputs(
+    ensemble: Ensemble, inputs: Sequence[Path], out: Path, tta: bool = False
+) -> dict[str, int]:
+    """Predict every input (see the module docstring); returns {"png": n, "nifti": n} written."""
+    written = {"png": 0, "nifti": 0}
+    for source in inputs:
+        volumes: list[tuple[str, list[Path]]] = []
+        if source.is_file():
+            volumes.append((re.sub(r"\.nii(\.gz)?$", "", source.name), [source]))
+        elif source.is_dir() and (source / "images").is_dir():
+            if len(ensemble.channels) != 1:
+                raise ValueError(
+                    f"{source}: a PNG folder has one channel, the model expects {ensemble.channels}"
+                )
+            for name, image, _ in io.read_png_folder(source):
+                labels = ensemble.predict([zscore(image, *zscore_stats(image))[None]], [(1.0, 1.0)], tta=tta)[
+                    0
+                ]
+                _png(out, f"{source.name}_{name}", labels)
+                written["png"] += 1
+            continue
+        elif source.is_dir() and io.is_mids_tree(source):
+            for series in io.find_mids_series(source):
+                missing = [c for c in ensemble.channels if c not in series.images]
+                if missing:
+                    raise ValueError(
+                        f"{series.stem}: the model needs channel(s) {missing}, found {sorted(series.images)}"
+                    )
+                volumes.append((series.stem, [series.images[c] for c in ensemble.channels]))
+        else:
+            raise ValueError(f"{source} is not a NIfTI file, a MIDS tree or an images/ folder")
+        for stem, paths in volumes:
+            labels, affine, _ = predict_volume(ensemble, paths, tta=tta)
+            write_label_volume(
+                out / f"{stem}_desc-prediction_dseg.nii.gz", labels, affine, ensemble.class_names
+            )
+            written["nifti"] += 1
+            stack, _ = to_sagittal(labels, affine)
+            for i, plane in enumerate(stack):
+                _png(out, f"{stem}_{i:03d}", plane)
+                written["png"] += 1
+    return written
+
+
+# --- pre-labelling with scores ------------------------------------------------------------------------
+@dataclass
+class SlicePrediction:
+    """One slice: labels (H, W) uint8 on its own grid, the active-learning scores of the same
+    probabilities ({"entropy", "margin", "bald", "disagreement"}: float) and a feature vector (D,)
+    for diversity (the class map pooled on a 4 x 4 grid)."""
+
+    labels: np.ndarray
+    scores: dict[str, float]
+    features: np.ndarray
+
+
+def _pooled(probs: np.ndarray, cells: int = 4) -> np.ndarray:
+    """(K, H, W) -> (K * cells * cells,) mean probability per class and grid cell."""
+    k, h, w = probs.shape
+    rows = np.array_split(np.arange(h), cells)
+    cols = np.array_split(np.arange(w), cells)
+    return np.array([probs[:, r][:, :, c].mean(axis=(1, 2)) for r in rows for c in cols]).T.ravel()
+
+
+def prelabel_slices(
+    models: Sequence[nn.Module],
+    plans: Sequence[Plan],
+    images: Sequence[np.ndarray],
+    spacings: Sequence[Sequence[float]],
+    mc_samples: int = 0,
+    tta: bool = False,
+) -> list[SlicePrediction]:
+    """Pre-labels and scores in one pass per model: each fold model's probabilities (on each slice's
+    own grid) give the ensemble mean, hence the labels, entropy and margin, and the models'
+    disagreement; BALD alone needs `mc_samples` extra MC-dropout passes (spread over the models)."""
+    from mlcore.active import bald_from_moments, disagreement, mean_entropy, mean_margin
+    from mlcore.predict import entropy_map
+
+    per_model = [
+        predict_slices([m], [p], images, spacings, tta=tta) for m, p in zip(models, plans, strict=True)
+    ]
+    mc: list[list[np.ndarray]] = []
+    for s in range(mc_samples):
+        i = s % len(models)
+        mc.append(predict_slices([models[i]], [plans[i]], images, spacings, mc_samples=1))
+    out = []
+    for n in range(len(images)):
+        stack = np.stack([probs[n] for probs in per_model])  # (M, K, H, W)
+        mean = stack.mean(axis=0)[None]  # (1, K, H, W)
+        scores = {
+            "entropy": float(mean_entropy(mean)[0]),
+            "margin": float(mean_margin(mean)[0]),
+            "disagreement": float(disagreement(stack.argmax(axis=1)[:, None])[0]),
+            "bald": 0.0,
+        }
+        if mc:
+            samples = np.stack([p[n] for p in mc])  # (S, K, H, W)
+            scores["bald"] = float(
+                bald_from_moments(samples.mean(axis=0)[None], entropy_map(samples).mean(axis=0)[None])[0]
+            )
+        out.append(
+            SlicePrediction(
+                mean[0].argmax(axis=0).astype(np.uint8), scores, _pooled(mean[0]).astype(np.float32)
+            )
+        )
+    return out
