@@ -135,6 +135,9 @@ def measure_revision(slice_: Slice, revision: MaskRevision, lowest: str | None =
             "id": revision.pk,
             "source": revision.source,
             "prelabel": revision.source == MaskRevision.Source.MODEL,
+            # which model made a pre-label (as recorded by the ranking job), else None
+            "model_version": (revision.meta or {}).get("model_version"),
+            "model_label": (revision.meta or {}).get("label"),
             "created_at": revision.created_at.isoformat(),
         },
         "spacing_assumed": assumed,

@@ -96,10 +96,12 @@ def test_a_slice_without_a_mask_is_404_and_a_mask_without_vertebrae_says_why(wor
 def test_the_model_prelabel_is_measured_on_request_and_marked_as_such(world, client_for):
     mia = client_for("mia")
     assert mia.get(f"/api/slices/{world[2].pk}/measurements/?revision=prelabel").status_code == 404
-    save_model_prelabel(world[2], spine_labels(), {"model": "test"})
+    save_model_prelabel(world[2], spine_labels(), {"model_version": 7, "label": "UVD r1"})
     got = mia.get(f"/api/slices/{world[2].pk}/measurements/?revision=prelabel")
     assert got.status_code == 200
-    assert got.json()["revision"]["prelabel"] is True and got.json()["revision"]["source"] == "model"
+    revision = got.json()["revision"]
+    assert revision["prelabel"] is True and revision["source"] == "model"
+    assert (revision["model_version"], revision["model_label"]) == (7, "UVD r1")
     # the head is still empty: the pre-label never counts as the head mask
     assert mia.get(f"/api/slices/{world[2].pk}/measurements/").status_code == 404
 
