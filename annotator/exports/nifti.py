@@ -91,17 +91,26 @@ def _write_image(series: Series, entities: dict[str, str], folder: Path) -> Path
                 with source.file.open("rb") as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 return target
-    planes = [load_channel(s, series.modality) for s in series.slices.order_by("index")]
+    volume: np.ndarray | None = None
+    slices = list(series.slices.order_by("index"))
+    for slice_ in slices:  # filled plane by plane: one copy of the volume, never a list plus a stack
+        plane = load_channel(slice_, series.modality)
+        if volume is None:
+            volume = np.zeros((len(slices), *plane.shape), dtype=plane.dtype)
+        volume[slice_.index] = plane
     target = folder / (_name(entities, bids_label(series.modality)) + ".nii.gz")
-    nib.save(_nifti(np.stack(planes), stored_affine(series)), target)
+    nib.save(
+        _nifti(volume if volume is not None else np.zeros((0, 0, 0), np.uint8), stored_affine(series)), target
+    )
     return target
 
 
 def write_series(
     part: SeriesItems, classes: ClassTable, root: Path, include_images: bool = True
 ) -> WriteReport:
-    """Write one series' mask (and image); the label volume is uint8 (planes x rows x cols of the
-    series, a few MB), filled one revision at a time."""
+    """Write one series' mask (and image). Memory: one series' uint8 label volume (planes x rows x
+    cols, a few MB), filled one revision at a time, and then, for series without a source NIfTI file,
+    that series' image volume; never the whole export."""
     series = part.series
     planes, rows, cols = (int(v) for v in series.shape)
     labels = np.zeros((planes, rows, cols), dtype=np.uint8)
@@ -112,13 +121,11 @@ def write_series(
     sub, ses = entities.get("sub", "x"), entities.get("ses")
     rel = Path(f"sub-{sub}") / (f"ses-{ses}" if ses else "") / "anat"
     report = WriteReport(series=1, slices=len(part.items))
-    if include_images:
-        _write_image(series, entities, root / rel)
-        report.files += 1
     folder = root / "derivatives" / PIPELINE / rel
     folder.mkdir(parents=True, exist_ok=True)
     base = _name({**entities, "desc": PIPELINE}, "dseg")
     nib.save(_nifti(volume, affine), folder / f"{base}.nii.gz")
+    del labels, volume  # the image below is the bigger volume: never hold both
     indices = [s.index for s, _ in part.items]
     sidecar = {
         "Labels": {str(i): name for i, name in enumerate(classes.names)},
@@ -136,6 +143,9 @@ def write_series(
     ]
     (folder / f"{base}.tsv").write_text("\n".join(lut) + "\n")
     report.files += 3
+    if include_images:
+        _write_image(series, entities, root / rel)
+        report.files += 1
     return report
 
 
