@@ -10,17 +10,19 @@ import re
 import threading
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from annotator.env import knob
 from annotator.errors import InvalidTransition, SpineLabError
 from annotator.models import Job
+
+WORKER_KEY = "_worker"  # params key: the Celery node running the job
 
 
 class JobCancelled(Exception):
@@ -57,8 +59,22 @@ def enqueue(job: Job, task_name: str) -> None:
     Job.objects.filter(pk=job.pk).update(params=job.params)
 
 
-def mark_running(job_id: int) -> Job:
+def current_worker() -> str:
+    """The Celery node name (e.g. "celery@host") running the current task; "" outside a worker."""
+    from celery import current_task
+
+    request = getattr(current_task, "request", None)
+    if request is None or getattr(request, "is_eager", False):
+        return ""
+    return str(getattr(request, "hostname", "") or "")
+
+
+def mark_running(job_id: int, worker: str = "") -> Job:
     now = timezone.now()
+    fields: dict[str, Any] = {}
+    if worker:  # which worker runs it: a restart of that worker fails the job at once
+        params = Job.objects.values_list("params", flat=True).get(pk=job_id)
+        fields["params"] = {**params, WORKER_KEY: worker}
     Job.objects.filter(pk=job_id).update(
         state=Job.State.RUNNING,
         started_at=now,
@@ -66,6 +82,7 @@ def mark_running(job_id: int) -> Job:
         message="started",
         error="",
         attempts=F("attempts") + 1,
+        **fields,
     )
     return Job.objects.get(pk=job_id)
 
@@ -132,9 +149,13 @@ def run_job(job_id: int, work: Any) -> None:
     if job.cancel_requested:
         finish(job_id, Job.State.CANCELLED, "cancelled before it started")
         return
-    job = mark_running(job_id)
+    worker = current_worker()
+    job = mark_running(job_id, worker)
     try:
-        result = work(job) or {}
+        # In a worker, a thread beats while the task works, so a killed worker is noticed in seconds
+        # (reap_stale_jobs) even when the task reports no progress for a long time.
+        with heartbeat(job_id, every=knob("JOB_HEARTBEAT_SECONDS")) if worker else nullcontext():
+            result = work(job) or {}
     except JobCancelled:
         finish(job_id, Job.State.CANCELLED, "cancelled")
         return
@@ -192,21 +213,32 @@ def retry(job: Job, user: Any = None) -> Job:
 
 
 def reap_stale_jobs() -> int:
-    """Mark running jobs whose worker stopped sending heartbeats as failed (and retryable)."""
+    """Mark running jobs whose worker stopped beating (JOB_STALE_SECONDS without a heartbeat) as failed
+    and retryable. Run periodically by every worker (annotator/signals.py), never by a read.
+
+    Queued jobs are never touched (waiting behind other work is not death), nor are jobs with queued or
+    running children: a round's job has no process of its own and lives while its fold jobs wait."""
     cutoff = timezone.now() - timedelta(seconds=knob("JOB_STALE_SECONDS"))
-    return Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=cutoff).update(
+    busy_children = Job.objects.filter(parent=OuterRef("pk"), state__in=[Job.State.QUEUED, Job.State.RUNNING])
+    stale = Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=cutoff).exclude(
+        Exists(busy_children)
+    )
+    return Job.objects.filter(
+        pk__in=list(stale.values_list("pk", flat=True)), state=Job.State.RUNNING
+    ).update(
         state=Job.State.FAILED,
         finished_at=timezone.now(),
-        message="the worker stopped responding (killed or lost); retry the job",
+        message="failed (retryable): the worker stopped responding (killed or lost); retry the job",
     )
 
 
-def fail_orphaned_running_jobs() -> int:
-    """Called when a worker starts: with one worker per queue, RUNNING jobs of that queue are orphans
-    of a killed worker. Conservative: only jobs whose heartbeat is older than a minute."""
-    cutoff = timezone.now() - timedelta(seconds=60)
-    return Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=cutoff).update(
+def fail_orphaned_running_jobs(worker: str) -> int:
+    """Called when worker `worker` (a Celery node name) starts: it runs nothing yet, so every job still
+    marked as running on it belonged to its previous life, which was killed or lost."""
+    if not worker:
+        return 0
+    return Job.objects.filter(state=Job.State.RUNNING, **{f"params__{WORKER_KEY}": worker}).update(
         state=Job.State.FAILED,
         finished_at=timezone.now(),
-        message="the worker running this job was killed; retry the job",
+        message=f"failed (retryable): the worker running this job ({worker}) was restarted; retry the job",
     )

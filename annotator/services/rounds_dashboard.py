@@ -9,7 +9,7 @@ from django.db import transaction
 
 from annotator.errors import InvalidInput
 from annotator.models import Job, ModelVersion, Project, Promotion, SimulationRun, TrainingRound
-from annotator.services import jobs, registry, rounds
+from annotator.services import registry
 from annotator.services.effort import correction_effort
 
 
@@ -67,13 +67,6 @@ def promotion_dict(p: Promotion) -> dict[str, Any]:
     }
 
 
-def refresh(rnd: TrainingRound) -> None:
-    """Reap jobs of killed workers and make sure a round whose training ended gets finalized."""
-    jobs.reap_stale_jobs()
-    if rnd.job.state == Job.State.RUNNING:
-        rounds.maybe_finalize(rnd.pk)
-
-
 def round_summary(rnd: TrainingRound) -> dict[str, Any]:
     children = list(Job.objects.filter(parent=rnd.job_id).order_by("id"))
     train = [j for j in children if j.kind == "train_fold"]
@@ -104,9 +97,8 @@ def round_summary(rnd: TrainingRound) -> dict[str, Any]:
 
 
 def round_detail(rnd: TrainingRound) -> dict[str, Any]:
-    refresh(rnd)
-    rnd.refresh_from_db()
-    rnd.job.refresh_from_db()
+    # Read-only: lost workers' jobs are reaped and ended rounds finalized by the workers' job watch
+    # (annotator/services/job_watch.py), never by a read.
     data = round_summary(rnd)
     data["jobs"] = [job_dict(j) for j in Job.objects.filter(parent=rnd.job_id).order_by("id")]
     return data

@@ -142,13 +142,18 @@ def test_a_cancelled_rounds_progress_bar_shows_how_far_training_got_not_full(cli
     assert detail["progress"] == pytest.approx((1 + 1 + 0.3 + 0.3) / 4)
 
 
-def test_a_round_whose_workers_died_is_reaped_and_finalized_when_someone_looks(client_for, accepted):
+def test_a_round_whose_workers_died_is_reaped_and_finalized_by_the_job_watch(client_for, accepted):
     from django.utils import timezone
+
+    from annotator.services.job_watch import watch_once
 
     accepted(["S01", "S02"])
     rnd = client_for("mia").post("/api/rounds/", SMALL, format="json").json()
     long_ago = timezone.now().replace(year=2000)
     Job.objects.filter(parent=rnd["job"]).update(state="running", heartbeat_at=long_ago)
+    before = client_for("sam").get(f"/api/rounds/{rnd['id']}/").json()
+    assert {j["state"] for j in before["jobs"]} == {"running"}, "a read changes nothing"
+    watch_once()  # what every worker's timer runs
     detail = client_for("sam").get(f"/api/rounds/{rnd['id']}/").json()
     train = [j for j in detail["jobs"] if j["kind"] == "train_fold"]
     assert train and all(j["state"] == "failed" for j in train)

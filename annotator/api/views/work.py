@@ -91,10 +91,6 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Job]:
         return visible_jobs(self.request.user).order_by("-created_at", "-id")
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        jobs.reap_stale_jobs()  # a killed worker's jobs show up as failed (and retryable)
-        return super().list(request, *args, **kwargs)
-
     def get_object(self) -> Job:
         found = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
         if found is None:
