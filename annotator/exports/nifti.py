@@ -29,7 +29,7 @@ from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, 
 
 from annotator.exports.common import ClassTable, WriteReport, bids_label, load_labels
 from annotator.exports.selection import SeriesItems
-from annotator.models import Series
+from annotator.models import Series, SourceFile
 from annotator.services.slicedata import load_channel
 
 SAGITTAL_CODES = ("R", "I", "P")  # the stored convention (annotator/imports/volume.py)
@@ -57,11 +57,31 @@ def to_source_grid(volume: np.ndarray, series: Series) -> tuple[np.ndarray, np.n
     return np.ascontiguousarray(out), source_affine, int(transform[0, 0]), bool(transform[0, 1] < 0)
 
 
+def _source_image(series: Series) -> SourceFile | None:
+    """The series' own NIfTI image among its originals (not a derivative mask), if it has one."""
+    if series.source_format != Series.Format.NIFTI:
+        return None
+    for source in series.source_files.order_by("id"):
+        name = source.name.lower()
+        if "derivatives/" not in name and name.endswith((".nii", ".nii.gz")):
+            return source
+    return None
+
+
 def _entities(series: Series) -> dict[str, str]:
-    """The source file's BIDS entities (MIDS imports), else sub/ses plus acq-s<series id>."""
+    """The source file's BIDS entities in the file name's order (MIDS imports), else sub/ses plus
+    acq-s<series id>. The order comes from the file name: a JSON column may not keep key order."""
     found = dict((series.metadata or {}).get("entities") or {})
+    source = _source_image(series)
     if found.get("sub"):
-        return {k: bids_label(v) for k, v in found.items()}
+        stem = Path(source.name).name.split(".")[0] if source else ""
+        ordered = [part.split("-", 1)[0] for part in stem.split("_") if "-" in part]
+        keys = [k for k in ordered if k in found] + sorted(
+            k for k in found if k not in ordered and k not in ("sub", "ses")
+        )
+        if "sub" not in keys:
+            keys = ["sub", *(["ses"] if "ses" in found else []), *keys]
+        return {k: bids_label(found[k]) for k in keys}
     return {
         "sub": bids_label(series.session.subject.label),
         "ses": bids_label(series.session.label),
@@ -83,14 +103,12 @@ def _nifti(volume: np.ndarray, affine: np.ndarray) -> Any:
 def _write_image(series: Series, entities: dict[str, str], folder: Path) -> Path:
     """The source NIfTI file byte for byte when there is one; else the stored planes as a volume."""
     folder.mkdir(parents=True, exist_ok=True)
-    if series.source_format == Series.Format.NIFTI:
-        for source in series.source_files.order_by("id"):
-            name = source.name.lower()
-            if "derivatives/" not in name and name.endswith((".nii", ".nii.gz")):
-                target = folder / Path(source.name).name
-                with source.file.open("rb") as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                return target
+    source = _source_image(series)
+    if source is not None:
+        target = folder / Path(source.name).name
+        with source.file.open("rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return target
     volume: np.ndarray | None = None
     slices = list(series.slices.order_by("index"))
     for slice_ in slices:  # filled plane by plane: one copy of the volume, never a list plus a stack
