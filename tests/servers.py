@@ -155,7 +155,9 @@ def database_url_for(settings_dict: dict) -> str:
 def celery_worker_process(
     env_overrides: dict[str, str], queues: str = "default,gpu,io"
 ) -> Iterator[subprocess.Popen]:
-    """Run a real Celery worker (solo pool) with the given environment; stop it afterwards."""
+    """Run a real Celery worker (solo pool) with the given environment; stop it afterwards. Its node
+    name follows its queues (e.g. io@host), so workers for different queues run side by side and a
+    restart with the same queues is recognised as the same worker (jobs.fail_orphaned_running_jobs)."""
     env = {**os.environ, **env_overrides}
     log = Path(tempfile.mkstemp(prefix="spinelab-worker-", suffix=".log")[1])
     with log.open("wb") as out:
@@ -169,6 +171,8 @@ def celery_worker_process(
                 "worker",
                 "-Q",
                 queues,
+                "-n",
+                f"{queues.replace(',', '-')}@%h",
                 "--pool",
                 "solo",
                 "--concurrency",

@@ -94,14 +94,15 @@ def queue_import(
     user: Any = None,
 ) -> Job:
     """Keep the upload in storage (imports/pending/) and queue its import as a background Job
-    (annotator.tasks.imports.run_import); the Job's result is the import report."""
+    (annotator.tasks.imports.run_import) on the `io` queue, which its own worker serves, so an import
+    never waits behind training; the Job's result is the import report."""
     name = upload_name(uploaded_file)
     check_upload_size(int(uploaded_file.size), name)
     stored = default_storage.save(f"imports/pending/{uuid.uuid4().hex}/{name}", uploaded_file)
     params = {"stored": stored, "name": name, "project": project.pk, "kind": kind, "label_map": label_map}
     try:
         return jobs.create_job(
-            "import", task_name="annotator.tasks.imports.run_import", params=params, user=user
+            "import", task_name="annotator.tasks.imports.run_import", params=params, user=user, queue="io"
         )
     except Exception:
         default_storage.delete(stored)

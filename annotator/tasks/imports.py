@@ -1,4 +1,4 @@
-"""Imports of large uploads as background Jobs on the default queue (`POST /api/imports/` with
+"""Imports of large uploads as background Jobs on the `io` queue (`POST /api/imports/` with
 `background=true`, queued by annotator.imports.service.queue_import). The upload waits in storage
 under imports/pending/ until its import succeeds, fails on its content, or is cancelled; after any
 other failure it stays there so the job can be retried."""
