@@ -1,7 +1,7 @@
 """Active learning: per-slice informativeness scores and the (pure) ranking of candidate slices.
 
-Score functions on probability arrays are pure and testable on hand-made inputs; `slice_scores`
-runs the models. Every score is "higher = more worth labelling"."""
+Score functions on probability arrays are pure and testable on hand-made inputs;
+`mlcore.inference.prelabel_slices` applies them to the probabilities that also give the pre-label. Every score is "higher = more worth labelling"."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from collections.abc import Hashable, Sequence
 from itertools import combinations
 
 import numpy as np
-import torch
 
-from mlcore.device import model_device
-from mlcore.predict import Models, as_model_list, entropy_map, inference_mode, softmax_probs
+from mlcore.predict import entropy_map
 
 STRATEGIES = ("random", "entropy", "margin", "bald", "disagreement")
 
@@ -55,59 +53,6 @@ def disagreement(labels: np.ndarray) -> np.ndarray:
         return np.zeros(lab.shape[1], dtype=np.float32)
     rates = [(lab[i] != lab[j]).reshape(lab.shape[1], -1).mean(axis=1) for i, j in pairs]
     return np.mean(rates, axis=0).astype(np.float32)
-
-
-@torch.no_grad()
-def slice_scores(
-    models: Models, images: np.ndarray, mc_samples: int = 8, batch_size: int = 8
-) -> dict[str, np.ndarray]:
-    """images (N, C, H, W) -> {"entropy", "margin", "bald", "disagreement": (N,) float32,
-    "features": (N, D) float32}.
-
-    entropy/margin use the ensemble's mean softmax; bald uses `mc_samples` MC-dropout passes
-    (only dropout modules in train mode) spread round-robin over the models; disagreement is
-    between the fold models' label maps; features come from the first model's `encode`."""
-    listed = as_model_list(models)
-    arr = np.asarray(images, dtype=np.float32)
-    if arr.ndim != 4:
-        raise ValueError(f"images must be (N, C, H, W), got shape {arr.shape}")
-    out: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("entropy", "margin", "bald", "disagreement", "features")
-    }
-    for start in range(0, len(arr), batch_size):
-        x = torch.from_numpy(arr[start : start + batch_size])  # (B, C, H, W)
-        per_model = []
-        for model in listed:
-            with inference_mode(model):
-                per_model.append(softmax_probs(model, x).numpy())  # (B, K, H, W)
-        mean = np.mean(per_model, axis=0)
-        out["entropy"].append(mean_entropy(mean))
-        out["margin"].append(mean_margin(mean))
-        out["disagreement"].append(disagreement(np.stack([p.argmax(axis=1) for p in per_model])))
-        if mc_samples > 0:
-            sum_p = np.zeros_like(mean)
-            sum_h = np.zeros(mean.shape[:1] + mean.shape[2:], dtype=np.float32)
-            for s in range(mc_samples):
-                model = listed[s % len(listed)]
-                with inference_mode(model, mc_dropout=True):
-                    p = softmax_probs(model, x).numpy()
-                sum_p += p
-                sum_h += entropy_map(p)
-            out["bald"].append(bald_from_moments(sum_p / mc_samples, sum_h / mc_samples))
-        else:
-            out["bald"].append(np.zeros(len(x), dtype=np.float32))
-        out["features"].append(_features(listed[0], x, mean))
-    return {k: np.concatenate(v).astype(np.float32) for k, v in out.items()}
-
-
-def _features(model: torch.nn.Module, x: torch.Tensor, mean_probs: np.ndarray) -> np.ndarray:
-    """(B, D) embedding from model.encode; falls back to the mean class probabilities (B, K)."""
-    encode = getattr(model, "encode", None)
-    if encode is None:
-        return mean_probs.mean(axis=(2, 3))
-    with inference_mode(model):
-        feats = encode(x.to(model_device(model)))
-    return feats.float().flatten(1).cpu().numpy()
 
 
 def k_center_greedy(features: np.ndarray, k: int, seed: int = 0, first: int | None = None) -> list[int]:

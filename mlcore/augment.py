@@ -48,6 +48,13 @@ class AugmentConfig:
         return dataclasses.asdict(self)
 
 
+# The BIMCV MIDAS paper's augmentation: rotation +-20 deg, zoom 0.5-1.5, horizontal flip p = 1/2 (its
+# shift up to 10 % is the random patch centre); no intensity transforms.
+PAPER_AUGMENT = AugmentConfig(
+    rotate_deg=20.0, scale=(0.5, 1.5), p_spatial=1.0, p_mirror=0.5, p_noise=0.0, p_blur=0.0,
+    p_brightness=0.0, p_contrast=0.0, p_gamma=0.0,
+)  # fmt: skip
+
 NO_AUGMENT = AugmentConfig(
     rotate_deg=0.0, scale=(1.0, 1.0), p_spatial=0.0, p_mirror=0.0, p_noise=0.0, p_blur=0.0,
     p_brightness=0.0, p_contrast=0.0, p_gamma=0.0,
@@ -90,7 +97,11 @@ def sample_patch(
     if fg_index is not None and rng.random() < fg_fraction:
         centre = fg_index.random_pixel(rng)
     if centre is None:
-        centre = (rng.uniform(0, h - 1), rng.uniform(0, w - 1))
+        # A random window inside the slice (or, when the slice is smaller, the slice inside the window).
+        centre = tuple(
+            rng.uniform(min(p / 2, n - p / 2), max(p / 2, n - p / 2)) - 0.5
+            for p, n in zip(patch, (h, w), strict=True)
+        )
     angle, zoom = 0.0, 1.0
     if rng.random() < aug.p_spatial:
         angle = math.radians(rng.uniform(-aug.rotate_deg, aug.rotate_deg))
@@ -131,3 +142,11 @@ def intensity_augment(image: np.ndarray, rng: np.random.Generator, aug: AugmentC
             span = max(hi - lo, 1e-6)
             ch[...] = np.power((ch - lo) / span, rng.uniform(*aug.gamma)) * span + lo
     return image
+
+
+def augmentation(name: str) -> AugmentConfig:
+    """ "nnunet" (the default: the paper's spatial part + nnU-Net's intensity part) | "paper" | "none"."""
+    presets = {"nnunet": AugmentConfig(), "paper": PAPER_AUGMENT, "none": NO_AUGMENT}
+    if name not in presets:
+        raise ValueError(f"unknown augmentation {name!r}: choose one of {sorted(presets)}")
+    return presets[name]

@@ -203,7 +203,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     samples, names = load_samples(args)
     cfg = make_config(args, samples, names)
     split = None
-    train, val = samples, []
+    train, val = samples, list[Sample]()
     if args.fold is not None:
         split = kfold.patient_kfold(subjects_of(samples), k=args.folds, seed=args.seed)
         if not 0 <= args.fold < len(split):
@@ -217,10 +217,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         result.config,
         {**_extra(train, split, args.fold), "iou": result.iou, "history": result.history},
     )
-    plan = result.config.plan
-    print(
-        f"plan: {plan['target_spacing']} mm, patch {plan['patch_size']}; {len(train)} slices, {result.seconds:.0f}s"
-    )
+    plan = result.config.get_plan()
+    assert plan is not None
+    print(f"plan: {plan.target_spacing} mm, patch {plan.patch_size}; {len(train)} slices, {result.seconds:.0f}s")
     if val:
         ious = ", ".join(
             f"{n} {v * 100:.1f}" for n, v in zip(names, result.iou, strict=True) if np.isfinite(v)

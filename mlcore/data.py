@@ -61,21 +61,27 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+def class_for_label(text: str, class_names: Sequence[str]) -> int | None:
+    """The class id a label-table entry names: its exact (case-insensitive) class name, else the
+    class the rules above give ("vertebra instance 7" -> vertebrae, "L4-L5" -> discs), else None."""
+    lowered = {name.lower(): i for i, name in enumerate(class_names)}
+    name = str(text).strip().lower()
+    if name in lowered:
+        return lowered[name]
+    for pattern, cls in _NAME_RULES:
+        if re.match(pattern, name) and cls in lowered:
+            return lowered[cls]
+    return None
+
+
 def label_map_from_table(table: Mapping[int, str], class_names: Sequence[str]) -> dict[int, int]:
     """Source value -> class id from a mask's JSON label table ({1: "vertebra instance 1", ...} or
-    {1: "L1", ...}), matching each entry to a class by exact name, then by the rules above (so
-    instance labels map onto one class). ValueError naming the entries that match no class."""
-    lowered = {name.lower(): i for i, name in enumerate(class_names)}
+    {1: "L1", ...}), each entry through `class_for_label` (so instance labels map onto one class).
+    ValueError naming the entries that match no class."""
     mapping: dict[int, int] = {}
     unknown = []
     for value, text in table.items():
-        name = str(text).strip().lower()
-        target = lowered.get(name)
-        if target is None:
-            for pattern, cls in _NAME_RULES:
-                if re.match(pattern, name) and cls in lowered:
-                    target = lowered[cls]
-                    break
+        target = class_for_label(text, class_names)
         if target is None:
             unknown.append(f"{value}={text!r}")
         else:

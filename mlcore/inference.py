@@ -56,7 +56,9 @@ class Ensemble:
 
 def load_ensemble(paths: Sequence[str | Path]) -> Ensemble:
     """Load checkpoints that agree on classes and channels; ValueError naming the one that does not."""
-    models, configs, plans = [], [], []
+    models: list[nn.Module] = []
+    configs: list[TrainConfig] = []
+    plans: list[Plan] = []
     for path in paths:
         model, cfg, _ = load_checkpoint(path)
         plan = cfg.get_plan()

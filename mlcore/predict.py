@@ -210,7 +210,7 @@ def sliding_window_probs(
     norms = [np.zeros(p[0].shape[1:], np.float32) for p in padded]
     for start in range(0, len(windows), batch_size):
         chunk = windows[start : start + batch_size]
-        x = torch.from_numpy(
+        batch = torch.from_numpy(
             np.stack([padded[n][0][:, y : y + patch[0], z : z + patch[1]] for n, y, z in chunk])
         )
         total: Tensor | None = None
@@ -218,7 +218,7 @@ def sliding_window_probs(
         for model in listed:
             with inference_mode(model, mc_dropout=mc_samples > 0):
                 for _ in range(max(1, mc_samples)):
-                    p = softmax_probs(model, x, tta=tta, amp=amp)
+                    p = softmax_probs(model, batch, tta=tta, amp=amp)
                     total = p if total is None else total + p
                     passes += 1
         assert total is not None
@@ -268,9 +268,8 @@ def predict_slices(
             resize_image(np.asarray(img, np.float32), plan.slice_shape(np.shape(img)[1:], sp), order=1)
             for img, sp in zip(images, spacings, strict=True)
         ]
-        probs = sliding_window_probs(
-            members, resampled, tuple(plan.patch_size), tta, mc_samples, batch_size, amp
-        )
+        patch = (int(plan.patch_size[0]), int(plan.patch_size[1]))
+        probs = sliding_window_probs(members, resampled, patch, tta, mc_samples, batch_size, amp)
         native = [
             resample_probs_back(p, np.shape(img)[1:]) * len(members)
             for p, img in zip(probs, images, strict=True)

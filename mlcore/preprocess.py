@@ -197,7 +197,9 @@ class Plan:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names
+        }
         return cls(**values)
 
     def slice_shape(self, shape: Sequence[int], spacing: Sequence[float]) -> tuple[int, int]:
@@ -228,7 +230,9 @@ def fit_plan(
     target = np.median(sp, axis=0)
     if min_spacing is not None:
         target = np.maximum(target, float(min_spacing))
-    sizes = np.asarray([resampled_shape(s, p, target) for s, p in zip(shapes, sp, strict=True)])
+    sizes = np.asarray(
+        [resampled_shape(s, p, target.tolist()) for s, p in zip(shapes, sp.tolist(), strict=True)]
+    )
     median = np.median(sizes, axis=0)
     patch = tuple(int(min(max_patch, max(stride, math.ceil(m / stride) * stride))) for m in median)
     return Plan(

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from mlcore import metrics
-from mlcore.active import select, slice_scores
+from mlcore.active import select
 from mlcore.data import Sample
-from mlcore.train import TrainConfig, split_by_subjects, train_fold
+from mlcore.inference import prelabel_slices
+from mlcore.train import TrainConfig, plan_for, split_by_subjects, train_fold, with_plan
 
 
 def _mean_iou(confusion: np.ndarray) -> float:
@@ -35,7 +36,8 @@ def simulate_strategy(
     log: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One learning curve: [{round, labelled, mean_iou, iou}] for rounds 0..rounds."""
-    run_cfg = dataclasses.replace(cfg, seed=seed)
+    # One plan for the whole pool, fitted once, so every round presents slices the same way.
+    run_cfg = with_plan(dataclasses.replace(cfg, seed=seed), plan_for(cfg, pool + val))
     order = np.random.default_rng(seed).permutation(len(pool))
     labelled = [int(i) for i in order[:initial]]  # same start for every strategy of this seed
     curve: list[dict[str, Any]] = []
@@ -57,12 +59,25 @@ def simulate_strategy(
         if round_no == rounds or not remaining:
             break
         scores: dict[str, np.ndarray] = {}
+        features = None
         if strategy != "random":
-            model = run_cfg.build()
+            trained = result.config or run_cfg
+            model = trained.build()
             model.load_state_dict(result.state_dict)
-            images = np.stack([pool[i].image for i in remaining])  # (N, C, H, W), one size per pool
-            scores = slice_scores(model.eval(), images, mc_samples=mc_samples if strategy == "bald" else 0)
-        ranked = select(remaining, scores, batch, strategy, diversity=diversity, seed=seed + round_no)
+            plan = trained.get_plan()
+            assert plan is not None
+            predictions = prelabel_slices(
+                [model.eval()],
+                [plan],
+                [pool[i].image for i in remaining],
+                [pool[i].spacing for i in remaining],
+                mc_samples=mc_samples if strategy == "bald" else 0,
+            )
+            scores = {k: np.array([p.scores[k] for p in predictions]) for k in predictions[0].scores}
+            features = np.stack([p.features for p in predictions])
+        ranked = select(
+            remaining, scores, batch, strategy, features=features, diversity=diversity, seed=seed + round_no
+        )
         labelled += [int(i) for i in ranked[:batch]]  # type: ignore[call-overload]
     return curve
 

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from mlcore import metrics
-from mlcore.augment import NO_AUGMENT, AugmentConfig, ForegroundIndex, sample_patch
+from mlcore.augment import NO_AUGMENT, AugmentConfig, ForegroundIndex, augmentation, sample_patch
 from mlcore.data import Sample
 from mlcore.device import autocast, memory_format, resolve_device, seed_everything
 from mlcore.losses import IGNORE_INDEX, get_loss, supervised_loss
@@ -68,13 +68,14 @@ class TrainConfig:
     loss: str = "dice_ce"  # "ce" | "dice_ce"
     ds_weights: list[float] | None = None  # deep-supervision weights: final head first
     augment: bool = True
+    augmentation: str = "nnunet"  # "nnunet" | "paper" (spatial only, zoom 0.5-1.5) | "none"
     fg_fraction: float = 0.5  # share of patches centred on a foreground class (chosen uniformly)
     plan: dict[str, Any] | None = None  # mlcore.preprocess.Plan.to_dict(); fitted on the data when None
     min_spacing: float | None = None  # mm; a coarser plan than the median spacing (CPU budgets)
     max_patch: int = 256  # cap of the plan's patch side (pixels)
     patch_size: int | None = None  # square patch overriding the plan's
     channels: list[str] = field(default_factory=lambda: ["T2w"])
-    label_map: dict[str, int] | None = None  # source mask value -> class id, as applied to the masks
+    label_map: dict[int, int] | None = None  # source mask value -> class id, as applied to the masks
     val_every: int = 0  # validate every N epochs for the history (0: after the last epoch only)
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda"
@@ -105,6 +106,7 @@ class TrainConfig:
                     f"{len(self.channels)} channel names {self.channels} for in_channels={self.in_channels}"
                 )
         get_loss(self.loss)
+        augmentation(self.augmentation)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -141,8 +143,8 @@ class FoldResult:
     iou: np.ndarray
     history: list[dict[str, Any]]
     seconds: float
+    config: TrainConfig
     best_epoch: int = 0  # the epoch whose weights are returned: always the last one
-    config: TrainConfig | None = None
 
 
 @dataclass
@@ -302,7 +304,7 @@ def train_fold(
     model = cfg.build().to(device).to(memory_format=fmt)  # type: ignore[call-overload]
     optimiser, base_lr = make_training_optimiser(cfg, model)
     loss_fn = get_loss(cfg.loss)
-    aug = AugmentConfig() if cfg.augment else NO_AUGMENT
+    aug = augmentation(cfg.augmentation) if cfg.augment else NO_AUGMENT
     steps, total = cfg.steps_per_epoch, cfg.steps_per_epoch * cfg.epochs
     history: list[dict[str, Any]] = []
     k = cfg.num_classes

@@ -4,7 +4,8 @@ A label map is a dict whose keys are "desc:value" (e.g. "vertebrae:3"), "desc:*"
 and whose values are a class index or class name. It comes from the `label_map` option, or from a
 JSON file (a path, or a name in fixtures/label_maps/, e.g. "mids-lumbar"); keys starting with "_" are
 comments. Given a map, only the map counts. Without one, a value is mapped automatically when its label-table name, or the mask's
-structure/desc, equals a class name of the project. The special map "identity" keeps values as
+structure/desc, equals a class name of the project, or when its label-table name is an instance or level of
+a class (`mlcore.data.class_for_label`: "vertebra instance 7" and "L1" are vertebrae, "L4-L5" a disc). The special map "identity" keeps values as
 class indices (masks exported by SpineLab itself).
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from annotator.errors import ImportFailed
 from annotator.imports.types import ImportedMask
+from mlcore.data import class_for_label
 
 LABEL_MAP_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "label_maps"
 LabelMap = dict[str, Any]
@@ -125,6 +127,9 @@ def map_mask(mask: ImportedMask, label_map: LabelMap | None, classes: list[str])
                 if name and name.lower() in lowered:
                     target = lowered.index(name.lower())
                     break
+            # Instance and level names ("vertebra instance 7", "L1", "L4-L5") map onto their class.
+            if target is None and mask.label_table.get(value):
+                target = class_for_label(mask.label_table[value], classes)
         if target is None:
             known = mask.label_table.get(value)
             raise ImportFailed(

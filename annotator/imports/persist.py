@@ -22,6 +22,7 @@ from annotator.imports.volume import resample_onto, zscore_stats
 from annotator.models import Project, Series, Session, Slice, SliceState, SourceFile, Subject
 from annotator.services.masks import save_imported_mask
 from annotator.services.slicedata import channel_stats, save_array
+from mlcore.data import class_for_label
 
 
 @dataclass
@@ -33,6 +34,9 @@ class Planned:
     channels: dict[str, np.ndarray] = field(default_factory=dict)
     reference: Planned | None = None  # the T2w series this one is resampled onto (no own slices)
     mask_names: list[str] = field(default_factory=list)
+    # Foreground classes the source masks label (from their label tables and values): for the others
+    # the truth is unknown in this series (e.g. vertebra-only masks say nothing about discs).
+    labelled_classes: set[int] = field(default_factory=set)
 
 
 def file_sha256(path: Path) -> str:
@@ -48,6 +52,17 @@ def content_hash(item: ImportedSeries) -> str:
     return hashlib.sha256("".join(sorted(file_sha256(p) for _, p in item.source_files)).encode()).hexdigest()
 
 
+def labelled_classes(item: ImportedSeries, mapped: list[np.ndarray], classes: list[str]) -> set[int]:
+    """Classes present in the mapped masks, plus those their label tables name."""
+    found = {int(v) for labels in mapped for v in np.unique(labels) if v > 0}
+    for mask in item.masks:
+        for name in mask.label_table.values():
+            index = class_for_label(name, classes)
+            if index:
+                found.add(index)
+    return found
+
+
 def plan(series: list[ImportedSeries], label_map: LabelMap | None, classes: list[str]) -> list[Planned]:
     """Map masks onto classes and align T1w onto T2w per session (pure: no DB, no storage)."""
     planned = []
@@ -59,6 +74,7 @@ def plan(series: list[ImportedSeries], label_map: LabelMap | None, classes: list
                 merge_masks(mapped) if mapped else None,
                 {item.modality: item.volume},
                 mask_names=[m.source_name for m in item.masks],
+                labelled_classes=labelled_classes(item, mapped, classes),
             )
         )
     sessions: dict[tuple[str, str], list[Planned]] = {}
@@ -79,6 +95,7 @@ def plan(series: list[ImportedSeries], label_map: LabelMap | None, classes: list
                 moved = resample_onto(moving.labels, moving.item.affine, shape, ref.item.affine, order=0)
                 ref.labels = moved if ref.labels is None else merge_masks([moved, ref.labels])
                 ref.mask_names += moving.mask_names
+                ref.labelled_classes |= moving.labelled_classes
     return planned
 
 
@@ -176,5 +193,9 @@ def _create_slices(series: Series, p: Planned, written: list[str], report: Impor
         )
         report.slices += 1
         if labels is not None and labelled:
-            save_imported_mask(slice_, labels, {"files": p.mask_names, "plane": index})
+            save_imported_mask(
+                slice_,
+                labels,
+                {"files": p.mask_names, "plane": index, "labelled_classes": sorted(p.labelled_classes)},
+            )
             report.masks += 1

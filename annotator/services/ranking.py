@@ -1,7 +1,7 @@
 """Pre-labelling and active-learning ranking with the live model's fold ensemble.
 
 Every unlabelled or pre-labelled slice gets a model-sourced revision (services.masks.save_model_prelabel,
-never replacing human work) and an informativeness score (mlcore.active.slice_scores); mlcore.active.select
+never replacing human work) and an informativeness score (mlcore.inference.prelabel_slices); mlcore.active.select
 orders them with the chosen strategy and Slice.rank (1 = annotate first) / rank_score are written.
 Slices that are no longer candidates lose their rank.
 """

@@ -84,6 +84,15 @@ def slice_spacing(slice_: Slice) -> tuple[float, float]:
     return (float(spacing[1]), float(spacing[2]))
 
 
+def partial_classes(rev: MaskRevision) -> tuple[int, ...] | None:
+    """The foreground classes an imported mask labels, when its source labelled only some (e.g. the
+    vertebra-only masks of one data set): training then never teaches the others as background."""
+    classes = (rev.meta or {}).get("labelled_classes") if rev.source == MaskRevision.Source.IMPORT else None
+    if not isinstance(classes, list) or not classes:
+        return None
+    return tuple(sorted(int(c) for c in classes))
+
+
 def load_samples(revision_ids: list[int], channels: list[str]) -> list[Any]:
     """mlcore.data.Sample per revision: image (C, H, W) normalised, mask (H, W) int64, subject label,
     (row, col) spacing."""
@@ -103,6 +112,7 @@ def load_samples(revision_ids: list[int], channels: list[str]) -> list[Any]:
                 image=loader.image(slice_),
                 mask=revision_labels(rev).astype(np.int64),
                 spacing=slice_spacing(slice_),
+                labelled=partial_classes(rev),
             )
         )
     return samples

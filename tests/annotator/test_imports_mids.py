@@ -259,3 +259,19 @@ def test_the_phantom_mids_tree_imports_with_automatic_class_mapping_and_t1w_chan
     expected = np.asanyarray(nib.load(str(next((tmp_path / "phantom").rglob("*_dseg.nii.gz")))).dataobj)
     for slice_ in t2.slices.all():
         assert np.array_equal(revision_labels(slice_.head_revision), expected[slice_.index])
+
+
+def test_other_sites_instance_labels_import_onto_the_vertebra_class_without_a_label_map(
+    project, media, tmp_path
+):
+    source = shared_data("mids-multisite")
+    tree = tmp_path / "tree"
+    copy_case(source, tree, "VB102")
+    report = import_path(tree, project)
+    series = Series.objects.get(session__subject__label="VB102")
+    heads = MaskRevision.objects.filter(slice__series=series, source="import")
+    assert report.masks == heads.count() > 0
+    raw = nib.load(str(next(tree.rglob("*_desc-vertebrae_dseg.nii.gz"))))
+    assert sum(r.labelled_pixels[VERTEBRAE] for r in heads) == int((np.asarray(raw.dataobj) > 0).sum())
+    # the masks say nothing about discs: the revisions record which classes their source labelled
+    assert {tuple(r.meta["labelled_classes"]) for r in heads} == {(VERTEBRAE,)}

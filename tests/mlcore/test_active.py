@@ -13,9 +13,10 @@ from mlcore.active import (
     mean_entropy,
     mean_margin,
     select,
-    slice_scores,
 )
+from mlcore.inference import prelabel_slices
 from mlcore.models import build_model
+from mlcore.preprocess import Plan
 
 
 def probs_from(pixel: list[float], n: int = 1, size: int = 4) -> np.ndarray:
@@ -91,15 +92,18 @@ def test_select_rejects_an_unknown_strategy_and_mismatched_scores():
         select([1, 2], np.zeros(3), k=1, strategy="entropy")
 
 
-def test_slice_scores_from_models_have_one_value_per_slice_and_features():
+def test_prelabels_and_scores_come_from_one_pass_per_model_on_each_slice_grid():
     torch.manual_seed(0)
     models = [build_model("UD", 1, 3, filters=4, dropout=0.5).eval() for _ in range(2)]
-    images = np.random.default_rng(0).normal(size=(3, 1, 24, 24)).astype(np.float32)
-    scores = slice_scores(models, images, mc_samples=4)
-    for name in ("entropy", "margin", "bald", "disagreement"):
-        assert scores[name].shape == (3,) and np.all(np.isfinite(scores[name]))
-    assert scores["features"].shape[0] == 3 and scores["features"].ndim == 2
-    assert np.all(scores["bald"] > 0)  # dropout makes the passes differ
-    single = slice_scores(models[0], images, mc_samples=0)
-    assert single["disagreement"].tolist() == [0.0, 0.0, 0.0]
+    plan = Plan(target_spacing=(2.0, 2.0), patch_size=(16, 16))
+    rng = np.random.default_rng(0)
+    images = [rng.normal(size=(1, 24, 30)).astype(np.float32), rng.normal(size=(1, 40, 20)).astype(np.float32)]
+    out = prelabel_slices(models, [plan, plan], images, [(1.0, 1.0), (1.0, 1.0)], mc_samples=4)
+    assert [p.labels.shape for p in out] == [(24, 30), (40, 20)]  # back on each slice's own grid
+    for p in out:
+        assert set(p.scores) == {"entropy", "margin", "bald", "disagreement"}
+        assert all(np.isfinite(v) for v in p.scores.values()) and p.scores["bald"] > 0
+    assert out[0].features.shape == out[1].features.shape  # comparable for the diversity step
+    single = prelabel_slices(models[:1], [plan], images, [(1.0, 1.0)] * 2)
+    assert [p.scores["disagreement"] for p in single] == [0.0, 0.0]
     assert not models[0].training  # modes restored

@@ -8,7 +8,7 @@
 - The recorded active-learning simulations in fixtures/simulations/ (random vs uncertainty selection on
   the phantom, `python -m mlcore simulate`) appear as learning curves on the lumbar rounds dashboard.
 - Project "mids-real" (background, vertebrae, intervertebral discs): the real volumes of
-  ../shared/data/mids-lumbar when present, with their reference masks.
+  ../shared/data/mids-lumbar and mids-multisite when present, with their reference masks.
 """
 
 from __future__ import annotations
@@ -142,3 +142,9 @@ class Command(BaseCommand):
         label_map = Path(settings.BASE_DIR) / "fixtures" / "label_maps" / "mids-lumbar.json"
         report = import_path(source, project, kind="mids", label_map=label_map)
         self.stdout.write(f"real mids-lumbar: {len(report.series_ids)} series, {report.slices} slices")
+        other_sites = source.parent / "mids-multisite"
+        if other_sites.exists():
+            # Instance labels ("vertebra instance 7") map onto the vertebra class through their label
+            # tables: no hand-made map.
+            report = import_path(other_sites, project, kind="mids")
+            self.stdout.write(f"real mids-multisite: {len(report.series_ids)} series, {report.slices} slices")

@@ -1,0 +1,160 @@
+"""Real-data benchmark: vertebra and disc IoU within sites and on a left-out site.
+
+Data: `../shared/data/mids-lumbar` (site VB3: 5 subjects, vertebrae L1-L5; site IVD: 1 subject, discs)
+and `mids-multisite` (site VB1: 2 subjects, site VB2: 2 subjects; vertebra instances incl. thoracic
+levels), loaded through their label tables (no hand-made map). Each site labels only some classes:
+the others are unknown for it (marginal loss; never scored there), and rows above a volume's highest
+label are unknown too (mids-lumbar leaves T11-T12 unlabelled).
+
+- within-site: every site's subjects are split in two halves (seeded); a model trained on half A of
+  every site is scored on half B and vice versa; each subject is scored once, by a model that saw
+  other subjects of its site but never itself.
+- leave-one-site-out: for each vertebra site, a model trained on all other sites is scored on it.
+
+Every model uses the same recipe and settings (no tuning per split); each fold's FINAL weights are
+scored (no epoch chosen on the scored data), on every slice of the scored volumes at their own 1 mm
+grids, with the paper's IoU accumulated over all scored pixels of a site.
+
+    uv run python bench/bench_sites.py --steps 800 --out bench/results/sites.json
+
+What it does not show: more than 10 subjects, other seeds (one run per split), the volumes the project
+does not have, GPU timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mlcore import metrics
+from mlcore.data import Sample, load_folder
+from mlcore.train import TrainConfig, evaluate_models, train_fold
+
+CLASSES = ["background", "vertebrae", "intervertebral discs"]
+SITE = re.compile(r"sub-(VB1|VB2|VB3|IVD)")
+
+
+def site_of(subject: str) -> str:
+    hit = SITE.match(subject)
+    return hit.group(1) if hit else subject
+
+
+def load(root: Path) -> list[Sample]:
+    samples = []
+    for folder in ("mids-lumbar", "mids-multisite"):
+        for s in load_folder(root / folder, class_names=CLASSES, partial_extent=True):
+            s.site = site_of(s.subject)
+            samples.append(s)
+    return samples
+
+
+def halves(samples: list[Sample], seed: int) -> tuple[set[str], set[str]]:
+    a, b = set(), set()
+    rng = np.random.default_rng(seed)
+    for site in sorted({s.site for s in samples}):
+        subjects = sorted({s.subject for s in samples if s.site == site})
+        rng.shuffle(subjects)
+        cut = (len(subjects) + 1) // 2
+        a |= set(subjects[:cut])
+        b |= set(subjects[cut:])
+    return a, b
+
+
+def score(cfg: TrainConfig, model: torch.nn.Module, samples: list[Sample]) -> dict[str, np.ndarray]:
+    """Confusion (K, K) per site of the given samples."""
+    out = {}
+    for site in sorted({s.site for s in samples}):
+        out[site] = evaluate_models(model, [s for s in samples if s.site == site and s.mask is not None], cfg)
+    return out
+
+
+def train(cfg: TrainConfig, samples: list[Sample], label: str) -> tuple[TrainConfig, torch.nn.Module]:
+    started = time.perf_counter()
+    result = train_fold(cfg, samples, [])
+    model = result.config.build()
+    model.load_state_dict(result.state_dict)
+    print(
+        f"  {label}: {len(samples)} slices, {time.perf_counter() - started:.0f}s, load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    return result.config, model.eval()
+
+
+def iou_row(confusion: np.ndarray) -> dict[str, float | None]:
+    iou = metrics.iou_per_class(confusion)
+    return {name: (None if not np.isfinite(v) else float(v)) for name, v in zip(CLASSES, iou, strict=True)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=os.environ.get("SPINELAB_SHARED_DATA", "../shared/data"))
+    parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--filters", type=int, default=16)
+    parser.add_argument("--min-spacing", type=float, default=2.0, help="plan spacing floor (mm)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", default="", help="comma list: within, loso")
+    parser.add_argument("--out", default="")
+    args = parser.parse_args()
+    root = Path(args.data)
+    if not (root / "mids-lumbar").is_dir() or not (root / "mids-multisite").is_dir():
+        print(f"no real data under {root}: nothing to measure")
+        return 0
+    torch.set_num_threads(args.threads)
+    samples = load(root)
+    cfg = TrainConfig(
+        arch="UD",
+        in_channels=1,
+        num_classes=len(CLASSES),
+        class_names=CLASSES,
+        epochs=1,
+        steps_per_epoch=args.steps,
+        batch_size=8,
+        min_spacing=args.min_spacing,
+        seed=args.seed,
+        device="cpu",
+        model_overrides={"filters": args.filters},
+    )
+    only = set(filter(None, args.only.split(","))) or {"within", "loso"}
+    print(f"{len(samples)} slices, sites {sorted({s.site for s in samples})}; {' '.join(sys.argv[1:])}")
+    report: dict[str, dict[str, dict[str, float | None]]] = {}
+    if "within" in only:
+        a, b = halves(samples, args.seed)
+        pooled: dict[str, np.ndarray] = {}
+        for fit, held in ((a, b), (b, a)):
+            plan_cfg, model = train(
+                cfg, [s for s in samples if s.subject in fit], f"within-site half {sorted(held)}"
+            )
+            for site, cm in score(plan_cfg, model, [s for s in samples if s.subject in held]).items():
+                pooled[site] = pooled.get(site, 0) + cm
+        report["within"] = {site: iou_row(cm) for site, cm in pooled.items()}
+    if "loso" in only:
+        report["left_out"] = {}
+        for site in ("VB3", "VB1", "VB2"):
+            plan_cfg, model = train(cfg, [s for s in samples if s.site != site], f"leave out {site}")
+            cm = score(plan_cfg, model, [s for s in samples if s.site == site])[site]
+            report["left_out"][site] = iou_row(cm)
+    print("\n| evaluation | site | vertebrae IoU | discs IoU | background IoU |\n|---|---|---|---|---|")
+    for kind, rows in report.items():
+        for site, row in rows.items():
+            cells = [row["vertebrae"], row["intervertebral discs"], row["background"]]
+            shown = ["-" if v is None else f"{100 * v:.1f} %" for v in cells]
+            print(f"| {kind} | {site} | {' | '.join(shown)} |")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"args": vars(args), "report": report}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
