@@ -111,6 +111,14 @@ def test_a_study_goes_from_orthanc_into_spinelab_and_its_seg_comes_back(
     assert job.result["instances"] == 4 and job.result["server"] == orthanc.dicomweb
     series = Series.objects.get(pk=job.result["series"][0])
     assert series.source_format == "dicom" and series.shape == [4, 64, 64]
+    again = wait_for_job(
+        sam.post("/api/dicomweb/import/", {"project": project.pk, "study": study}, format="json").json()[
+            "id"
+        ],
+        timeout=180,
+    )
+    assert again.state == "succeeded" and len(again.result["skipped_duplicates"]) == 1
+    assert Series.objects.count() == 1  # importing the same study again adds nothing
 
     wanted = {}
     for s in series.slices.order_by("index")[1:3]:
