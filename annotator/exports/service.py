@@ -143,13 +143,15 @@ def run_export(job: Job) -> dict[str, Any]:
         root = Path(tmp) / name
         result = write_export(job.pk, params, root)
         archive = Path(tmp) / f"{name}.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-            for path in sorted(root.rglob("*")):
-                if path.is_file():
-                    zf.write(path, path.relative_to(root.parent).as_posix())
-        jobs.check_cancelled(job.pk)
-        with open(archive, "rb") as handle:
-            stored = default_storage.save(f"exports/{job.pk}/{archive.name}", File(handle))
+        jobs.report_progress(job.pk, 0.9, "zipping")
+        with jobs.heartbeat(job.pk):  # zipping and storing a large export may take minutes
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+                for path in sorted(root.rglob("*")):
+                    if path.is_file():
+                        zf.write(path, path.relative_to(root.parent).as_posix())
+            jobs.check_cancelled(job.pk)
+            with open(archive, "rb") as handle:
+                stored = default_storage.save(f"exports/{job.pk}/{archive.name}", File(handle))
         size = archive.stat().st_size
     expires = timezone.now() + timedelta(hours=knob("EXPORT_KEEP_HOURS"))
     return {
