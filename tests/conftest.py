@@ -17,10 +17,13 @@ SHARED_DATA = Path(
 
 
 def shared_data(*parts: str) -> Path:
-    """Path under ../shared/data, or skip the test with a clear reason when it is absent."""
+    """Path under ../shared/data, or skip the test with a clear reason when it is absent (fail under
+    CI=true, see tests/missing.py)."""
+    from tests.missing import missing
+
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"real MRI data not available at {path} (set SPINELAB_SHARED_DATA)")
+        missing(f"real MRI data not available at {path} (set SPINELAB_SHARED_DATA)")
     return path
 
 

@@ -13,19 +13,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.missing import missing
+
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 def require_browser_tools() -> None:
-    """Skip with the reason and the fix when a browser tool is missing; build the editor if needed."""
+    """Skip (fail under CI=true) with the reason and the fix when a browser tool is missing; build the
+    editor if needed."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(
+        missing(
             f"Debian chromium not found at {CHROMIUM} (apt-get install chromium; scripts/setup test does)"
         )
     if shutil.which("node") is None or not (FRONTEND / "node_modules" / "playwright-core").exists():
-        pytest.skip("frontend/node_modules missing (cd frontend && npm ci; scripts/setup does)")
+        missing("frontend/node_modules missing (cd frontend && npm ci; scripts/setup does)")
     if not (ROOT / "annotator/static/annotator/editor/editor.js").exists():
         subprocess.run(["npm", "run", "--silent", "build"], cwd=FRONTEND, check=True)
 
