@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import nibabel as nib
 import numpy as np
@@ -44,12 +43,10 @@ def test_the_canal_shrinks_off_the_midline():
     assert canal[0] == 0 and canal[8] == 0
 
 
-def test_generate_slice_returns_float_image_and_uint8_mask_quickly():
+def test_generate_slice_returns_float_image_and_uint8_mask():
+    # No timing assertion: wall-clock limits fail on loaded machines without a bug (bench/ measures speed).
     rng = np.random.default_rng(0)
-    generate_slice(rng)
-    start = time.perf_counter()
     image, mask = generate_slice(rng, size=(256, 256), contrast="T1w")
-    assert time.perf_counter() - start < 0.2  # ~20 ms on an idle core; generous for a loaded CI box
     assert image.shape == mask.shape == (256, 256)
     assert image.dtype == np.float32 and mask.dtype == np.uint8
     assert mask.max() <= 11
