@@ -2,7 +2,8 @@
 // `python -m tests.e2e.editor_server -- node tests/e2e/editor.e2e.mjs [screenshot.png]`
 // (test_editor_browser.py does that). Prints one `RESULT=<json>` line; the pytest wrapper asserts.
 import {
-  BASE, IDS, countDiff, encodePng, fetchMask, launch, login, openEditor, paintExpected, setBrushSize, strokeThrough,
+  BASE, IDS, countDiff, encodePng, fetchMask, launch, login, openEditor, pageErrors, paintExpected, setBrushSize,
+  strokeThrough,
 } from "./lib.mjs";
 
 const results = {};
@@ -115,4 +116,4 @@ try {
 } finally {
   await close();
 }
-console.log("RESULT=" + JSON.stringify(results));
+console.log("RESULT=" + JSON.stringify({ ...results, pageErrors }));

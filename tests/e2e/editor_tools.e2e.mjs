@@ -5,7 +5,7 @@
 // (test_editor_tools_browser.py does that). Prints one `RESULT=<json>` line; the pytest wrapper asserts.
 import {
   IDS, countDiff, countOff, fetchImage16, fetchMask, floodExpected, imageToPage, launch, login, openEditor,
-  paintExpected, pixelToPage, polygonExpected, setBrushSize, strokeThrough, windowedGrey,
+  pageErrors, paintExpected, pixelToPage, polygonExpected, setBrushSize, strokeThrough, watchErrors, windowedGrey,
 } from "./lib.mjs";
 
 const results = { errors: {} };
@@ -319,7 +319,7 @@ try {
   await section("pointers", async () => {
     const id = IDS.small[2];
     const tpage = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true, storageState: await page.context().storageState() })).newPage();
-    tpage.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+    watchErrors(tpage);
     await openEditor(tpage, id, "?autosave=600000");
     const { width, height } = await tpage.evaluate(() => window.spinelabEditor.slice);
     await tpage.evaluate(() => {
@@ -363,4 +363,4 @@ try {
 } finally {
   await close();
 }
-console.log("RESULT=" + JSON.stringify(results));
+console.log("RESULT=" + JSON.stringify({ ...results, pageErrors }));

@@ -23,11 +23,23 @@ export async function launch() {
   return { browser, close: () => browser.close() };
 }
 
+/** Uncaught JavaScript errors of every page opened through these helpers; the editor scripts put them
+ * in their result and the pytest wrappers fail on any (a page that throws is broken). */
+export const pageErrors = [];
+
+/** Record a page's uncaught errors in `pageErrors` (and on the console). */
+export function watchErrors(page) {
+  page.on("pageerror", (e) => {
+    pageErrors.push(`${page.url()}: ${e.message}`);
+    console.error(`[page error] ${e.message}`);
+  });
+}
+
 /** Log in through the real login form and return the page. */
 export async function login(browser, username, password, viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+  watchErrors(page);
   await page.goto(`${BASE}/login/`);
   await page.fill('input[name="username"]', username);
   await page.fill('input[name="password"]', password);

@@ -34,6 +34,10 @@ def test_an_annotator_logs_in_through_the_form(e2e):
     assert e2e["loggedIn"] == "/"
 
 
+def test_the_editor_pages_throw_no_javascript_errors(e2e):
+    assert e2e["pageErrors"] == [], e2e["pageErrors"]
+
+
 def test_painted_strokes_minus_the_undone_one_are_stored_pixel_for_pixel(e2e):
     paint = e2e["paint"]
     assert e2e["stateBeforeSave"] == "unsaved"

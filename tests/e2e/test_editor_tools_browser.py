@@ -29,6 +29,10 @@ def part(run: dict, name: str) -> dict:
     return run[name]
 
 
+def test_the_editor_pages_throw_no_javascript_errors(run):
+    assert run["pageErrors"] == [], run["pageErrors"]
+
+
 def test_flood_fill_and_lasso_fill_exactly_the_expected_pixels_and_are_saved(run):
     fill = part(run, "fill")
     assert fill["filled"] > 1000 and fill["lassoed"] > 1000, "both tools had a region to fill"
