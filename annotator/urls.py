@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("annotator.pages.review_urls")),
     path("", include("annotator.pages.exports_urls")),
     path("", include("annotator.pages.measurements_urls")),
+    path("", include("annotator.pages.projects_urls")),
 ]

@@ -13,13 +13,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.api.permissions import HasRole
+from annotator.api.permissions import HasRole, require_role_in, visible_jobs
 from annotator.api.serializers import JobSerializer
+from annotator.errors import NotFound
 from annotator.exports import dicomweb_service, service
+from annotator.models import Project, Series
 from annotator.services import roles
 from annotator.services.ids import MAX_DB_ID
 
 EXPORTERS = (roles.SUPERVISOR, roles.ML_STAFF, roles.ADMIN)
+
+
+def check_project_role(user: Any, project_id: int | None, names: tuple[str, ...], what: str) -> None:
+    """404 for a project the user holds no role in, 403 when the role there does not allow `what`;
+    an unknown project is left to the service (it answers 404 naming it)."""
+    project = Project.objects.filter(pk=project_id).first() if project_id is not None else None
+    if project is not None:
+        require_role_in(user, project, *names, what=what)
 
 
 class ExportInputSerializer(serializers.Serializer):
@@ -71,6 +81,7 @@ class ExportView(JobCreateView):
     serializer_class = ExportInputSerializer
 
     def queue(self, data: dict[str, Any]) -> Any:
+        check_project_role(self.request.user, data["project"], EXPORTERS, "export it")
         return service.queue_export(data, self.request.user)
 
     @extend_schema(responses={202: JobSerializer, 400: OpenApiResponse(description="empty or invalid")})
@@ -85,6 +96,8 @@ class ExportDownloadView(APIView):
 
     @extend_schema(responses={200: OpenApiResponse(description="application/zip"), 410: OpenApiResponse()})
     def get(self, request: Request, pk: int) -> FileResponse:
+        if not visible_jobs(request.user).filter(pk=pk).exists():
+            raise NotFound(f"export {pk} does not exist")
         handle, filename, size = service.open_download(pk, request.user)
         response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")
         response["Content-Length"] = str(size)
@@ -109,6 +122,9 @@ class DicomwebImportView(JobCreateView):
     permission_classes = [HasRole.of(roles.SUPERVISOR, roles.ADMIN)]
 
     def queue(self, data: dict[str, Any]) -> Any:
+        check_project_role(
+            self.request.user, data["project"], (roles.SUPERVISOR, roles.ADMIN), "import into it"
+        )
         return dicomweb_service.queue_import(data, self.request.user)
 
     @extend_schema(responses={202: JobSerializer, 400: OpenApiResponse(description="no server or bad UID")})
@@ -122,6 +138,11 @@ class DicomwebPushView(JobCreateView):
     serializer_class = DicomwebPushSerializer
 
     def queue(self, data: dict[str, Any]) -> Any:
+        series = Series.objects.filter(pk=data["series"]).select_related("session__subject").first()
+        if series is not None:
+            check_project_role(
+                self.request.user, series.session.subject.project_id, EXPORTERS, "push its masks"
+            )
         return dicomweb_service.queue_push(data, self.request.user)
 
     @extend_schema(responses={202: JobSerializer, 400: OpenApiResponse(description="not DICOM or no masks")})

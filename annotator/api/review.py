@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api import inputs
+from annotator.api.permissions import full_view_projects, get_visible_project, require_role_in
 from annotator.api.views.pixels import check_png_header
 from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import Project, ReviewDecision, Slice
@@ -51,20 +52,34 @@ def _project(ref: int | str | None) -> Project:
     return found
 
 
+def _project_or_none(ref: int | str) -> Project | None:
+    return (
+        Project.objects.filter(pk=ref) if isinstance(ref, int) else Project.objects.filter(slug=ref)
+    ).first()
+
+
 def _require(user: Any, check: Any, what: str) -> None:
     if not check(user):
         raise Forbidden(f"your role may not {what}")
 
 
-def _slice(pk: int) -> Slice:
+def _slice(pk: int, user: Any) -> Slice:
+    """The slice, or 404 when it does not exist or lies in a project the user holds no role in."""
     found = (
         Slice.objects.select_related("series__session__subject__project", "head_revision")
         .filter(pk=pk)
         .first()
     )
-    if found is None:
+    if found is None or not roles.roles_in(user, found.project):
         raise NotFound(f"slice {pk} does not exist")
     return found
+
+
+def _require_supervisor_of(user: Any, slice_ids: Any, what: str) -> None:
+    """Every slice named must be in a project where the user supervises (404 / 403 otherwise)."""
+    ids = [i for i in slice_ids if isinstance(i, int)] if isinstance(slice_ids, list) else []
+    for slice_ in Slice.objects.filter(pk__in=ids).select_related("series__session__subject__project"):
+        require_role_in(user, slice_.project, roles.SUPERVISOR, roles.ADMIN, what=what)
 
 
 def decision_json(d: ReviewDecision) -> dict[str, Any]:
@@ -111,14 +126,16 @@ class ReviewQueueView(APIView):
         _require(request.user, roles.sees_everything, "see the review queue")
         params = inputs.query(inputs.ReviewQueueQuery, request)
         project = params.get("project")
+        if project not in (None, ""):
+            project = get_visible_project(request.user, _project_or_none(project)).pk
         qs = review_queue(
-            project=_project(project).pk if isinstance(project, str) else project,
+            project=project,
             annotator=params.get("annotator") or None,
             series=params.get("series"),
             subject=params.get("subject") or None,
             class_index=params.get("class"),
             older_than_hours=params.get("older_than_hours"),
-        )
+        ).filter(series__session__subject__project__in=full_view_projects(request.user))
         return paginated(request, self, [slice_json(s) for s in qs])
 
 
@@ -131,6 +148,13 @@ class ReviewView(APIView):
         if not roles.is_supervisor(request.user):
             raise Forbidden("only supervisors and admins may review slices")
         body = inputs.body(inputs.ReviewInput, request)
+        require_role_in(
+            request.user,
+            _slice(pk, request.user).project,
+            roles.SUPERVISOR,
+            roles.ADMIN,
+            what="review slices",
+        )
         record = do_review(
             slice_id=pk,
             reviewer=request.user,
@@ -147,8 +171,8 @@ class ReviewHistoryView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         """Every decision on the slice, newest first, with pins (the audit trail)."""
-        slice_ = _slice(pk)
-        if not roles.sees_everything(request.user) and not can_view_main_mask(request.user, slice_):
+        slice_ = _slice(pk, request.user)
+        if not can_view_main_mask(request.user, slice_):
             raise NotFound(f"slice {pk} does not exist")
         decisions = slice_.reviews.select_related("reviewer").prefetch_related("pins")
         return Response(
@@ -172,7 +196,7 @@ class ReviewDiffView(APIView):
     def get(self, request: Request, pk: int) -> Response | HttpResponse:
         """JSON counts per class; `?layer=diff|head|prelabel` -> an RGBA overlay PNG instead."""
         layer = inputs.query(inputs.DiffQuery, request).get("layer")
-        slice_ = _slice(pk)
+        slice_ = _slice(pk, request.user)
         if not can_view_main_mask(request.user, slice_):
             raise NotFound(f"slice {pk} does not exist")
         project = slice_.project
@@ -238,6 +262,10 @@ class DoubleAnnotationView(APIView):
         """{share, annotator, series?, seed?} or {slices: [...], annotator} -> {assigned, skipped}."""
         body = inputs.body(inputs.DoubleAnnotationInput, request)
         project = _project(body.get("project") or inputs.query(inputs.ProjectQuery, request).get("project"))
+        if roles.is_supervisor(request.user):
+            require_role_in(
+                request.user, project, roles.SUPERVISOR, roles.ADMIN, what="send slices for double"
+            )
         result = do_send_for_double(
             by=request.user,
             annotator=body.get("annotator"),
@@ -266,11 +294,21 @@ class GoldView(APIView):
             if not png:
                 raise InvalidInput("the gold mask body is empty: send an indexed PNG")
             _require(request.user, roles.is_supervisor, "mark gold slices")
-            check_png_header(png, _slice(pk))  # size from the header: a huge PNG is never decoded
+            check_png_header(
+                png, _slice(pk, request.user)
+            )  # size from the header: a huge PNG is never decoded
         else:
             if not hasattr(request.data, "get") or request.data.get("from") != "accepted_head":
                 raise InvalidInput('send an image/png body, or JSON {"from": "accepted_head"}')
             png = None
+        if roles.is_supervisor(request.user):
+            require_role_in(
+                request.user,
+                _slice(pk, request.user).project,
+                roles.SUPERVISOR,
+                roles.ADMIN,
+                what="mark gold",
+            )
         revision = do_mark_gold(slice_id=pk, by=request.user, png=png)
         return Response({"slice": pk, "gold_revision": revision.pk}, status=201)
 
@@ -282,6 +320,8 @@ class GoldAssignmentsView(APIView):
     def post(self, request: Request) -> Response:
         """{annotators: [...], slices: [...]} -> gold assignments {assigned, skipped}."""
         body = inputs.body(inputs.GoldAssignmentsInput, request)
+        if roles.is_supervisor(request.user):
+            _require_supervisor_of(request.user, body["slices"], "hand out gold annotation")
         result = do_send_gold(by=request.user, annotators=body["annotators"], slices=body["slices"])
         return Response(result, status=201)
 
@@ -290,11 +330,15 @@ class AgreementView(APIView):
     @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         _require(request.user, roles.sees_everything, "see inter-annotator agreement")
-        return Response(agreement_report(_project(inputs.query(inputs.ProjectQuery, request).get("project"))))
+        project = _project(inputs.query(inputs.ProjectQuery, request).get("project"))
+        require_role_in(request.user, project, *roles.EVERYTHING, what="see inter-annotator agreement")
+        return Response(agreement_report(project))
 
 
 class AnnotatorStatsView(APIView):
     @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         _require(request.user, roles.sees_everything, "see annotator statistics")
-        return Response(annotator_stats(_project(inputs.query(inputs.ProjectQuery, request).get("project"))))
+        project = _project(inputs.query(inputs.ProjectQuery, request).get("project"))
+        require_role_in(request.user, project, *roles.EVERYTHING, what="see annotator statistics")
+        return Response(annotator_stats(project))

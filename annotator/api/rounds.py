@@ -17,11 +17,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api import inputs
+from annotator.api.permissions import get_visible_project
 from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import ModelVersion, Project, SimulationRun, TrainingRound
 from annotator.services import registry, roles, rounds
 from annotator.services import rounds_dashboard as board
 from annotator.services.projects import default_project
+
+READERS = (roles.ML_STAFF, roles.SUPERVISOR, roles.ADMIN)
+WRITERS = (roles.ML_STAFF, roles.ADMIN)
+
+
+def in_project(user: Any, project: Project, names: tuple[str, ...], what: str) -> Project:
+    """404 outside the user's projects; 403 when their role in this project does not allow `what`
+    (roles held only elsewhere do not count)."""
+    get_visible_project(user, project)
+    if not roles.has_role_in(user, project, *names):
+        raise Forbidden(f"your role in project {project.slug!r} does not allow you to {what}")
+    return project
 
 
 def require_reader(user: Any) -> None:
@@ -65,6 +78,7 @@ class RoundListView(APIView):
     def get(self, request: Request) -> Response:
         require_reader(request.user)
         project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
+        in_project(request.user, project, READERS, "see its rounds")
         qs = (
             TrainingRound.objects.filter(project=project)
             .select_related("job", "created_by")
@@ -77,8 +91,11 @@ class RoundListView(APIView):
         require_ml_staff(request.user, "launch a training round")
         checked = inputs.body(inputs.RoundLaunchInput, request)  # types; parse_options: names, ranges
         data: Any = request.data if hasattr(request.data, "get") else {}
+        project = in_project(
+            request.user, project_from(checked.get("project")), WRITERS, "launch a training round"
+        )
         options = rounds.parse_options({key: data.get(key) for key in data})
-        rnd = rounds.launch_round(project_from(checked.get("project")), request.user, options)
+        rnd = rounds.launch_round(project, request.user, options)
         return Response(board.round_detail(rnd), status=201)
 
 
@@ -86,20 +103,27 @@ class RoundDetailView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         require_reader(request.user)
-        return Response(board.round_detail(get_or_404(TrainingRound, pk, "round")))
+        rnd = get_or_404(TrainingRound, pk, "round")
+        in_project(request.user, rnd.project, READERS, "see its rounds")
+        return Response(board.round_detail(rnd))
 
 
 class RoundReportView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         require_reader(request.user)
-        return Response(board.iou_table(get_or_404(TrainingRound, pk, "round")))
+        rnd = get_or_404(TrainingRound, pk, "round")
+        in_project(request.user, rnd.project, READERS, "see its rounds")
+        return Response(board.iou_table(rnd))
 
 
 class RoundCancelView(APIView):
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         rnd = get_or_404(TrainingRound, pk, "round")
+        get_visible_project(request.user, rnd.project)
+        if roles.is_ml_staff(request.user):
+            in_project(request.user, rnd.project, WRITERS, "cancel its rounds")
         rounds.cancel_round(rnd, request.user)
         return Response(board.round_detail(rnd))
 
@@ -109,6 +133,7 @@ class ModelListView(APIView):
     def get(self, request: Request) -> Response:
         require_reader(request.user)
         project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
+        in_project(request.user, project, READERS, "see its models")
         qs = ModelVersion.objects.filter(project=project).select_related("training_round").order_by("-id")
         return paginate(request, self, [board.version_dict(v) for v in qs])
 
@@ -118,6 +143,7 @@ class ModelDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         require_reader(request.user)
         version = get_or_404(ModelVersion, pk, "model version")
+        in_project(request.user, version.project, READERS, "see its models")
         data = board.version_dict(version)
         data["promotions"] = [board.promotion_dict(p) for p in version.promotions.all()]
         return Response(data)
@@ -130,6 +156,7 @@ class ModelPromoteView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         require_ml_staff(request.user, "promote or roll back a model")
         version = get_or_404(ModelVersion, pk, "model version")
+        in_project(request.user, version.project, WRITERS, "promote its models")
         note = inputs.body(inputs.PromoteInput, request)["note"]
         promotion = registry.promote_model(version, user=request.user, note=note)
         version.refresh_from_db()
@@ -145,6 +172,7 @@ class ModelPrelabelView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         require_ml_staff(request.user, "start pre-labelling")
         version = get_or_404(ModelVersion, pk, "model version")
+        in_project(request.user, version.project, WRITERS, "pre-label with its models")
         data = inputs.body(inputs.PrelabelInput, request)
         job = rounds.enqueue_prelabel(
             version, user=request.user, strategy=data["strategy"] or "entropy", next_batch=data["next_batch"]
@@ -156,9 +184,8 @@ class DashboardView(APIView):
     @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         require_reader(request.user)
-        return Response(
-            board.dashboard(project_from(inputs.query(inputs.ProjectQuery, request).get("project")))
-        )
+        project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
+        return Response(board.dashboard(in_project(request.user, project, READERS, "see its dashboard")))
 
 
 class SimulationListView(APIView):
@@ -168,6 +195,7 @@ class SimulationListView(APIView):
     def get(self, request: Request) -> Response:
         require_reader(request.user)
         project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
+        in_project(request.user, project, READERS, "see its simulations")
         return paginate(
             request, self, [board.simulation_dict(s) for s in SimulationRun.objects.filter(project=project)]
         )
@@ -186,6 +214,6 @@ class SimulationListView(APIView):
         else:
             data = request.data
             name = form.get("name") or "simulation"
-        project = project_from(form.get("project"))
+        project = in_project(request.user, project_from(form.get("project")), WRITERS, "import simulations")
         run = board.import_simulation(project, data, str(name), request.user)
         return Response(board.simulation_dict(run), status=201)

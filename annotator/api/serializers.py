@@ -17,7 +17,7 @@ from annotator.services.ids import MAX_DB_ID
 class LabelClassSerializer(serializers.ModelSerializer):
     class Meta:
         model = LabelClass
-        fields = ["index", "name", "colour", "key"]
+        fields = ["index", "name", "colour", "key", "is_lesion"]
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -25,7 +25,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "slug", "name", "description", "classes"]
+        fields = ["id", "slug", "name", "description", "members_only", "channels", "classes"]
 
 
 class ClassInputSerializer(serializers.Serializer):

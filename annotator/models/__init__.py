@@ -1,6 +1,7 @@
 """SpineLab's data model, split by responsibility.
 
 - schema: Project and its ordered LabelClass list (the label schema).
+- membership: ProjectMembership, a user's role in one project.
 - cases: Subject -> Session -> Series -> Slice (the unit of annotation), SourceFile (originals).
 - masks: MaskRevision, the immutable label maps of a slice.
 - workflow: Assignment of slices to annotators; the slice state lives on Slice.state.
@@ -12,6 +13,7 @@
 from annotator.models.cases import Series, Session, Slice, SourceFile, Subject
 from annotator.models.jobs import Job
 from annotator.models.masks import MaskRevision
+from annotator.models.membership import ProjectMembership
 from annotator.models.review import ReviewComment, ReviewDecision
 from annotator.models.rounds import ModelVersion, ProjectSplit, Promotion, SimulationRun, TrainingRound
 from annotator.models.schema import LabelClass, Project
@@ -24,6 +26,7 @@ __all__ = [
     "MaskRevision",
     "ModelVersion",
     "Project",
+    "ProjectMembership",
     "ReviewComment",
     "ReviewDecision",
     "ProjectSplit",

@@ -27,6 +27,12 @@ class Project(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    # Members-only projects give roles to their members alone (and to superusers); in the others
+    # (the default project and every project made before memberships existed) the global role groups
+    # apply as well, so single-project deployments keep working (docs/ARCHITECTURE.md, "Projects").
+    members_only = models.BooleanField(default=False)
+    # Training input channels in order (series modalities, e.g. ["STIR", "T1c"]); empty = T2w only.
+    channels = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -51,6 +57,8 @@ class LabelClass(models.Model):
     name = models.CharField(max_length=100)
     colour = models.CharField(max_length=7, validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$")])
     key = models.CharField(max_length=1, blank=True)
+    # Lesion classes are also scored per connected component (mlcore.lesions) in training rounds.
+    is_lesion = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["project", "index"]

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from annotator.imports.labelmap import builtin_label_maps
-from annotator.models import Assignment, Project, Series, Slice, SliceState
+from annotator.models import Assignment, Series, Slice, SliceState
 from annotator.services import roles
 from annotator.services.ids import as_db_id
 
@@ -35,12 +35,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "can_import": roles.has_role(user, roles.SUPERVISOR, roles.ADMIN),
         "is_annotator": roles.has_role(user, roles.ANNOTATOR),
-        "projects": Project.objects.order_by("id"),
+        "projects": roles.projects_where(user).order_by("id"),
+        "can_manage_projects": roles.is_global_admin(user),
         "label_maps": builtin_label_maps(),
         "states": STATE_ORDER,
     }
     if roles.sees_everything(user):
-        context["subjects"] = overview(request.GET.get("project"))
+        context["subjects"] = overview(request.GET.get("project"), user)
     context["queue"] = my_queue(user) if roles.has_role(user, roles.ANNOTATOR) else []
     return render(request, "annotator/cases.html", context)
 
@@ -51,7 +52,9 @@ def my_queue(user: Any) -> list[Slice]:
         default=Value(9),
         output_field=IntegerField(),
     )
-    mine = Assignment.objects.filter(annotator=user, active=True).values("slice_id")
+    mine = Assignment.objects.filter(
+        annotator=user, active=True, slice__series__session__subject__project__in=roles.projects_where(user)
+    ).values("slice_id")
     return list(
         Slice.objects.filter(pk__in=mine)
         .select_related("series__session__subject")
@@ -60,9 +63,14 @@ def my_queue(user: Any) -> list[Slice]:
     )
 
 
-def overview(project: str | None) -> list[dict[str, Any]]:
-    """Subjects -> series -> slice counts by state, plus each series' slices for direct links."""
-    series_qs = Series.objects.select_related("session__subject").order_by("session__subject__label", "id")
+def overview(project: str | None, user: Any) -> list[dict[str, Any]]:
+    """Subjects -> series -> slice counts by state, plus each series' slices for direct links, of the
+    projects the user sees fully."""
+    series_qs = (
+        Series.objects.filter(session__subject__project__in=roles.projects_where(user, *roles.EVERYTHING))
+        .select_related("session__subject")
+        .order_by("session__subject__label", "id")
+    )
     project_id = as_db_id(project)
     if project_id is not None:
         series_qs = series_qs.filter(session__subject__project_id=project_id)

@@ -32,18 +32,20 @@ def _base_template() -> object:
 
 
 def can_open(user: Any, slice_: Slice) -> bool:
-    """Staff roles see every slice; annotators only the ones assigned to them (any purpose)."""
-    if roles.sees_everything(user):
+    """Staff roles see every slice of their projects; annotators only the ones assigned to them (any
+    purpose) in projects they annotate."""
+    project = slice_.series.session.subject.project
+    if roles.sees_everything_in(user, project):
         return True
-    if not roles.has_role(user, roles.ANNOTATOR):
+    if not roles.has_role_in(user, project, roles.ANNOTATOR):
         return False
     return Assignment.objects.filter(slice=slice_, annotator=user, active=True).exists()
 
 
 @login_required
 def edit_slice(request: HttpRequest, slice_id: int) -> HttpResponse:
-    slice_ = Slice.objects.filter(pk=slice_id).first()
-    if slice_ is None:
+    slice_ = Slice.objects.filter(pk=slice_id).select_related("series__session__subject__project").first()
+    if slice_ is None or not roles.roles_in(request.user, slice_.project):
         raise Http404(f"slice {slice_id} does not exist")
     context: dict[str, object] = {"base_template": _base_template(), "slice": slice_}
     if not can_open(request.user, slice_):

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 
+from annotator.api.permissions import visible_jobs
 from annotator.env import knob
 from annotator.exports.service import CHANNEL_SETS, FORMATS, may_export
-from annotator.models import Job, Project, Series, TrainingRound
+from annotator.models import Project, Series, TrainingRound
 from annotator.services import roles
 from annotator.services.projects import default_project
 
@@ -25,7 +26,10 @@ KINDS = ("export", "dicomweb_import", "dicomweb_push")
 def _project(request: HttpRequest) -> Project:
     value = request.GET.get("project", "")
     found = Project.objects.filter(slug=value).first() if value else None
-    return found or default_project()
+    project = found or default_project()
+    if not roles.has_role_in(request.user, project, roles.SUPERVISOR, roles.ML_STAFF, roles.ADMIN):
+        raise Http404(f"project {value!r} does not exist")
+    return project
 
 
 @login_required
@@ -33,10 +37,10 @@ def exports_page(request: HttpRequest) -> HttpResponse:
     if not may_export(request.user):
         return HttpResponseForbidden("only supervisors, ML staff and admins may export datasets")
     project = _project(request)
-    recent = Job.objects.filter(kind__in=KINDS).order_by("-id")[:20]
+    recent = visible_jobs(request.user).filter(kind__in=KINDS).order_by("-id")[:20]
     context: dict[str, Any] = {
         "project": project,
-        "projects": Project.objects.order_by("id"),
+        "projects": roles.projects_where(request.user, *roles.EVERYTHING).order_by("id"),
         "formats": FORMATS,
         "channel_sets": sorted(CHANNEL_SETS),
         "rounds": TrainingRound.objects.filter(project=project).order_by("-number"),

@@ -23,8 +23,12 @@ from annotator.services.projects import default_project
 from annotator.services.review import review_queue
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    if not roles.sees_everything(request.user):
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any], project: Project | None = None
+) -> HttpResponse:
+    if not roles.sees_everything(request.user) or (
+        project is not None and not roles.sees_everything_in(request.user, project)
+    ):
         raise PermissionDenied("only supervisors, ML staff and admins may open review pages")
     # The shared base template is written by the core work; until then a standalone one is used.
     base = select_template(["annotator/base.html", "annotator/review_base.html"])
@@ -34,14 +38,13 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
 
 
 def _project(request: HttpRequest) -> Project:
+    """The ?project= project (default: the default one); 404 when the user sees it not fully."""
     raw = request.GET.get("project", "")
     project_id = as_db_id(raw)
-    if project_id is not None:
-        found = Project.objects.filter(pk=project_id).first()
-        if found is None:
-            raise Http404(f"project {raw} does not exist")
-        return found
-    return default_project()
+    found = Project.objects.filter(pk=project_id).first() if project_id is not None else default_project()
+    if found is None or not roles.roles_in(request.user, found):
+        raise Http404(f"project {raw} does not exist")
+    return found
 
 
 @login_required
@@ -60,6 +63,8 @@ def queue_page(request: HttpRequest) -> HttpResponse:
                 subject=q.get("subject") or None,
                 class_index=cls,
                 older_than_hours=hours,
+            ).filter(
+                series__session__subject__project__in=roles.projects_where(request.user, *roles.EVERYTHING)
             )[:200]
         )
     except (ValueError, SpineLabError) as exc:
@@ -80,7 +85,7 @@ def review_page(request: HttpRequest, slice_id: int) -> HttpResponse:
         .filter(pk=slice_id)
         .first()
     )
-    if slice_ is None:
+    if slice_ is None or not roles.roles_in(request.user, slice_.project):
         raise Http404(f"slice {slice_id} does not exist")
     project = slice_.project
     config = {
@@ -91,15 +96,18 @@ def review_page(request: HttpRequest, slice_id: int) -> HttpResponse:
         "height": slice_.height,
         "state": slice_.state,
         "headRevision": slice_.head_revision_id,
-        "canReview": roles.is_supervisor(request.user),
+        "canReview": roles.has_role_in(request.user, project, roles.SUPERVISOR, roles.ADMIN),
         "classes": list(project.classes.order_by("index").values("index", "name", "colour")),
     }
-    return _page(request, "annotator/review.html", {"slice": slice_, "config": json.dumps(config)})
+    return _page(request, "annotator/review.html", {"slice": slice_, "config": json.dumps(config)}, project)
 
 
 @login_required
 def agreement_page(request: HttpRequest) -> HttpResponse:
-    report = agreement_report(_project(request))
+    project = _project(request)
+    if not roles.sees_everything_in(request.user, project):
+        raise PermissionDenied("only supervisors, ML staff and admins may open review pages")
+    report = agreement_report(project)
     report["rows"] = [
         {
             "name": name,
@@ -113,7 +121,10 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def stats_page(request: HttpRequest) -> HttpResponse:
-    stats = annotator_stats(_project(request))
+    project = _project(request)
+    if not roles.sees_everything_in(request.user, project):
+        raise PermissionDenied("only supervisors, ML staff and admins may open review pages")
+    stats = annotator_stats(project)
     for row in stats["annotators"]:
         row["per_class"] = [
             {

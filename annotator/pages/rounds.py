@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -20,6 +20,8 @@ from annotator.services import rounds_dashboard as board
 from annotator.services.ids import as_db_id
 from annotator.services.projects import default_project
 from annotator.services.round_data import CHANNEL_SETS
+
+READERS = (roles.ML_STAFF, roles.SUPERVISOR, roles.ADMIN)
 
 
 def _reader(request: HttpRequest) -> bool:
@@ -37,6 +39,16 @@ def _project(request: HttpRequest) -> Project:
         if project is not None:
             return project
     return default_project()
+
+
+def _project_denial(request: HttpRequest, project: Project, *names: str) -> HttpResponse | None:
+    """404 for a project the user holds no role in, 403 when their role there is not one of `names`."""
+    held = roles.roles_in(request.user, project)
+    if not held:
+        raise Http404(f"project {project.slug!r} does not exist")
+    if not held & set(names):
+        return HttpResponseForbidden(f"Your role in project {project.slug!r} does not allow this page.")
+    return None
 
 
 def _pct(cell: dict[str, Any] | None) -> str:
@@ -87,6 +99,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not _reader(request):
         return HttpResponseForbidden("The rounds dashboard is for ML staff, supervisors and admins.")
     project = _project(request)
+    if (denied := _project_denial(request, project, *READERS)) is not None:
+        return denied
     data = board.dashboard(project)
     return render(
         request,
@@ -106,6 +120,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not _reader(request):
         return HttpResponseForbidden("The rounds dashboard is for ML staff, supervisors and admins.")
     rnd = get_object_or_404(TrainingRound, pk=pk)
+    if (denied := _project_denial(request, rnd.project, *READERS)) is not None:
+        return denied
     data = board.round_detail(rnd)
     table = table_rows(board.iou_table(rnd)) if rnd.report else None
     return render(
@@ -126,6 +142,8 @@ def new(request: HttpRequest) -> HttpResponse:
     if not roles.is_ml_staff(request.user):
         return HttpResponseForbidden("Only ML staff can launch a training round.")
     project = _project(request)
+    if (denied := _project_denial(request, project, roles.ML_STAFF, roles.ADMIN)) is not None:
+        return denied
     error, values = "", {}
     if request.method == "POST":
         values = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}

@@ -64,9 +64,11 @@ def track_head(slice_: Slice, track: str, author: Any = None) -> MaskRevision | 
 
 
 def user_can_edit(user: Any, slice_: Slice, track: str = MaskRevision.Track.MAIN) -> bool:
-    if roles.has_role(user, roles.ADMIN, roles.SUPERVISOR):
+    """Supervisors and admins of the slice's project edit any slice; its annotators those they hold."""
+    held = roles.roles_in(user, slice_.series.session.subject.project_id)
+    if held & {roles.ADMIN, roles.SUPERVISOR}:
         return True
-    if not roles.has_role(user, roles.ANNOTATOR):
+    if roles.ANNOTATOR not in held:
         return False
     return Assignment.objects.filter(slice=slice_, annotator=user, active=True, purpose=track).exists()
 

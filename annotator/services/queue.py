@@ -15,6 +15,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotator.models import Assignment, Slice, SliceState
+from annotator.services import roles
 
 OPEN_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED, SliceState.IN_PROGRESS)
 CLAIMABLE_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED)
@@ -43,9 +44,14 @@ def unassigned_slices(project_id: int | None = None) -> QuerySet[Slice]:
     return qs
 
 
+def annotated_projects(user: Any) -> QuerySet[Any]:
+    """Projects where the user annotates: the queue never hands out a slice of another project."""
+    return roles.projects_where(user, roles.ANNOTATOR)
+
+
 def next_slice(user: Any, project_id: int | None = None) -> Slice | None:
     """The slice `user` should open next, claiming an unassigned one if needed; None when none is left."""
-    mine = my_slices(user, project_id)
+    mine = my_slices(user, project_id).filter(series__session__subject__project__in=annotated_projects(user))
     for states in ((SliceState.REJECTED,), OPEN_STATES):
         found = by_rank(mine.filter(state__in=states)).first()
         if found is not None:
@@ -59,7 +65,11 @@ def claim_unassigned(user: Any, project_id: int | None = None) -> Slice | None:
     constraint) just moves on to the next candidate."""
     skipped: list[int] = []
     for _ in range(MAX_CLAIM_ATTEMPTS):
-        candidate = by_rank(unassigned_slices(project_id).exclude(pk__in=skipped)).first()
+        candidate = by_rank(
+            unassigned_slices(project_id)
+            .filter(series__session__subject__project__in=annotated_projects(user))
+            .exclude(pk__in=skipped)
+        ).first()
         if candidate is None:
             return None
         try:

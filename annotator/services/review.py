@@ -234,8 +234,9 @@ def my_queue(user: Any) -> list[tuple[Slice, Assignment, ReviewDecision | None]]
 
 def can_view_main_mask(user: Any, slice_: Slice) -> bool:
     """Blind double / gold annotation: an annotator sees the main-track mask only when they hold the
-    slice's main assignment (or authored a main revision); supervisors, ML staff and admins always."""
-    if roles.sees_everything(user):
+    slice's main assignment (or authored a main revision); supervisors, ML staff and admins of the
+    slice's project always."""
+    if roles.sees_everything_in(user, slice_.project):
         return True
     if not getattr(user, "is_authenticated", False):
         return False

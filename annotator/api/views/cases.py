@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from annotator.api.filters import SeriesFilter, SubjectFilter
 from annotator.api.pagination import Pagination
-from annotator.api.permissions import HasRole, visible_series, visible_subjects
+from annotator.api.permissions import HasRole, visible_projects, visible_series, visible_subjects
 from annotator.api.serializers import (
     MeSerializer,
     ProjectCreateSerializer,
@@ -23,6 +23,8 @@ from annotator.api.serializers import (
     SubjectSerializer,
 )
 from annotator.api.views.common import validated
+from annotator.api.views.project_admin import ProjectAdminMixin
+from annotator.errors import Forbidden
 from annotator.models import Project, Series, Subject
 from annotator.services import roles
 from annotator.services.projects import create_project
@@ -35,21 +37,32 @@ class MeView(APIView):
 
 
 class ProjectViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    ProjectAdminMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
-    """Projects and their ordered classes (index = pixel value). Only admins create projects."""
+    """Projects and their ordered classes (index = pixel value), the ones the user holds a role in.
+    Site admins create projects, change them (PATCH) and manage members (/members/)."""
 
-    queryset = Project.objects.prefetch_related("classes")
+    queryset = Project.objects.none()
     serializer_class = ProjectSerializer
     ordering_fields = ["id", "slug", "name"]
 
+    def get_queryset(self) -> QuerySet[Project]:
+        """Only the projects the user holds a role in (others are 404)."""
+        return visible_projects(self.request.user).prefetch_related("classes").order_by("id")
+
     def get_permissions(self) -> list[Any]:
-        if self.action == "create":
+        if self.action in ("create", "partial_update"):
             return [HasRole.of(roles.ADMIN)()]
         return [IsAuthenticated()]
 
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not roles.is_global_admin(request.user):
+            raise Forbidden("only site admins create projects; a project admin manages their own project")
         data = validated(ProjectCreateSerializer, request.data)
         classes = data["classes"]
         colours = [c.get("colour") for c in classes]

@@ -115,7 +115,8 @@ class SliceMaskView(APIView):
         if wanted == "head":
             author = (
                 request.user
-                if track != MaskRevision.Track.MAIN and not roles.sees_everything(request.user)
+                if track != MaskRevision.Track.MAIN
+                and not roles.sees_everything_in(request.user, slice_.project)
                 else None
             )
             found = track_head(slice_, track, author=author)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -17,7 +17,14 @@ from rest_framework.views import APIView
 
 from annotator.api.filters import AssignmentFilter, JobFilter
 from annotator.api.pagination import Pagination
-from annotator.api.permissions import HasRole, can_manage_job, visible_jobs
+from annotator.api.permissions import (
+    SLICE_PROJECT,
+    HasRole,
+    can_manage_job,
+    full_view_projects,
+    require_role_in,
+    visible_jobs,
+)
 from annotator.api.serializers import (
     AssignInputSerializer,
     AssignmentSerializer,
@@ -30,7 +37,7 @@ from annotator.api.views.common import validated
 from annotator.env import knob
 from annotator.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from annotator.imports.service import import_upload, queue_import
-from annotator.models import Assignment, Job, Slice
+from annotator.models import Assignment, Job, Project, Slice
 from annotator.services import jobs, queue, roles
 
 
@@ -50,7 +57,10 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
 
     def get_queryset(self) -> QuerySet[Assignment]:
         qs = Assignment.objects.select_related("annotator").order_by("-id")
-        return qs if roles.sees_everything(self.request.user) else qs.filter(annotator=self.request.user.pk)
+        if roles.sees_all_projects(self.request.user):
+            return qs
+        projects = full_view_projects(self.request.user)
+        return qs.filter(Q(annotator=self.request.user.pk) | Q(**{f"slice__{SLICE_PROJECT}__in": projects}))
 
     @extend_schema(request=AssignInputSerializer, responses={201: AssignResultSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -61,6 +71,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
             raise InvalidInput(f"user {data['annotator']} does not exist")
         if not roles.has_role(annotator, roles.ANNOTATOR, roles.SUPERVISOR, roles.ADMIN):
             raise InvalidInput(f"{annotator.get_username()} is not an annotator")
+        self.check_projects(data, annotator)
         wanted = Slice.objects.filter(pk__in=data["slices"])
         if data["series"] is not None:
             wanted = wanted | Slice.objects.filter(series_id=data["series"])
@@ -75,6 +86,18 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
         )
         body = {"created": AssignmentSerializer(created, many=True).data, "skipped": skipped}
         return Response(body, status=status.HTTP_201_CREATED)
+
+    def check_projects(self, data: dict[str, Any], annotator: Any) -> None:
+        """Every project touched: the assigner supervises it, the annotator annotates in it."""
+        wanted = Q(pk__in=data["slices"])
+        if data["series"] is not None:
+            wanted |= Q(series_id=data["series"])
+        for project in Project.objects.filter(pk__in=Slice.objects.filter(wanted).values(SLICE_PROJECT)):
+            require_role_in(self.request.user, project, roles.SUPERVISOR, roles.ADMIN, what="assign slices")
+            if not roles.has_role_in(annotator, project, roles.ANNOTATOR, roles.SUPERVISOR, roles.ADMIN):
+                raise InvalidInput(
+                    f"{annotator.get_username()} is not an annotator of project {project.slug!r}"
+                )
 
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
@@ -136,6 +159,7 @@ class ImportView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(ImportInputSerializer, request.data)
+        require_role_in(request.user, data["project"], roles.SUPERVISOR, roles.ADMIN, what="import cases")
         upload = data["file"]
         limit = knob("MAX_UPLOAD_BYTES")
         if upload.size > limit:
