@@ -20,7 +20,8 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from annotator.errors import ImportFailed
+from annotator.env import knob
+from annotator.errors import ImportFailed, PayloadTooLarge
 from annotator.imports.types import ImportedSeries, ReadResult
 
 MR_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1"}  # MR, Enhanced MR
@@ -95,8 +96,29 @@ def _functional(ds: Dataset, index: int, sequence: str) -> Dataset | None:
     return None
 
 
+def check_declared_size(ds: Dataset, name: str) -> None:
+    """Refuse a file from its header alone when its decoded frames would exceed the unpacked-size limit
+    (SPINELAB_MAX_UNZIPPED_MB): a compressed file declaring 30000x30000 frames is never decoded."""
+    try:
+        rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    except (TypeError, ValueError):
+        return  # the decoder names the broken header itself
+    declared = rows * columns * frames * samples * 4  # decoded frames end up as float32
+    limit = int(knob("MAX_UNZIPPED_BYTES"))
+    if declared > limit:
+        raise PayloadTooLarge(
+            f"{name}: its header declares {frames} frame(s) of {rows}x{columns} ({declared} bytes decoded); "
+            f"the limit is {limit} bytes",
+            file=name,
+            limit=limit,
+        )
+
+
 def frames_of(ds: Dataset, name: str) -> tuple[list[Frame], list[float] | None, list[float] | None]:
     """Decode a file into frames. Returns (frames, orientation (6,), pixel spacing (2,))."""
+    check_declared_size(ds, name)
     try:
         pixels = ds.pixel_array
     except Exception as exc:  # pydicom raises ValueError/AttributeError/RuntimeError for broken pixel data

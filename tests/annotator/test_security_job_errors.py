@@ -7,6 +7,8 @@ import re
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.annotator.test_rounds_launch import SMALL, accepted  # noqa: F401 (a fixture, used by name)
+
 
 def test_a_failed_background_import_shows_its_uploader_no_traceback_or_server_path(
     client_for, users, project, settings, tmp_path
@@ -39,3 +41,17 @@ def test_an_unexpected_failure_names_the_file_but_not_its_server_path(client_for
     seen = client_for("sam").get(f"/api/jobs/{job.pk}/").json()
     assert seen["message"] == "OSError: [Errno 2] No such file or directory: 'upload.zip'"
     assert str(tmp_path) not in str(seen)
+
+
+def test_a_failed_fold_jobs_traceback_is_for_ml_staff_not_supervisors(client_for, accepted):  # noqa: F811
+    from annotator.models import Job
+
+    accepted(["S01", "S02"])
+    rnd = client_for("mia").post("/api/rounds/", SMALL, format="json").json()
+    Job.objects.filter(parent=rnd["job"]).update(
+        state="failed", message="RuntimeError: boom", error='Traceback: File "/srv/spinelab/x.py"'
+    )
+    for_supervisor = client_for("sam").get(f"/api/rounds/{rnd['id']}/").json()["jobs"]
+    assert for_supervisor and all(j["error"] == "" for j in for_supervisor)
+    for_staff = client_for("mia").get(f"/api/rounds/{rnd['id']}/").json()["jobs"]
+    assert all("Traceback" in j["error"] for j in for_staff)

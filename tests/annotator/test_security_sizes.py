@@ -10,6 +10,7 @@ import zlib
 
 import nibabel as nib
 import numpy as np
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -95,3 +96,28 @@ def test_an_annotator_may_not_send_a_gold_png_at_all(users, client_for, make_sli
         f"/api/slices/{slice_.pk}/gold/", data=png_claiming_size(40, 32), content_type="image/png"
     )
     assert answer.status_code == 403
+
+
+def test_a_dicom_declaring_huge_frames_is_refused_from_its_header(project, settings, tmp_path, monkeypatch):
+    import pydicom
+
+    from annotator.errors import PayloadTooLarge
+    from annotator.imports import import_path
+    from annotator.models import Series
+    from tests.annotator.test_imports_dicom import enhanced_mr
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "dicom" / "big.dcm"
+    path.parent.mkdir()
+    enhanced_mr(path, [1.0, 2.0])
+    ds = pydicom.dcmread(path)
+    ds.Rows, ds.Columns, ds.NumberOfFrames = 30000, 30000, 1000  # the pixel data stays tiny
+    ds.save_as(path)
+
+    def never(*args: object) -> None:
+        raise AssertionError("the pixel data was decoded before its size was checked")
+
+    monkeypatch.setattr(pydicom.dataset.Dataset, "pixel_array", property(never))
+    with pytest.raises(PayloadTooLarge, match="30000x30000"):
+        import_path(path.parent, project, kind="dicom")
+    assert Series.objects.count() == 0
