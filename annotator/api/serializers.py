@@ -156,7 +156,10 @@ class SliceDetailSerializer(serializers.ModelSerializer):
         return hide_main_track(dict(super().to_representation(instance)), instance)
 
     def get_channels(self, obj: Slice) -> list[str]:
-        return list(obj.channels)
+        """The slice's channels, the project's training channels first in their order (the editor's
+        channel switch starts on the first)."""
+        order = list(obj.series.session.subject.project.channels or [])
+        return sorted(obj.channels, key=lambda c: order.index(c) if c in order else len(order))
 
     def _neighbours(self) -> Any:
         return self.context["neighbours"]

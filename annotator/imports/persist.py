@@ -63,8 +63,16 @@ def labelled_classes(item: ImportedSeries, mapped: list[np.ndarray], classes: li
     return found
 
 
-def plan(series: list[ImportedSeries], label_map: LabelMap | None, classes: list[str]) -> list[Planned]:
-    """Map masks onto classes and align T1w onto T2w per session (pure: no DB, no storage)."""
+def plan(
+    series: list[ImportedSeries],
+    label_map: LabelMap | None,
+    classes: list[str],
+    channels: list[str] | None = None,
+) -> list[Planned]:
+    """Map masks onto classes and align the other channels onto the first per session (pure: no DB,
+    no storage). `channels` is the project's channel list (e.g. ["STIR", "T1c"]); without one, T1w
+    is aligned onto T2w."""
+    ref_modality, others = (channels[0], channels[1:]) if channels else ("T2w", ["T1w"])
     planned = []
     for item in series:
         mapped = [map_mask(m, label_map, classes) for m in item.masks]
@@ -81,14 +89,14 @@ def plan(series: list[ImportedSeries], label_map: LabelMap | None, classes: list
     for p in planned:
         sessions.setdefault((p.item.subject, p.item.session), []).append(p)
     for members in sessions.values():
-        for moving in (p for p in members if p.item.modality == "T1w"):
-            refs = [p for p in members if p.item.modality == "T2w" and p.item.view == moving.item.view]
+        for moving in (p for p in members if p.item.modality in others):
+            refs = [p for p in members if p.item.modality == ref_modality and p.item.view == moving.item.view]
             if not refs:
                 continue
             ref = max(refs, key=lambda p: p.item.volume.size)
             moving.reference = ref
             shape = ref.item.volume.shape
-            ref.channels["T1w"] = resample_onto(
+            ref.channels[moving.item.modality] = resample_onto(
                 moving.item.volume, moving.item.affine, shape, ref.item.affine
             )
             if moving.labels is not None:

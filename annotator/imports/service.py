@@ -133,6 +133,6 @@ def _import_tree(root: Path, project: Project, kind: str, mapping: Any, user: An
     report = ImportReport(notes=result.notes[:MAX_NOTES])
     if len(result.notes) > MAX_NOTES:
         report.notes.append(f"... and {len(result.notes) - MAX_NOTES} more skipped files")
-    planned = plan(result.series, mapping, project.class_names())
+    planned = plan(result.series, mapping, project.class_names(), list(project.channels or []))
     persist(planned, project, user, report)
     return report

@@ -19,7 +19,7 @@ from annotator.services import roles, rounds
 from annotator.services import rounds_dashboard as board
 from annotator.services.ids import as_db_id
 from annotator.services.projects import default_project
-from annotator.services.round_data import CHANNEL_SETS
+from annotator.services.round_data import CHANNEL_SETS, project_channel_choice
 
 READERS = (roles.ML_STAFF, roles.SUPERVISOR, roles.ADMIN)
 
@@ -81,7 +81,21 @@ def table_rows(table: dict[str, Any]) -> dict[str, Any]:
         "errors": table["errors"],
         "gate": table["gate"],
         "num_slices": table["num_slices"],
+        "lesions": [
+            {"name": r["class"], "cells": [_lesion_cell(r["cells"].get(a)) for a in archs]}
+            for r in table.get("lesions", [])
+        ],
     }
+
+
+def _lesion_cell(cell: dict[str, Any] | None) -> str:
+    """'3/4 found (75.0 %), 0.50 FP/slice, lesion Dice 61.2 %' for one class and architecture."""
+    if not cell:
+        return "–"
+    sens = "–" if cell["sensitivity"] is None else f"{cell['sensitivity'] * 100:.1f} %"
+    dice = "–" if cell["lesion_dice"] is None else f"{cell['lesion_dice'] * 100:.1f} %"
+    fp = "–" if cell["fp_per_image"] is None else f"{cell['fp_per_image']:.2f}"
+    return f"{cell['detected']}/{cell['lesions']} found ({sens}), {fp} FP/slice, lesion Dice {dice}"
 
 
 def _config(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:
@@ -170,7 +184,7 @@ def new(request: HttpRequest) -> HttpResponse:
                 + sorted(set(rounds.ARCHITECTURES) - set(rounds.PAPER_ARCHITECTURES))
             ],
             "strategies": rounds.STRATEGIES,
-            "channel_sets": list(CHANNEL_SETS),
+            "channel_sets": list(dict.fromkeys([project_channel_choice(project), *CHANNEL_SETS])),
             "optimisers": ["AdamW", "SGD", "paper"],
             "preset": settings.SPINELAB["ROUND_PRESET"],
             "floor": settings.SPINELAB["PROMOTION_FLOOR"],

@@ -13,6 +13,7 @@ from django.utils import timezone
 from annotator.models import Job, ModelVersion, Promotion, TrainingRound
 from annotator.services import jobs, registry, rounds
 from annotator.services.round_data import channel_names, load_samples
+from mlcore.lesions import merge_summaries
 
 
 def train_config(rnd: TrainingRound, arch: str) -> Any:
@@ -130,6 +131,14 @@ def train_fold_work(job: Job) -> dict[str, Any]:
         "train_slices": len(train),
         "val_slices": len(val),
     }
+    lesion_classes = list(rnd.project.classes.filter(is_lesion=True).values_list("index", flat=True))
+    if lesion_classes and val:
+        # Per-lesion detection on the validation slices (mlcore.lesions), next to the pixel IoU.
+        from mlcore.lesion_eval import evaluate_lesions
+
+        jobs.report_progress(job.pk, 0.97, f"{arch} fold {fold}: lesion metrics")
+        trained, trained_cfg, _ = registry.read_model(name)
+        out["lesions"] = evaluate_lesions(trained, val, trained_cfg, lesion_classes)
     baseline = rnd.baseline
     if baseline is not None and len(baseline.weights) == len(rnd.folds):
         # Promotion gate data: the live model's model of this fold never saw these validation
@@ -165,6 +174,10 @@ def finalize_work(job: Job) -> dict[str, Any]:
             }
             continue
         version = registry.register_version(rnd, arch, [j.result for j in fold_jobs])
+        lesions = [j.result["lesions"] for j in fold_jobs if j.result.get("lesions")]
+        if lesions:  # lesion classes: all folds' validation slices together (mlcore.lesions)
+            version.report = {**version.report, "lesions": merge_summaries(lesions)}
+            version.save(update_fields=["report"])
         versions.append(version)
         report[arch] = {**version.report, "version": version.pk, "label": version.label}
     class_names = rnd.project.class_names()

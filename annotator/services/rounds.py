@@ -4,7 +4,7 @@ orchestration (one train job per (architecture, fold), then finalize, then pre-l
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
@@ -14,7 +14,7 @@ from django.utils import timezone
 from annotator.errors import Forbidden, InvalidInput
 from annotator.models import Job, Project, ProjectSplit, Slice, SliceState, TrainingRound
 from annotator.services import jobs, registry, roles
-from annotator.services.round_data import channel_names, has_channels
+from annotator.services.round_data import channel_names, lacking_channels, project_channel_choice
 from mlcore.architectures import ARCHITECTURES
 from mlcore.architectures import PAPER_ARCHITECTURES as PAPER_ARCHS
 
@@ -33,7 +33,7 @@ class RoundOptions:
     folds: int = 5
     epochs: int = 20
     steps_per_epoch: int = 250
-    channels: str = "T2w"
+    channels: str = ""  # '' = the project's channels (Project.channels; T2w when it names none)
     strategy: str = "entropy"
     next_batch: int = 20
     filters: int | None = None
@@ -109,8 +109,9 @@ def parse_options(data: dict[str, Any]) -> RoundOptions:
         raise InvalidInput(
             f"unknown ranking strategy {strategy!r}: choose one of {STRATEGIES}", field="strategy"
         )
-    channels = data.get("channels") or "T2w"
-    channel_names(channels)
+    channels = data.get("channels") or ""
+    if channels:
+        channel_names(channels)
     loss = data.get("loss") or "dice_ce"
     if loss not in ("ce", "dice_ce"):
         raise InvalidInput(f"loss must be 'ce' or 'dice_ce', got {loss!r}", field="loss")
@@ -180,20 +181,35 @@ def ensure_split(project: Project, k: int, seed: int, subjects: list[str]) -> Pr
 
 # --- launch -------------------------------------------------------------------------------------
 def accepted_training_set(project: Project, channels: list[str]) -> list[Slice]:
-    """Accepted slices whose main-track head exists and that have every requested channel."""
+    """Accepted slices whose main-track head exists. One lacking a requested channel refuses the
+    launch, naming the channel and the slices (never dropped silently)."""
     qs = Slice.objects.filter(
         series__session__subject__project=project,
         state=SliceState.ACCEPTED,
         head_revision__isnull=False,
         head_revision__track="main",
     ).select_related("series__session__subject", "head_revision")
-    return [s for s in qs.order_by("pk") if has_channels(s, channels)]
+    slices = list(qs.order_by("pk"))
+    lacking = lacking_channels(slices, channels)
+    if lacking:
+        detail = "; ".join(
+            f"{len(ids)} lack {channel} (slices {', '.join(map(str, ids[:10]))}{', ...' if len(ids) > 10 else ''})"
+            for channel, ids in lacking.items()
+        )
+        raise InvalidInput(
+            f"this round trains on {'+'.join(channels)}, but of the {len(slices)} accepted slices {detail}: "
+            "import the missing sequence for them, or choose channels every accepted slice has",
+            lacking=lacking,
+        )
+    return slices
 
 
 def launch_round(project: Project, user: Any, options: RoundOptions) -> TrainingRound:
     """Freeze the training set and folds, create the round's Job and one gpu job per (arch, fold)."""
     if not roles.is_ml_staff(user):
         raise Forbidden("only ML staff can launch a training round")
+    if not options.channels:
+        options = replace(options, channels=project_channel_choice(project))
     channels = channel_names(options.channels)
     with transaction.atomic():
         slices = accepted_training_set(project, channels)

@@ -129,7 +129,22 @@ def iou_table(rnd: TrainingRound) -> dict[str, Any]:
         "gate": rnd.gate,
         "num_slices": rnd.num_slices,
         "folds": len(rnd.folds),
+        "lesions": lesion_rows(rnd, archs),
     }
+
+
+def lesion_rows(rnd: TrainingRound, archs: list[str]) -> list[dict[str, Any]]:
+    """Per lesion class of the round's report: {class, cells: {arch: {lesions, detected, sensitivity,
+    false_positives, fp_per_image, lesion_dice}}}; empty when the project declares no lesion class."""
+    names = rnd.project.class_names()
+    found: dict[str, dict[str, Any]] = {}
+    for a in archs:
+        for cls, cell in (rnd.report[a].get("lesions") or {}).get("classes", {}).items():
+            found.setdefault(str(cls), {})[a] = cell
+    return [
+        {"index": int(c), "class": names[int(c)] if int(c) < len(names) else c, "cells": cells}
+        for c, cells in sorted(found.items(), key=lambda kv: int(kv[0]))
+    ]
 
 
 def learning_curve(project: Project) -> list[dict[str, Any]]:
