@@ -59,7 +59,7 @@ def prelabel_work(job: Job) -> dict[str, Any]:
     version = ModelVersion.objects.select_related("project", "training_round").get(pk=job.params["version"])
     strategy = job.params.get("strategy", "entropy")
     channels = version_channels(version)
-    loaded = [registry.read_model(name) for name in version.weights]
+    loaded = [registry.read_model(name) for name in registry.inference_weights(version)]
     models = [model for model, _, _ in loaded]
     plans = [cfg.get_plan() for _, cfg, _ in loaded]
     if any(plan is None for plan in plans):

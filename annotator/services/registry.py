@@ -19,8 +19,9 @@ from annotator.services import roles
 
 
 # --- checkpoints in default storage -------------------------------------------------------------
-def weights_name(project: Project, label: str, fold: int) -> str:
-    """Storage path of a fold checkpoint: models/<project>/<version>/fold<k>.pt."""
+def weights_name(project: Project, label: str, fold: int | str) -> str:
+    """Storage path of a fold checkpoint: models/<project>/<version>/fold<k>.pt (foldall.pt: the final
+    model on every subject)."""
     return f"{settings.SPINELAB['MODELS_DIR']}/{project.slug}/{label}/fold{fold}.pt"
 
 
@@ -57,8 +58,11 @@ def read_model(name: str) -> tuple[Any, Any, dict[str, Any]]:
             return load_checkpoint(local, map_location=device)
 
 
-def load_fold_models(version: ModelVersion) -> list[Any]:
-    return [read_model(name)[0] for name in version.weights]
+def inference_weights(version: ModelVersion) -> list[str]:
+    """What pre-labels with a version: its final model on every subject when the round trained one,
+    else the fold ensemble."""
+    final = (version.config or {}).get("final_weights")
+    return [final] if final else list(version.weights)
 
 
 # --- metrics ------------------------------------------------------------------------------------
@@ -116,15 +120,21 @@ def iou_from_confusion(confusion: list[list[int]]) -> list[float | None]:
 
 
 # --- versions -----------------------------------------------------------------------------------
-def register_version(rnd: TrainingRound, arch: str, fold_results: list[dict[str, Any]]) -> ModelVersion:
+def register_version(
+    rnd: TrainingRound, arch: str, fold_results: list[dict[str, Any]], final_weights: str | None = None
+) -> ModelVersion:
     """Create (or return) the ModelVersion of one architecture of a round once every fold's
-    weights exist in storage; never a version with missing weights."""
+    weights exist in storage; never a version with missing weights. `weights` stay the fold models
+    (the promotion gate scores them on their own folds); `config["final_weights"]`, when the round
+    trained one, is the model on every subject that pre-labels while the version is live."""
     label = f"r{rnd.number}-{arch}"
     existing = ModelVersion.objects.filter(project=rnd.project, label=label).first()
     if existing is not None:
         return existing
     weights = [r["weights"] for r in fold_results]
-    missing = [w for w in weights if not default_storage.exists(w)]
+    missing = [
+        w for w in [*weights, *([final_weights] if final_weights else [])] if not default_storage.exists(w)
+    ]
     if missing:
         raise InvalidInput(f"{label}: fold weights missing in storage: {missing}")
     class_names = rnd.project.class_names()
@@ -135,7 +145,10 @@ def register_version(rnd: TrainingRound, arch: str, fold_results: list[dict[str,
         training_round=rnd,
         label=label,
         architecture=arch,
-        config=fold_results[0].get("config", {}),
+        config={
+            **fold_results[0].get("config", {}),
+            **({"final_weights": final_weights} if final_weights else {}),
+        },
         revision_ids=list(rnd.revision_ids),
         fold_iou=fold_iou,
         report=summary,
@@ -190,7 +203,8 @@ def promote_model(
 
 
 def quality_problem(confusions: list[list[list[int]]], floor: float) -> str | None:
-    """Why a candidate is worse than a trivial prediction, or None. Pure.
+    """Why a candidate is worse than a trivial prediction, or None. Pure. (A floor of 0 turns the
+    check off: the caller skips it.)
 
     confusions: the candidate's validation confusion per fold (K x K). Refused when its pooled mean
     foreground IoU is below `floor`, or when its background IoU is below the background's share of

@@ -100,18 +100,26 @@ def train_fold_work(job: Job) -> dict[str, Any]:
     # One plan for the whole round (fitted on all its slices, like nnU-Net's data set fingerprint), so
     # every fold, and so the fold ensemble, presents slices the same way.
     cfg = with_plan(cfg, plan_for(cfg, samples))
-    train, val = split_by_subjects(samples, rnd.folds[fold])
+    final = fold == rounds.ALL_SUBJECTS
+    train, val = (samples, []) if final else split_by_subjects(samples, rnd.folds[fold])
     reporter = ProgressReporter(job)
     try:
-        result = train_fold(cfg, train, val, progress=reporter, should_stop=reporter.should_stop, fold=fold)
+        result = train_fold(
+            cfg,
+            train,
+            val,
+            progress=reporter,
+            should_stop=reporter.should_stop,
+            fold=len(rnd.folds) if final else fold,
+        )
     except TrainingStopped as exc:
         raise jobs.JobCancelled(str(exc)) from exc
     jobs.report_progress(job.pk, 0.96, f"{arch} fold {fold}: saving weights")
-    name = registry.weights_name(rnd.project, f"r{rnd.number}-{arch}", fold)
+    name = registry.weights_name(rnd.project, f"r{rnd.number}-{arch}", "all" if final else fold)
     extra = {
         "round": rnd.pk,
         "fold": fold,
-        "val_subjects": rnd.folds[fold],
+        "val_subjects": [] if final else rnd.folds[fold],
         "channels": rnd.config["channels"],
         "norm": "per-series z-score (Series.metadata['norm'])",
         "revision_ids": rnd.revision_ids,
@@ -140,7 +148,7 @@ def train_fold_work(job: Job) -> dict[str, Any]:
         trained, trained_cfg, _ = registry.read_model(name)
         out["lesions"] = evaluate_lesions(trained, val, trained_cfg, lesion_classes)
     baseline = rnd.baseline
-    if baseline is not None and len(baseline.weights) == len(rnd.folds):
+    if not final and baseline is not None and len(baseline.weights) == len(rnd.folds):
         # Promotion gate data: the live model's model of this fold never saw these validation
         # subjects (folds are stable), so its score here is comparable to the new candidates'.
         jobs.report_progress(job.pk, 0.98, f"{arch} fold {fold}: evaluating live model {baseline.label}")
@@ -163,8 +171,10 @@ def finalize_work(job: Job) -> dict[str, Any]:
     versions: list[ModelVersion] = []
     baseline_ious: dict[int, list] = {}
     for arch in rnd.config["architectures"]:
-        fold_jobs = sorted(children.filter(params__arch=arch), key=lambda j: j.params["fold"])
-        bad = [j for j in fold_jobs if j.state != Job.State.SUCCEEDED]
+        arch_jobs = sorted(children.filter(params__arch=arch), key=lambda j: j.params["fold"])
+        final_job = next((j for j in arch_jobs if j.params["fold"] == rounds.ALL_SUBJECTS), None)
+        fold_jobs = [j for j in arch_jobs if j is not final_job]
+        bad = [j for j in arch_jobs if j.state != Job.State.SUCCEEDED]
         for j in fold_jobs:
             if j.state == Job.State.SUCCEEDED and "baseline" in j.result:
                 baseline_ious.setdefault(j.params["fold"], j.result["baseline"]["iou"])
@@ -173,7 +183,12 @@ def finalize_work(job: Job) -> dict[str, Any]:
                 "error": "; ".join(f"fold {j.params['fold']} {j.state}: {j.message}" for j in bad)
             }
             continue
-        version = registry.register_version(rnd, arch, [j.result for j in fold_jobs])
+        version = registry.register_version(
+            rnd,
+            arch,
+            [j.result for j in fold_jobs],
+            final_weights=final_job.result["weights"] if final_job else None,
+        )
         lesions = [j.result["lesions"] for j in fold_jobs if j.result.get("lesions")]
         if lesions:  # lesion classes: all folds' validation slices together (mlcore.lesions)
             version.report = {**version.report, "lesions": merge_summaries(lesions)}
@@ -189,8 +204,12 @@ def finalize_work(job: Job) -> dict[str, Any]:
     floor = float(settings.SPINELAB["PROMOTION_FLOOR"] if chosen is None else chosen)
     problems = {}
     for version in versions:
-        confusions = [j.result.get("confusion") for j in children.filter(params__arch=version.architecture)]
-        problem = registry.quality_problem([c for c in confusions if c], floor)
+        confusions = [
+            j.result.get("confusion")
+            for j in children.filter(params__arch=version.architecture)
+            if j.params["fold"] != rounds.ALL_SUBJECTS
+        ]
+        problem = registry.quality_problem([c for c in confusions if c], floor) if floor > 0 else None
         if problem:
             problems[version.pk] = problem
     gate = registry.gate_decision(versions, live, rnd.baseline, fold_ious, class_names, problems)
@@ -201,6 +220,12 @@ def finalize_work(job: Job) -> dict[str, Any]:
         registry.promote_model(best, reason=Promotion.Reason.GATE, note=gate["reason"], details=gate)
     TrainingRound.objects.filter(pk=rnd.pk).update(report=report, gate=gate)
     live = registry.live_version(rnd.project)
+    if live is None and versions:
+        # Trained, but nothing good enough to go live: the round ends, saying why; ML staff may promote by hand.
+        rounds.finish_round(
+            rnd, Job.State.SUCCEEDED, f"no live model to pre-label with: {gate['reason']}"[:480]
+        )
+        return {"versions": [v.pk for v in versions], "gate": gate}
     if live is None:
         rounds.finish_round(
             rnd,

@@ -23,6 +23,7 @@ STRATEGIES = ["random", "entropy", "margin", "bald", "disagreement"]
 TRAIN_TASK = "annotator.tasks.gpu.train_fold"
 PRELABEL_TASK = "annotator.tasks.gpu.prelabel"
 FINALIZE_TASK = "annotator.tasks.rounds.finalize_round"
+ALL_SUBJECTS = -1  # the `fold` of a round's final-model job
 
 
 @dataclass
@@ -45,6 +46,9 @@ class RoundOptions:
     loss: str = "dice_ce"
     augment: bool = True
     promotion_floor: float | None = None  # None -> settings.SPINELAB["PROMOTION_FLOOR"]
+    final_model: bool = (
+        False  # also train each architecture on every subject: the live model pre-labels with it
+    )
 
 
 # Launch defaults per deployment (SPINELAB_ROUND_PRESET). "gpu": the paper's eight networks, 5 folds,
@@ -52,7 +56,7 @@ class RoundOptions:
 # still pre-labels usefully (measured in bench/RESULTS.md): UD with 16 filters, 2 folds, 2 x 250
 # steps, slices resampled to 2.2 mm (the phantom's 256 px at ~1.1 mm become 128 px).
 PRESETS: dict[str, dict[str, Any]] = {
-    "gpu": {},
+    "gpu": {"final_model": True},
     "cpu": {"architectures": ["UD"], "folds": 2, "epochs": 2, "filters": 16, "min_spacing": 2.2},
 }
 
@@ -121,9 +125,8 @@ def parse_options(data: dict[str, Any]) -> RoundOptions:
             f"optimiser must be 'AdamW', 'SGD' or 'paper' (each network's own), got {optimiser!r}",
             field="optimiser",
         )
-    augment = data.get("augment", True)
-    if isinstance(augment, str):
-        augment = augment.lower() in ("1", "true", "on", "yes")
+    augment = _flag(data.get("augment", True))
+    final_model = _flag(data.get("final_model", base.final_model))
     return RoundOptions(
         architectures=list(dict.fromkeys(archs)),
         folds=_int(data, "folds", base.folds, 2, 20) or base.folds,
@@ -139,9 +142,17 @@ def parse_options(data: dict[str, Any]) -> RoundOptions:
         optimiser=optimiser,
         seed=_int(data, "seed", 0, 0, 2**31 - 1) or 0,
         loss=loss,
-        augment=bool(augment),
+        augment=augment,
         promotion_floor=_float(data, "promotion_floor", None, 0.0, 1.0),
+        final_model=final_model,
     )
+
+
+def _flag(value: Any) -> bool:
+    """A JSON boolean or a form's checkbox value."""
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "on", "yes")
+    return bool(value)
 
 
 # --- the stable split ---------------------------------------------------------------------------
@@ -257,7 +268,9 @@ def launch_round(project: Project, user: Any, options: RoundOptions) -> Training
         )
         Job.objects.filter(pk=job.pk).update(params={**job.params, "round": rnd.pk})
         for arch in options.architectures:
-            for fold in range(options.folds):
+            # fold ALL_SUBJECTS: the final model on every subject (no validation; CV scores come from the folds)
+            final = [ALL_SUBJECTS] if options.final_model else []
+            for fold in [*range(options.folds), *final]:
                 jobs.create_job(
                     "train_fold",
                     task_name=TRAIN_TASK,

@@ -79,7 +79,8 @@ def explain(job_id: int, worker) -> str:
         (j.kind, j.params.get("arch"), j.state, j.message, j.error[-300:])
         for j in Job.objects.filter(parent=job_id)
     ]
-    return f"{children}\n{worker.log_path.read_text()[-3000:]}"
+    parent = Job.objects.get(pk=job_id)
+    return f"round job: {parent.state} {parent.message}\n{children}\n{worker.log_path.read_text()[-3000:]}"
 
 
 def run_round(client, worker, timeout: float = 180.0) -> dict:
@@ -182,3 +183,34 @@ def test_cancelling_a_round_stops_training_and_a_failing_job_shows_its_error(wor
     assert stopped.state == "cancelled" and stopped.result["epoch"] < 500
     assert wait_for_job(long["job"], timeout=60).state == "cancelled"
     assert not ModelVersion.objects.filter(training_round_id=long["id"]).exists()
+
+
+def test_a_final_model_on_every_subject_pre_labels_and_a_model_below_the_floor_is_not_promoted(
+    worker, project, client_for, client, users
+):
+    for n, label in enumerate(["S01", "S02", "S03"]):
+        phantom_subject(project, label, seed=n, n=2, accepted=True)
+    pool = phantom_subject(project, "S09", seed=9, n=2, accepted=False)
+    mia = client_for("mia")
+    launched = mia.post(
+        "/api/rounds/", {**SMALL, "architectures": ["UD"], "final_model": True}, format="json"
+    )
+    assert launched.status_code == 201, launched.content
+    done = wait_for_job(launched.json()["job"], timeout=180)
+    assert done.state == "succeeded", explain(done.pk, worker)
+    folds = sorted(j.params["fold"] for j in Job.objects.filter(parent=done.pk, kind="train_fold"))
+    assert folds == [-1, 0, 1]  # two CV folds and the final model on every subject
+    live = ModelVersion.objects.get(status="live")
+    assert live.config["final_weights"].endswith("/foldall.pt") and len(live.weights) == 2
+    for slice_ in Slice.objects.filter(pk__in=[s.pk for s in pool]):
+        assert slice_.prelabel_revision.meta["model_version"] == live.pk
+
+    # An impossible floor: the candidate is refused, the live model stays, and the round says why.
+    strict = mia.post("/api/rounds/", {**SMALL, "architectures": ["UD"], "promotion_floor": 1}, format="json")
+    done = wait_for_job(strict.json()["job"], timeout=180)
+    detail = mia.get(f"/api/rounds/{strict.json()['id']}/").json()
+    assert detail["gate"]["promote"] is False and "quality floor of 100 %" in detail["gate"]["reason"]
+    assert ModelVersion.objects.get(status="live").pk == live.pk
+    client.force_login(users["mia"])
+    page = client.get(f"/rounds/{strict.json()['id']}/")
+    assert "quality floor of 100 %" in page.content.decode()

@@ -37,7 +37,9 @@ DEMO_USERS = [
     ("sofia", "supervisor"),
     ("admin", "admin"),
 ]
-LABELLED_SUBJECTS = 4
+# Labelled phantom subjects: 6 of the default 10 (3 per fold of the CPU preset's 2-fold round), the
+# rest is the pool the round pre-labels and ranks.
+LABELLED_SUBJECTS = 6
 SIMULATIONS = Path(settings.BASE_DIR) / "fixtures" / "simulations"
 
 
@@ -45,7 +47,7 @@ class Command(BaseCommand):
     help = "Create demo users (one per role) and import demo cases (phantom + shared real data)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--subjects", type=int, default=8, help="phantom subjects (default 8)")
+        parser.add_argument("--subjects", type=int, default=10, help="phantom subjects (default 10)")
         parser.add_argument("--slices", type=int, default=9, help="sagittal slices per subject")
         parser.add_argument("--size", type=int, default=256, help="slice size in pixels")
         parser.add_argument("--no-real", action="store_true", help="skip ../shared/data/mids-lumbar")
@@ -89,7 +91,8 @@ class Command(BaseCommand):
         write_mids(labelled, n_subjects=subjects, n_slices=slices, size=(size, size), seed=7)
         # Subjects past the first few become the unlabelled pool: move them out without their masks.
         unlabelled.mkdir(parents=True)
-        for sub in sorted(p for p in labelled.glob("sub-*") if p.is_dir())[LABELLED_SUBJECTS:]:
+        keep = max(1, min(LABELLED_SUBJECTS, subjects - 2))
+        for sub in sorted(p for p in labelled.glob("sub-*") if p.is_dir())[keep:]:
             shutil.move(str(sub), unlabelled / sub.name)
             shutil.rmtree(labelled / "derivatives" / "phantom" / sub.name, ignore_errors=True)
         for tree in (labelled, unlabelled):

@@ -154,7 +154,7 @@
     const body = document.querySelector("#jobs tbody");
     if (!body) return;
     body.replaceChildren(...round.jobs.map((j) => el("tr", { "data-job": j.id }, el("td", {}, j.id),
-      el("td", {}, `${j.kind} ${j.params.arch || ""} ${j.params.fold !== undefined ? "fold " + j.params.fold : ""}`),
+      el("td", {}, `${j.kind} ${j.params.arch || ""} ${j.params.fold === -1 ? "all subjects" : j.params.fold !== undefined ? "fold " + j.params.fold : ""}`),
       el("td", {}, j.state), el("td", {}, el("progress", { max: 1, value: j.progress })),
       el("td", {}, j.epoch ? `${j.epoch}/${j.epochs}` : ""), el("td", {}, j.loss !== null && j.loss !== undefined ? j.loss.toFixed(4) : ""),
       el("td", {}, j.eta_seconds ? `${Math.round(j.eta_seconds)} s` : ""),
