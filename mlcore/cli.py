@@ -219,7 +219,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     plan = result.config.get_plan()
     assert plan is not None
-    print(f"plan: {plan.target_spacing} mm, patch {plan.patch_size}; {len(train)} slices, {result.seconds:.0f}s")
+    print(
+        f"plan: {plan.target_spacing} mm, patch {plan.patch_size}; {len(train)} slices, {result.seconds:.0f}s"
+    )
     if val:
         ious = ", ".join(
             f"{n} {v * 100:.1f}" for n, v in zip(names, result.iou, strict=True) if np.isfinite(v)

@@ -21,4 +21,12 @@ from mlcore.preprocess import (
     zscore_stats,
 )
 
-__all__ = ["SAGITTAL_CODES", "axcodes", "from_sagittal", "resample_onto", "spacing_of", "to_sagittal", "zscore_stats"]
+__all__ = [
+    "SAGITTAL_CODES",
+    "axcodes",
+    "from_sagittal",
+    "resample_onto",
+    "spacing_of",
+    "to_sagittal",
+    "zscore_stats",
+]

@@ -97,7 +97,10 @@ def test_prelabels_and_scores_come_from_one_pass_per_model_on_each_slice_grid():
     models = [build_model("UD", 1, 3, filters=4, dropout=0.5).eval() for _ in range(2)]
     plan = Plan(target_spacing=(2.0, 2.0), patch_size=(16, 16))
     rng = np.random.default_rng(0)
-    images = [rng.normal(size=(1, 24, 30)).astype(np.float32), rng.normal(size=(1, 40, 20)).astype(np.float32)]
+    images = [
+        rng.normal(size=(1, 24, 30)).astype(np.float32),
+        rng.normal(size=(1, 40, 20)).astype(np.float32),
+    ]
     out = prelabel_slices(models, [plan, plan], images, [(1.0, 1.0), (1.0, 1.0)], mc_samples=4)
     assert [p.labels.shape for p in out] == [(24, 30), (40, 20)]  # back on each slice's own grid
     for p in out:
