@@ -7,6 +7,9 @@
   active learning ranks). Some unlabelled slices are assigned to anna and ben.
 - The recorded active-learning simulations in fixtures/simulations/ (random vs uncertainty selection on
   the phantom, `python -m mlcore simulate`) appear as learning curves on the lumbar rounds dashboard.
+- Project "mets-phantom" (background, lytic lesion, sclerotic lesion; members only; channels STIR
+  and T1w): the synthetic metastasis phantom (mlcore.phantom_lesions), the first subjects labelled.
+  Members: mila (ML staff), sofia (supervisor), anna (annotator); ben, not a member, sees nothing of it.
 - Project "mids-real" (background, vertebrae, intervertebral discs): the real volumes of
   ../shared/data/mids-lumbar and mids-multisite when present, with their reference masks.
 """
@@ -26,7 +29,7 @@ from django.db import transaction
 
 from annotator.env import knob
 from annotator.models import Assignment, Project, Slice, SliceState
-from annotator.services.projects import create_project, default_project
+from annotator.services.projects import create_project, default_project, do_add_member
 from annotator.services.roles import ensure_groups
 from annotator.services.rounds_dashboard import import_simulation
 
@@ -51,6 +54,7 @@ class Command(BaseCommand):
         parser.add_argument("--slices", type=int, default=9, help="sagittal slices per subject")
         parser.add_argument("--size", type=int, default=256, help="slice size in pixels")
         parser.add_argument("--no-real", action="store_true", help="skip ../shared/data/mids-lumbar")
+        parser.add_argument("--no-lesions", action="store_true", help="skip the metastasis phantom project")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         ensure_groups()
@@ -60,6 +64,8 @@ class Command(BaseCommand):
             self.import_phantom(project, opts["subjects"], opts["slices"], opts["size"])
         self.assign_demo_work(project)
         self.import_simulations(project)
+        if not opts["no_lesions"]:
+            self.import_lesions(size=min(max(opts["size"], 64), 128))
         if not opts["no_real"]:
             self.import_real()
         self.stdout.write(self.style.SUCCESS("Demo users (user / password / role):"))
@@ -124,6 +130,41 @@ class Command(BaseCommand):
             if not project.simulations.filter(name=name).exists():
                 import_simulation(project, json.loads(path.read_text()), name)
                 self.stdout.write(f"simulation {path.name}: learning curves on the rounds dashboard")
+
+    def import_lesions(self, size: int, subjects: int = 6, labelled: int = 4) -> None:
+        """The second demo project: spinal metastases on STIR + T1w, lesion metrics in its rounds."""
+        from annotator.imports.service import import_path
+        from mlcore.phantom_lesions import LESION_CLASSES, write_lesion_mids
+
+        project = Project.objects.filter(slug="mets-phantom").first()
+        if project is None:
+            project = create_project(
+                "mets-phantom",
+                "Spinal metastases (phantom, STIR + T1w)",
+                list(LESION_CLASSES),
+                ["#000000", "#f58231", "#4363d8"],
+                members_only=True,
+                channels=["STIR", "T1w"],
+                lesion_classes=["lytic lesion", "sclerotic lesion"],
+            )
+        for name, role in (("mila", "ml_staff"), ("sofia", "supervisor"), ("anna", "annotator")):
+            do_add_member(project, User.objects.get(username=name), role)
+        if project.subjects.exists():
+            return
+        root = Path(settings.VAR_DIR) / "demo-lesions"
+        shutil.rmtree(root, ignore_errors=True)
+        write_lesion_mids(root / "labelled", n_subjects=subjects, n_slices=5, size=(size, size), seed=14)
+        (root / "unlabelled").mkdir()
+        for sub in sorted(p for p in (root / "labelled").glob("sub-*") if p.is_dir())[labelled:]:
+            shutil.move(str(sub), root / "unlabelled" / sub.name)
+            shutil.rmtree(
+                root / "labelled" / "derivatives" / "phantom-lesions" / sub.name, ignore_errors=True
+            )
+        for tree in ("labelled", "unlabelled"):
+            report = import_path(root / tree, project, kind="mids")
+            self.stdout.write(
+                f"lesion phantom {tree}: {len(report.series_ids)} series, {report.slices} slices"
+            )
 
     def import_real(self) -> None:
         from annotator.imports.service import import_path
