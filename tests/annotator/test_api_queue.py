@@ -134,7 +134,9 @@ def test_slice_list_filters_by_state_subject_and_orders_by_rank(make_slices, cli
     assert sam.get("/api/slices/?state=nonsense").status_code == 400
 
 
-def test_job_list_marks_silent_running_jobs_failed_and_they_can_be_retried(db, client_for, users):
+def test_silent_running_jobs_are_failed_by_the_job_watch_and_can_be_retried(db, client_for, users):
+    from annotator.services.job_watch import watch_once
+
     stale = Job.objects.create(
         kind="train",
         state=Job.State.RUNNING,
@@ -143,6 +145,8 @@ def test_job_list_marks_silent_running_jobs_failed_and_they_can_be_retried(db, c
         params={"_task": "x.y"},
     )
     mia = client_for("mia")
+    assert mia.get("/api/jobs/").json()["results"][0]["state"] == "running", "a read changes nothing"
+    watch_once()  # every worker's timer
     listed = mia.get("/api/jobs/").json()["results"]
     assert [(j["id"], j["state"]) for j in listed] == [(stale.pk, "failed")]
     retried = mia.post(f"/api/jobs/{stale.pk}/retry/")
