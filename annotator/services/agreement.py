@@ -59,6 +59,13 @@ def main_annotator_ids(slice_: Slice) -> set[int]:
     return ids
 
 
+def _require_member(user: Any, projects: list[Project]) -> None:
+    """Blind second or gold annotation only goes to annotators of the slices' project."""
+    for project in {p.pk: p for p in projects}.values():
+        if not roles.has_role_in(user, project, roles.ANNOTATOR):
+            raise InvalidInput(f"{user.username} is not an annotator of project {project.slug!r}")
+
+
 def _require_supervisor(user: Any) -> None:
     if not roles.is_supervisor(user):
         raise Forbidden("only supervisors and admins may hand out double or gold annotation")
@@ -78,6 +85,7 @@ def do_send_for_double(
     second annotator for blind double annotation. Returns {"assigned": [...], "skipped": [...]}."""
     _require_supervisor(by)
     second = _annotator(annotator)
+    _require_member(second, [project])
     if (share is None) == (slices is None):
         raise InvalidInput("give either share (0 < share <= 1) or slices (a list of slice ids)")
     base = Slice.objects.filter(series__session__subject__project=project)
@@ -176,6 +184,7 @@ def do_send_gold(*, by: Any, annotators: Any, slices: Any) -> dict[str, list[int
     result: dict[str, list[int]] = {"assigned": [], "skipped": []}
     for raw in annotators:
         user = _annotator(raw)
+        _require_member(user, [s.series.session.subject.project for s in found.values()])
         eligible = [found[s] for s in slices if user.pk not in main_annotator_ids(found[s])]
         done = _assign(eligible, user, by, Assignment.Purpose.GOLD)
         result["assigned"] += done["assigned"]

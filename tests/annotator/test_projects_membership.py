@@ -233,3 +233,15 @@ def test_removing_a_member_takes_their_access_away(two_projects, client_of, user
     assert bad.status_code == 400 and "nobody" in bad.json()["detail"]
     bad = ada.post(f"/api/projects/{two_projects['mets']}/members/", {"user": "alice", "role": "boss"})
     assert bad.status_code == 400 and "role" in bad.json()["detail"]
+
+
+def test_work_is_handed_only_to_annotators_of_the_project(two_projects, client_of, users):
+    otto = client_of("otto")
+    assign = otto.post(
+        "/api/assignments/", {"annotator": users["alice"].pk, "slices": [two_projects["m2"]]}, format="json"
+    )
+    assert assign.status_code == 400 and "not an annotator of project 'mets'" in assign.json()["detail"]
+    double = otto.post(
+        "/api/double-annotation/", {"project": "mets", "annotator": "alice", "share": 1}, format="json"
+    )
+    assert double.status_code == 400 and "not an annotator of project 'mets'" in double.json()["detail"]
