@@ -245,3 +245,40 @@ def test_work_is_handed_only_to_annotators_of_the_project(two_projects, client_o
         "/api/double-annotation/", {"project": "mets", "annotator": "alice", "share": 1}, format="json"
     )
     assert double.status_code == 400 and "not an annotator of project 'mets'" in double.json()["detail"]
+
+
+PAGES = [
+    # (url, expected for alice, sam, mia, lena, otto, max)
+    ("/slices/{m1}/edit/", [404, 404, 404, 200, 200, 200]),
+    ("/review/{m1}/", [404, 404, 404, 403, 200, 200]),
+    ("/review/agreement/?project={mets}", [404, 404, 404, 403, 200, 200]),
+    ("/rounds/?project=mets", [403, 404, 404, 403, 200, 200]),
+    ("/rounds/new?project=mets", [403, 403, 404, 403, 403, 200]),
+    ("/exports/?project=mets", [403, 404, 404, 403, 200, 200]),
+    ("/series/{mseries}/measurements/", [404, 404, 404, 400, 400, 400]),
+    ("/projects/", [403, 403, 403, 403, 403, 403]),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), PAGES, ids=[p[0] for p in PAGES])
+def test_each_page_keeps_a_project_to_its_members(two_projects, users, url, expected):
+    from django.test import Client
+
+    for who, want in zip(USERS, expected, strict=True):
+        browser = Client()
+        browser.force_login(users[who])
+        got = browser.get(url.format(**two_projects)).status_code
+        assert got == want, (url, who, got)
+
+
+def test_the_case_list_shows_only_the_users_projects(two_projects, users):
+    from django.test import Client
+
+    sam = Client()
+    sam.force_login(users["sam"])
+    html = sam.get("/").content.decode()
+    assert "Metastases" not in html and "sub-M01" not in html and "M01" not in html
+    otto = Client()
+    otto.force_login(users["otto"])
+    html = otto.get("/").content.decode()
+    assert "Metastases" in html and "L01" not in html
