@@ -70,8 +70,9 @@ def _runserver(env: dict[str, str], var: Path) -> Iterator[str]:
 
 
 @contextmanager
-def rounds_server() -> Iterator[dict]:
-    """Yield {"url", "username", "password", "var", "worker_log"}: ML staff `mila` and its password."""
+def rounds_server(seed_args: list[str] | None = None) -> Iterator[dict]:
+    """Yield {"url", "username", "password", "var", "worker_log", "credentials"}: ML staff `mila` and
+    its password (every demo user's in "credentials"). `seed_args`: seed_demo's, SEED_ARGS by default."""
     with tempfile.TemporaryDirectory(prefix="spinelab-rounds-e2e-") as folder, ExitStack() as stack:
         var = Path(folder)
         env = {
@@ -93,7 +94,7 @@ def rounds_server() -> Iterator[dict]:
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
         # Seeding and the worker's start-up (both mostly importing torch) overlap.
         seed = subprocess.Popen(
-            [*manage, "seed_demo", *SEED_ARGS],
+            [*manage, "seed_demo", *(SEED_ARGS if seed_args is None else seed_args)],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -113,6 +114,7 @@ def rounds_server() -> Iterator[dict]:
             "password": credentials["mila"],
             "var": str(var),
             "worker_log": str(worker.log_path),  # type: ignore[attr-defined]
+            "credentials": credentials,
         }
 
 
