@@ -24,7 +24,8 @@ from tests.servers import celery_worker_process
 
 # 6 phantom subjects of 3 slices at 64x64: seed_demo accepts the first 4 (12 slices, the training
 # set) and leaves 2 unlabelled (6 slices to pre-label and rank).
-SEED_ARGS = ["--subjects", "6", "--slices", "3", "--size", "64", "--no-real"]
+# The metastasis demo project stays out (--no-lesions): the rounds test lists every slice mila sees.
+SEED_ARGS = ["--subjects", "6", "--slices", "3", "--size", "64", "--no-real", "--no-lesions"]
 
 
 def _wait_until_up(url: str, server: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
