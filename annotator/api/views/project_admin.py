@@ -17,6 +17,7 @@ from annotator.errors import Forbidden, InvalidInput
 from annotator.models import Project, ProjectMembership
 from annotator.services import projects as service
 from annotator.services import roles
+from annotator.services.ids import as_db_id
 
 
 class SchemaClassInput(serializers.Serializer):
@@ -46,7 +47,8 @@ class MemberRemoveInput(serializers.Serializer):
 
 def _user(ref: str) -> Any:
     users = get_user_model().objects
-    found = users.filter(pk=int(ref)).first() if ref.isdigit() else users.filter(username=ref).first()
+    user_id = as_db_id(ref)
+    found = users.filter(pk=user_id).first() if user_id is not None else users.filter(username=ref).first()
     if found is None:
         raise InvalidInput(f"user {ref!r} does not exist")
     return found
