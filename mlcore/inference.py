@@ -17,7 +17,6 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from nibabel.spatialimages import SpatialImage
 from PIL import Image
 from torch import nn
 
@@ -79,19 +78,6 @@ def load_ensemble(paths: Sequence[str | Path]) -> Ensemble:
     return Ensemble(models, configs, plans, list(configs[0].class_names), list(configs[0].channels))
 
 
-def _read_volume(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
-    try:
-        img = nib.load(str(path))
-    except Exception as exc:  # nibabel raises several types for truncated/foreign files
-        raise ValueError(f"cannot read {path.name} as NIfTI: {exc}") from exc
-    if not isinstance(img, SpatialImage) or img.affine is None:
-        raise ValueError(f"{path.name} has no spatial affine")
-    data = np.asarray(img.dataobj, dtype=np.float32)
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
-    return data, np.asarray(img.affine), tuple(data.shape)
-
-
 def predict_volume(
     ensemble: Ensemble, channel_paths: Sequence[Path], tta: bool = False
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
@@ -102,11 +88,12 @@ def predict_volume(
             f"the model expects channels {ensemble.channels}, got {len(channel_paths)} file(s): "
             f"{[p.name for p in channel_paths]}"
         )
-    data, affine, shape = _read_volume(channel_paths[0])
+    data, affine = io.read_nifti(channel_paths[0])
+    shape = tuple(data.shape)
     stack, stack_aff = to_sagittal(data, affine)
     planes = [zscore(stack, *zscore_stats(stack))]
     for path in channel_paths[1:]:
-        other, other_aff = to_sagittal(*_read_volume(path)[:2])
+        other, other_aff = io.read_sagittal(path)
         planes.append(
             zscore(resample_onto(other, other_aff, stack.shape, stack_aff, order=1), *zscore_stats(other))
         )

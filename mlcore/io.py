@@ -33,8 +33,9 @@ def sagittal_stack(volume: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, 
     return to_sagittal(volume, affine)
 
 
-def read_sagittal(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a NIfTI file as a sagittal stack. Returns (stack (N,H,W) float32, affine 4x4)."""
+def read_nifti(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """A NIfTI volume as stored: (data float32 (a trailing singleton 4th axis dropped), affine 4x4).
+    ValueError naming the file when it is not a readable NIfTI with an affine."""
     try:
         img = nib.load(str(path))
     except Exception as exc:  # nibabel raises several types for truncated/foreign files
@@ -42,7 +43,14 @@ def read_sagittal(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(img, SpatialImage) or img.affine is None:
         raise ValueError(f"{Path(path).name} has no spatial affine")
     data = np.asarray(img.dataobj, dtype=np.float32)
-    return sagittal_stack(data, img.affine)
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    return data, np.asarray(img.affine)
+
+
+def read_sagittal(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read a NIfTI file as a sagittal stack. Returns (stack (N,H,W) float32, affine 4x4)."""
+    return sagittal_stack(*read_nifti(path))
 
 
 def read_label_table(path: str | Path) -> dict[int, str]:

@@ -98,6 +98,21 @@ def softmax_probs(model: nn.Module, images: Tensor, tta: bool = False, amp: bool
     return probs.to(images.device)
 
 
+def ensemble_probs(models: list[nn.Module], x: Tensor, tta: bool, mc_samples: int, amp: bool) -> np.ndarray:
+    """Mean softmax (B, K, H, W) of a batch (B, C, H, W) over the models, and over flips (tta) and
+    `mc_samples` MC-dropout passes per model when asked."""
+    total: Tensor | None = None
+    passes = 0
+    for model in models:
+        with inference_mode(model, mc_dropout=mc_samples > 0):
+            for _ in range(max(1, mc_samples)):
+                p = softmax_probs(model, x, tta=tta, amp=amp)
+                total = p if total is None else total + p
+                passes += 1
+    assert total is not None
+    return (total / passes).numpy()
+
+
 def _check_images(images: np.ndarray) -> np.ndarray:
     arr = np.asarray(images, dtype=np.float32)
     if arr.ndim != 4:
@@ -122,16 +137,7 @@ def predict_batch(
     labels, probs_out, entropy = [], [], []
     for start in range(0, len(arr), batch_size):
         x = torch.from_numpy(arr[start : start + batch_size])  # (B, C, H, W)
-        total: Tensor | None = None
-        passes = 0
-        for model in listed:
-            with inference_mode(model, mc_dropout=mc_samples > 0):
-                for _ in range(max(1, mc_samples)):
-                    p = softmax_probs(model, x, tta=tta, amp=amp)
-                    total = p if total is None else total + p
-                    passes += 1
-        assert total is not None
-        mean = (total / passes).numpy()  # (B, K, H, W)
+        mean = ensemble_probs(listed, x, tta, mc_samples, amp)  # (B, K, H, W)
         probs_out.append(mean.astype(np.float32))
         labels.append(mean.argmax(axis=1).astype(np.uint8))
         entropy.append(entropy_map(mean))
@@ -213,16 +219,7 @@ def sliding_window_probs(
         batch = torch.from_numpy(
             np.stack([padded[n][0][:, y : y + patch[0], z : z + patch[1]] for n, y, z in chunk])
         )
-        total: Tensor | None = None
-        passes = 0
-        for model in listed:
-            with inference_mode(model, mc_dropout=mc_samples > 0):
-                for _ in range(max(1, mc_samples)):
-                    p = softmax_probs(model, batch, tta=tta, amp=amp)
-                    total = p if total is None else total + p
-                    passes += 1
-        assert total is not None
-        probs = (total / passes).numpy()  # (B, K, P, Q)
+        probs = ensemble_probs(listed, batch, tta, mc_samples, amp)  # (B, K, P, Q)
         for (n, y, z), window in zip(chunk, probs, strict=True):
             acc = sums[n]
             if acc is None:
