@@ -83,7 +83,9 @@ def paginate(request: Request, view: APIView, items: list[Any]) -> Response:
 class RoundListView(APIView):
     """GET: rounds of a project (?project=id|slug), newest first. POST: launch a round."""
 
-    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="rounds_list", parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT
+    )
     def get(self, request: Request) -> Response:
         require_reader(request.user)
         project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
@@ -138,7 +140,9 @@ class RoundCancelView(APIView):
 
 
 class ModelListView(APIView):
-    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="models_list", parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT
+    )
     def get(self, request: Request) -> Response:
         require_reader(request.user)
         project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
