@@ -58,15 +58,6 @@ def project_from(value: Any) -> Project:
     return project
 
 
-def detail_for(user: Any, rnd: TrainingRound) -> dict[str, Any]:
-    """A round's detail; its jobs' tracebacks (`error`, with server paths) only for ML staff and admins."""
-    data = board.round_detail(rnd)
-    if not roles.is_ml_staff(user):
-        for job in data["jobs"]:
-            job["error"] = ""
-    return data
-
-
 def get_or_404(model: Any, pk: int, what: str) -> Any:
     obj = model.objects.filter(pk=pk).first()
     if obj is None:
@@ -107,7 +98,7 @@ class RoundListView(APIView):
         )
         options = rounds.parse_options({key: data.get(key) for key in data})
         rnd = rounds.launch_round(project, request.user, options)
-        return Response(detail_for(request.user, rnd), status=201)
+        return Response(board.round_detail_for(rnd, request.user), status=201)
 
 
 class RoundDetailView(APIView):
@@ -116,7 +107,7 @@ class RoundDetailView(APIView):
         require_reader(request.user)
         rnd = get_or_404(TrainingRound, pk, "round")
         in_project(request.user, rnd.project, READERS, "see its rounds")
-        return Response(detail_for(request.user, rnd))
+        return Response(board.round_detail_for(rnd, request.user))
 
 
 class RoundReportView(APIView):
@@ -136,7 +127,7 @@ class RoundCancelView(APIView):
         if roles.is_ml_staff(request.user):
             in_project(request.user, rnd.project, WRITERS, "cancel its rounds")
         rounds.cancel_round(rnd, request.user)
-        return Response(detail_for(request.user, rnd))
+        return Response(board.round_detail_for(rnd, request.user))
 
 
 class ModelListView(APIView):

@@ -136,7 +136,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     rnd = get_object_or_404(TrainingRound, pk=pk)
     if (denied := _project_denial(request, rnd.project, *READERS)) is not None:
         return denied
-    data = board.round_detail(rnd)
+    data = board.round_detail_for(rnd, request.user)
     table = table_rows(board.iou_table(rnd)) if rnd.report else None
     return render(
         request,

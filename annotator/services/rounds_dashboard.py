@@ -9,7 +9,7 @@ from django.db import transaction
 
 from annotator.errors import InvalidInput
 from annotator.models import Job, ModelVersion, Project, Promotion, SimulationRun, TrainingRound
-from annotator.services import registry
+from annotator.services import registry, roles
 from annotator.services.effort import correction_effort
 
 
@@ -94,6 +94,16 @@ def round_summary(rnd: TrainingRound) -> dict[str, Any]:
         "created_by": rnd.created_by.username if rnd.created_by else None,
         "versions": [version_dict(v) for v in rnd.versions.order_by("id")],
     }
+
+
+def round_detail_for(rnd: TrainingRound, user: Any) -> dict[str, Any]:
+    """`round_detail` as `user` may see it: job tracebacks (`error`, with server paths) for ML staff and
+    admins only."""
+    data = round_detail(rnd)
+    if not roles.is_ml_staff(user):
+        for job in data["jobs"]:
+            job["error"] = ""
+    return data
 
 
 def round_detail(rnd: TrainingRound) -> dict[str, Any]:
