@@ -238,7 +238,10 @@ class MyQueueView(APIView):
     def get(self, request: Request) -> Response:
         """My active assignments: rejected slices first with the latest rejection, then the rest."""
         rows = []
+        member_of = roles.project_ids_where(request.user)  # a project left behind drops out
         for slice_, assignment, review in my_queue(request.user):
+            if slice_.series.session.subject.project_id not in member_of:
+                continue
             rows.append(
                 {
                     "slice": slice_.pk,

@@ -282,3 +282,10 @@ def test_the_case_list_shows_only_the_users_projects(two_projects, users):
     otto.force_login(users["otto"])
     html = otto.get("/").content.decode()
     assert "Metastases" in html and "L01" not in html
+
+
+def test_my_queue_drops_the_slices_of_a_project_the_annotator_left(two_projects, client_of):
+    lena = client_of("lena")
+    assert [r["slice"] for r in lena.get("/api/my-queue/").json()["results"]] == [two_projects["m1"]]
+    ProjectMembership.objects.filter(user__username="lena").delete()
+    assert lena.get("/api/my-queue/").json()["results"] == []
