@@ -13,6 +13,8 @@ from django.shortcuts import render
 from django.template.loader import select_template
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from annotator.api.inputs import ReviewQueueQuery
+from annotator.api.views.common import validated
 from annotator.errors import SpineLabError
 from annotator.models import Project, Slice
 from annotator.services import roles
@@ -53,16 +55,15 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     error = ""
     rows: list[Slice] = []
     try:
-        hours = float(q["older_than_hours"]) if q.get("older_than_hours") else None
-        cls = int(q["class"]) if q.get("class") else None
-        series = int(q["series"]) if q.get("series") else None
+        # The API's own checks (finite, bounded numbers; ids in the database's range).
+        params = validated(ReviewQueueQuery, {k: v for k, v in q.items() if v != ""})
         rows = list(
             review_queue(
-                annotator=q.get("annotator") or None,
-                series=series,
-                subject=q.get("subject") or None,
-                class_index=cls,
-                older_than_hours=hours,
+                annotator=params.get("annotator") or None,
+                series=params.get("series"),
+                subject=params.get("subject") or None,
+                class_index=params.get("class"),
+                older_than_hours=params.get("older_than_hours"),
             ).filter(
                 series__session__subject__project__in=roles.projects_where(request.user, *roles.EVERYTHING)
             )[:200]
