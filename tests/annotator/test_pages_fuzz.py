@@ -10,6 +10,7 @@ from django.test import Client
 from tests.annotator.test_api_fuzz import BAD_TEXT
 
 PAGES = ["/", "/review/", "/review/agreement/", "/review/stats/", "/rounds/", "/rounds/new/", "/exports/"]
+WITH_ID = ["/slices/{}/edit/", "/review/{}/", "/rounds/{}/", "/projects/{}/"]
 PARAMS = ["project", "older_than_hours", "class", "series", "annotator", "subject", "round", "page"]
 
 
@@ -25,4 +26,9 @@ def test_no_page_answers_500_to_a_bad_query_value(users, make_slices, role):
                 response = browser.get(f"{page}?{param}={quote(bad)}")
                 if response.status_code >= 500:
                     failures.append(f"{page}?{param}={bad[:20]}: {response.status_code}")
+    for page in WITH_ID:
+        for bad in BAD_TEXT:
+            response = browser.get(page.format(quote(bad, safe="")))
+            if response.status_code >= 500:
+                failures.append(f"{page.format(bad[:20])}: {response.status_code}")
     assert not failures, "\n".join(failures)
