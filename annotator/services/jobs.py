@@ -223,9 +223,9 @@ def reap_stale_jobs() -> int:
     stale = Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=cutoff).exclude(
         Exists(busy_children)
     )
-    return Job.objects.filter(
-        pk__in=list(stale.values_list("pk", flat=True)), state=Job.State.RUNNING
-    ).update(
+    ids = list(stale.values_list("pk", flat=True))
+    # Re-checked in the UPDATE: a beat that arrived since the SELECT keeps its job alive.
+    return Job.objects.filter(pk__in=ids, state=Job.State.RUNNING, heartbeat_at__lt=cutoff).update(
         state=Job.State.FAILED,
         finished_at=timezone.now(),
         message="failed (retryable): the worker stopped responding (killed or lost); retry the job",
