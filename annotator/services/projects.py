@@ -54,8 +54,8 @@ def create_project(
         raise InvalidInput(f"a project slug is 1..50 letters, digits, '-' or '_', got {slug!r}")
     if Project.objects.filter(slug=slug).exists():
         raise InvalidInput(f"a project with slug {slug!r} already exists")
-    if not (name or "").strip():
-        raise InvalidInput("a project needs a name")
+    if not (name or "").strip() or len(name) > 200:
+        raise InvalidInput("a project needs a name of 1..200 characters")
     project = Project.objects.create(
         slug=slug, name=name, members_only=members_only, channels=check_channels(channels or [])
     )
@@ -72,6 +72,8 @@ def define_schema(project: Project, class_names: list[str], colours: list[str] |
         raise InvalidInput(f"a schema needs 2..256 classes (background first), got {len(class_names)}")
     if len(set(class_names)) != len(class_names):
         raise InvalidInput("class names must be unique")
+    if any(not name or len(name) > 100 for name in class_names):
+        raise InvalidInput("every class needs a name of 1..100 characters")
     palette = colours or [DEFAULT_PALETTE[i % len(DEFAULT_PALETTE)] for i in range(len(class_names))]
     for index, name in enumerate(class_names):
         LabelClass.objects.create(
@@ -194,6 +196,8 @@ def do_add_member(project: Project, user: Any, role: str) -> ProjectMembership:
 @transaction.atomic
 def do_remove_member(project: Project, user: Any, role: str | None = None) -> int:
     """Remove one role (or every role when `role` is None) of a user in a project -> rows removed."""
+    if role is not None and role not in ProjectMembership.Role.values:
+        raise InvalidInput(f"role must be one of {ProjectMembership.Role.values}, got {role!r}")
     qs = ProjectMembership.objects.filter(project=project, user=user)
     if role is not None:
         qs = qs.filter(role=role)

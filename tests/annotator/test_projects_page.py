@@ -62,6 +62,10 @@ def test_an_admin_creates_a_lesion_project_with_two_channels_and_a_member(users,
     api = APIClient()
     api.force_authenticate(users["bob"])
     assert "mets" in [p["slug"] for p in api.get("/api/projects/").json()["results"]]
+    bad = ada.post("/projects/mets/", {"action": "remove_member", "username": "bob", "role": "boss"})
+    assert bad.status_code == 400 and "role must be one of" in bad.content.decode()
+    bad = ada.post("/projects/mets/", {"action": "add_member", "username": "nobody", "role": "annotator"})
+    assert bad.status_code == 400 and "there is no user" in bad.content.decode()
     ada.post("/projects/mets/", {"action": "remove_member", "username": "bob"})
     assert not ProjectMembership.objects.filter(project=mets, user=users["bob"]).exists()
 
@@ -74,6 +78,8 @@ def test_bad_project_input_is_refused_with_the_reason_and_nothing_is_saved(users
         ({**CREATE, "slug": "lumbar"}, "already exists"),
         ({**CREATE, "channels": "ST IR"}, "channel names"),
         ({**CREATE, "lesion_classes": "tumour"}, "lesion classes must be"),
+        ({**CREATE, "classes": "background\n" + "x" * 101}, "1..100 characters"),
+        ({**CREATE, "name": "n" * 201}, "1..200 characters"),
     ):
         response = ada.post("/projects/", bad)
         assert response.status_code == 400 and reason in response.content.decode(), reason
