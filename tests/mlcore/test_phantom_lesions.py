@@ -28,12 +28,13 @@ def test_lesions_lie_in_vertebral_bodies_and_show_their_contrast():
         assert subject.t1[where].mean() < subject.t1[mid][marrow].mean()  # dark on T1 either way
 
 
-def test_the_lumbar_phantom_is_unchanged_and_the_lesion_phantom_is_seeded():
+def test_the_lesion_phantom_is_seeded_and_leaves_the_lumbar_phantom_alone():
+    before = phantom.generate_subject(7, n_slices=3, size=(64, 64))
     a, b = generate_lesion_subject(7, n_slices=3), generate_lesion_subject(7, n_slices=3)
     assert np.array_equal(a.stir, b.stir) and np.array_equal(a.masks, b.masks)
-    lumbar = phantom.generate_subject(7, n_slices=3, size=(64, 64))
-    again = phantom.generate_subject(7, n_slices=3, size=(64, 64))
-    assert np.array_equal(lumbar.t2, again.t2)
+    assert not np.array_equal(a.stir, generate_lesion_subject(8, n_slices=3).stir)
+    after = phantom.generate_subject(7, n_slices=3, size=(64, 64))  # no shared random state
+    assert np.array_equal(before.t2, after.t2) and np.array_equal(before.masks, after.masks)
 
 
 def test_the_mids_tree_has_stir_t1w_and_a_labelled_lesion_mask(tmp_path):
