@@ -46,18 +46,26 @@ class RoundOptions:
     loss: str = "dice_ce"
     augment: bool = True
     promotion_floor: float | None = None  # None -> settings.SPINELAB["PROMOTION_FLOOR"]
-    final_model: bool = (
-        False  # also train each architecture on every subject: the live model pre-labels with it
-    )
+    # also train each architecture on every subject: the live model pre-labels with it
+    final_model: bool = False
 
 
 # Launch defaults per deployment (SPINELAB_ROUND_PRESET). "gpu": the paper's eight networks, 5 folds,
-# 20 x 250 steps at the data's own spacing. "cpu": one network a 2-core CPU trains in minutes and
-# still pre-labels usefully (measured in bench/RESULTS.md): UD with 16 filters, 2 folds, 2 x 250
-# steps, slices resampled to 2.2 mm (the phantom's 256 px at ~1.1 mm become 128 px).
+# 20 x 250 steps at the data's own spacing. "cpu": one network a 2-core CPU trains in about five
+# minutes and still pre-labels usefully (bench/bench_demo_round.py, bench/RESULTS.md: 81 % mean
+# foreground IoU on the demo's phantom in 5.3 min): UD with 16 filters, 2 folds, 2 x 250 steps of
+# batch 4, slices resampled to 2.2 mm (the phantom's 256 px at ~1.1 mm become 128 px). Filters 8
+# with batch 8 took 6 min for 69 % (intramuscular fat and nerve roots unlearned).
 PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {"final_model": True},
-    "cpu": {"architectures": ["UD"], "folds": 2, "epochs": 2, "filters": 16, "min_spacing": 2.2},
+    "cpu": {
+        "architectures": ["UD"],
+        "folds": 2,
+        "epochs": 2,
+        "filters": 16,
+        "min_spacing": 2.2,
+        "batch_size": 4,
+    },
 }
 
 
