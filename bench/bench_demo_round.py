@@ -17,6 +17,7 @@ printed), GPU timings.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -36,6 +37,9 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp var folder")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--options", default="{}", help="JSON launch options over the preset, e.g. '{\"filters\": 8}'"
+    )
     args = parser.parse_args()
     var = Path(tempfile.mkdtemp(prefix="spinelab-demo-round-"))
     env = {**os.environ, "SPINELAB_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "annotator.settings"}
@@ -52,7 +56,7 @@ def main() -> int:
         env=env, cwd=ROOT, stdout=worker_log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        return run(var, args.timeout)
+        return run(var, args.timeout, json.loads(args.options))
     finally:
         worker.terminate()
         worker.wait(30)
@@ -60,7 +64,7 @@ def main() -> int:
             shutil.rmtree(var, ignore_errors=True)
 
 
-def run(var: Path, timeout: float) -> int:
+def run(var: Path, timeout: float, overrides: dict) -> int:
     import django
 
     sys.path.insert(0, str(ROOT))
@@ -75,7 +79,7 @@ def run(var: Path, timeout: float) -> int:
     from mlcore.phantom import LUMBAR_CLASSES, generate_subject
 
     project = default_project()
-    options = rounds.parse_options({})  # exactly what /rounds/new offers by default
+    options = rounds.parse_options(overrides)  # {}: exactly what /rounds/new offers by default
     print(f"load {os.getloadavg()[0]:.1f}; options: {options}")
     started = time.monotonic()
     rnd = rounds.launch_round(project, User.objects.get(username="mila"), options)
