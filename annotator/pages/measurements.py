@@ -15,9 +15,8 @@ from django.shortcuts import render
 from annotator.api.permissions import visible_series, visible_slices
 from annotator.errors import InvalidInput, SpineLabError
 from annotator.services import measurements
-from mlcore.measure.bodies import LEVELS_UP_FROM_SACRUM
 
-LOWEST_CHOICES = list(LEVELS_UP_FROM_SACRUM[:8])  # L5 .. T10
+LOWEST_CHOICES = list(measurements.LEVELS_UP_FROM_SACRUM[:8])  # L5 .. T10
 LINE_COLOURS = {"anterior": "#e5484d", "middle": "#f5d90a", "posterior": "#3e9bff"}
 
 
