@@ -95,16 +95,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def editor_server() -> Iterator[dict]:
-    """Yield {"url", "ids", "var"}; the server and its files are gone afterwards."""
-    with tempfile.TemporaryDirectory(prefix="spinelab-e2e-") as var:
+def editor_server(
+    seed: str = SEED, prefix: str = "spinelab-e2e-", start_timeout: float = 30
+) -> Iterator[dict]:
+    """Yield {"url", "ids", "var"}; the server and its files are gone afterwards. `seed` is a
+    `manage.py shell` script that prints one `SEED=<json>` line (the ids the test gets)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as var:
         env = {**os.environ, "SPINELAB_VAR_DIR": var, "SPINELAB_DEBUG": "0", "PYTHONUNBUFFERED": "1"}
         env.pop("SPINELAB_DATABASE_URL", None)
         env.pop("SPINELAB_MEDIA_ROOT", None)
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
         seeded = subprocess.run(
-            [*manage, "shell", "-c", SEED], env=env, check=True, cwd=ROOT, capture_output=True, text=True
+            [*manage, "shell", "-c", seed], env=env, check=True, cwd=ROOT, capture_output=True, text=True
         )
         line = next(x for x in seeded.stdout.splitlines() if x.startswith("SEED="))
         ids = json.loads(line[5:])
@@ -119,7 +122,7 @@ def editor_server() -> Iterator[dict]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.time() + 30
+            deadline = time.time() + start_timeout
             while True:
                 try:
                     urllib.request.urlopen(url + "/login/", timeout=2)

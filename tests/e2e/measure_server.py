@@ -5,18 +5,10 @@ data is absent, a synthetic column of five bodies with a crushed middle one."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from tests.e2e.editor_server import free_port
+from tests.e2e.editor_server import editor_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,43 +74,7 @@ print("SEED=" + json.dumps({"series": series.pk, "slices": ids, "source": source
 """
 
 
-@contextmanager
-def measure_server() -> Iterator[dict]:
-    """Yield {"url", "ids", "var"}; the server and its files are gone afterwards."""
-    with tempfile.TemporaryDirectory(prefix="spinelab-e2e-measure-") as var:
-        env = {**os.environ, "SPINELAB_VAR_DIR": var, "SPINELAB_DEBUG": "0", "PYTHONUNBUFFERED": "1"}
-        env.pop("SPINELAB_DATABASE_URL", None)
-        env.pop("SPINELAB_MEDIA_ROOT", None)
-        manage = [sys.executable, str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
-        seeded = subprocess.run(
-            [*manage, "shell", "-c", SEED], env=env, check=True, cwd=ROOT, capture_output=True, text=True
-        )
-        line = next(x for x in seeded.stdout.splitlines() if x.startswith("SEED="))
-        ids = json.loads(line[5:])
-        port = free_port()
-        log = open(Path(var) / "server.log", "w")  # noqa: SIM115 (closed in finally, after the server)
-        server = subprocess.Popen(
-            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 90  # a loaded 2-core machine can be slow to start Django
-            while True:
-                try:
-                    urllib.request.urlopen(url + "/login/", timeout=2)
-                    break
-                except OSError as err:
-                    if time.time() > deadline or server.poll() is not None:
-                        log_text = (Path(var) / "server.log").read_text()
-                        raise RuntimeError("the test server did not start:\n" + log_text) from err
-                    time.sleep(0.2)
-            yield {"url": url, "ids": ids, "var": var}
-        finally:
-            server.terminate()
-            server.wait(10)
-            log.close()
+def measure_server() -> AbstractContextManager[dict]:
+    """Yield {"url", "ids", "var"}: the editor test server seeded with measurable vertebrae."""
+    # a loaded 2-core machine can be slow to start Django
+    return editor_server(SEED, prefix="spinelab-e2e-measure-", start_timeout=90)
