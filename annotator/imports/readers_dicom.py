@@ -10,6 +10,7 @@ stay as acquired (Series.view says sag/cor/ax); no sagittal reformatting.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,20 +161,36 @@ def frames_of(ds: Dataset, name: str) -> tuple[list[Frame], list[float] | None, 
     return frames, orientation, spacing
 
 
+# Words scanners put in SeriesDescription / ProtocolName. A "T2 STIR" is a STIR; a T1 with a contrast
+# word ("T1 +C", "T1 FS POST GD") is a contrast-enhanced T1 (T1c).
+STIR_WORDS = {"STIR", "TIRM", "TIR"}
+CONTRAST_WORDS = {"+C", "C+", "GD", "POST", "CONTRAST", "CE", "GAD", "GADO"}
+
+
 def guess_modality(ds: Dataset) -> str:
-    """T1w/T2w from the description, protocol or contrast; else from echo/repetition time; else 'MR'."""
+    """The sequence of an MR series: STIR, T1c (contrast-enhanced T1), T2w or T1w from the description,
+    protocol or contrast words; else from the timings (a short inversion time is a STIR, a contrast
+    agent on a T1-weighted series a T1c); else 'MR'."""
     text = " ".join(
         str(ds.get(t, ""))
         for t in ("SeriesDescription", "ProtocolName", "AcquisitionContrast", "PulseSequenceName")
     ).upper()
+    words = set(re.findall(r"[A-Z0-9]+|\+C|C\+", text))
+    t1 = any(w.startswith("T1") for w in words)
+    if words & STIR_WORDS:
+        return "STIR"
+    if words & {"T1C", "T1CE", "T1GD"} or (t1 and words & CONTRAST_WORDS):
+        return "T1c"
     for token, modality in (("T2", "T2w"), ("T1", "T1w")):
         if token in text:
             return modality
-    te, tr = ds.get("EchoTime"), ds.get("RepetitionTime")
+    te, tr, ti = ds.get("EchoTime"), ds.get("RepetitionTime"), ds.get("InversionTime")
+    if ti is not None and 80 <= float(ti) <= 250:
+        return "STIR"
     if te is not None and float(te) >= 60:
         return "T2w"
     if te is not None and tr is not None and float(te) <= 30 and float(tr) <= 1000:
-        return "T1w"
+        return "T1c" if str(ds.get("ContrastBolusAgent", "") or "").strip() else "T1w"
     return "MR"
 
 
