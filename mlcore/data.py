@@ -31,6 +31,7 @@ class Sample:
     spacing: tuple[float, float] = (1.0, 1.0)  # (row, col) mm per pixel
     labelled: tuple[int, ...] | None = None  # foreground classes the mask's source labels; None = all
     site: str = ""  # acquisition site / data set, for leave-one-site-out evaluation
+    volume: str = ""  # the series (volume) the slice belongs to, for per-volume counts; "" = its subject
 
 
 def remap_labels(mask: np.ndarray, label_map: Mapping[int, int] | None, source: str) -> np.ndarray:

@@ -14,7 +14,8 @@ def evaluate_lesions(
     models: Any, samples: Sequence[Sample], cfg: Any, classes: Sequence[int], min_iou: float = MIN_IOU
 ) -> dict[str, Any]:
     """models: an nn.Module or a list (an ensemble); cfg: the TrainConfig with its plan; classes: the
-    lesion class indices -> mlcore.lesions.summarise of the labelled samples, one image per slice."""
+    lesion class indices -> mlcore.lesions.summarise of the labelled samples, one image per slice,
+    false positives per volume counted over the samples' volumes (their subjects where unset)."""
     from mlcore.predict import predict_slices
 
     plan = cfg.get_plan()
@@ -30,4 +31,5 @@ def evaluate_lesions(
         for p, s in zip(probs, chunk, strict=True):
             assert s.mask is not None
             per_image.append(lesion_counts(p.argmax(axis=0), s.mask, classes, min_iou))  # (H, W) each
-    return summarise(per_image, classes)
+    volumes = len({s.volume or s.subject for s in labelled})
+    return summarise(per_image, classes, volumes)

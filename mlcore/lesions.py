@@ -65,10 +65,13 @@ def lesion_counts(
     return out
 
 
-def summarise(per_image: Iterable[dict[int, dict[str, float]]], classes: Sequence[int]) -> dict[str, Any]:
-    """Counts of many images -> {"images": n, "classes": {cls: {lesions, detected, sensitivity,
-    false_positives, fp_per_image, lesion_dice}}}; sensitivity and lesion_dice are None without
-    truth lesions."""
+def summarise(
+    per_image: Iterable[dict[int, dict[str, float]]], classes: Sequence[int], volumes: int | None = None
+) -> dict[str, Any]:
+    """Counts of many images (slices of `volumes` volumes) -> {"images": n, "volumes": v, "classes":
+    {cls: {lesions, detected, sensitivity, false_positives, fp_per_image, fp_per_volume,
+    lesion_dice}}}; sensitivity and lesion_dice are None without truth lesions, fp_per_volume None
+    when the number of volumes is not given."""
     totals = {
         int(c): {"lesions": 0.0, "detected": 0.0, "false_positives": 0.0, "dice_sum": 0.0} for c in classes
     }
@@ -86,14 +89,18 @@ def summarise(per_image: Iterable[dict[int, dict[str, float]]], classes: Sequenc
             "sensitivity": t["detected"] / t["lesions"] if t["lesions"] else None,
             "false_positives": int(t["false_positives"]),
             "fp_per_image": t["false_positives"] / images if images else None,
+            "fp_per_volume": t["false_positives"] / volumes if volumes else None,
             "lesion_dice": t["dice_sum"] / t["lesions"] if t["lesions"] else None,
         }
-    return {"images": images, "min_iou": MIN_IOU, "classes": summary}
+    return {"images": images, "volumes": volumes, "min_iou": MIN_IOU, "classes": summary}
 
 
 def merge_summaries(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Summaries of disjoint image sets (e.g. the folds of a round) -> one summary of all images."""
+    """Summaries of disjoint image sets (e.g. the folds of a round, split by patient, so their volumes
+    are disjoint too) -> one summary of all images."""
     images = sum(int(s["images"]) for s in summaries)
+    counted = [s.get("volumes") for s in summaries]
+    volumes = sum(int(v) for v in counted if v) if all(counted) else None
     merged: dict[str, dict[str, float]] = {}
     for s in summaries:
         for cls, row in s["classes"].items():
@@ -111,8 +118,9 @@ def merge_summaries(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "sensitivity": t["detected"] / t["lesions"] if t["lesions"] else None,
             "false_positives": int(t["false_positives"]),
             "fp_per_image": t["false_positives"] / images if images else None,
+            "fp_per_volume": t["false_positives"] / volumes if volumes else None,
             "lesion_dice": t["dice_sum"] / t["lesions"] if t["lesions"] else None,
         }
         for cls, t in merged.items()
     }
-    return {"images": images, "min_iou": MIN_IOU, "classes": classes}
+    return {"images": images, "volumes": volumes, "min_iou": MIN_IOU, "classes": classes}

@@ -67,3 +67,16 @@ def test_summaries_give_sensitivity_false_positives_per_image_and_lesion_dice():
     assert merged["images"] == 4 and merged["classes"]["1"]["lesions"] == 3
     assert merged["classes"]["1"]["sensitivity"] == pytest.approx(2 / 3)
     assert merged["classes"]["1"]["lesion_dice"] == pytest.approx(2 / 3)
+
+
+def test_false_positives_are_also_counted_per_volume_across_folds():
+    truth = np.zeros((20, 20), np.uint8)
+    false = truth.copy()
+    square(false, 1, 10, 10, 3)
+    square(false, 1, 2, 2, 3)
+    images = [lesion_counts(false, truth, [1]), lesion_counts(false, truth, [1])]  # 4 FPs on 2 slices
+    one_volume = summarise(images, [1], volumes=1)
+    assert one_volume["classes"][1]["fp_per_volume"] == 4 and one_volume["classes"][1]["fp_per_image"] == 2
+    assert summarise(images, [1])["classes"][1]["fp_per_volume"] is None  # volumes unknown: not guessed
+    merged = merge_summaries([one_volume, summarise(images[:1], [1], volumes=1)])
+    assert merged["volumes"] == 2 and merged["classes"]["1"]["fp_per_volume"] == 3
