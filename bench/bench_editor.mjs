@@ -25,10 +25,10 @@ const stats = (xs) => {
 async function moveCost(page, size, events) {
   return page.evaluate(([size, events]) => {
     const ed = window.spinelabEditor;
-    ed.brushSize = size;
+    ed.state.update({ brushSize: size });
     const stage = ed.ui.stage;
     const r = stage.getBoundingClientRect();
-    const v = ed.viewport;
+    const v = ed.state.viewport;
     const at = (x, y) => ({ clientX: r.left + x * v.zoom + v.offsetX, clientY: r.top + y * v.zoom + v.offsetY });
     const W = ed.slice.width, H = ed.slice.height;
     const times = [];
@@ -56,10 +56,10 @@ async function strokeToSaved(page, n) {
       const ed = window.spinelabEditor;
       const stage = ed.ui.stage;
       const r = stage.getBoundingClientRect();
-      const v = ed.viewport;
+      const v = ed.state.viewport;
       const at = (x, y) => ({ clientX: r.left + x * v.zoom + v.offsetX, clientY: r.top + y * v.zoom + v.offsetY });
       const opts = { pointerId: 1, pointerType: "mouse", isPrimary: true, bubbles: true, button: 0, buttons: 1 };
-      ed.activeClass = 2 + (k % 10); // never class 1 (the move strokes) nor the previous one: a real change
+      ed.state.update({ activeClass: 2 + (k % 10) }); // never class 1 (the move strokes) nor the previous one: a real change
       stage.dispatchEvent(new PointerEvent("pointerdown", { ...opts, ...at(50 + k * 20, 60) }));
       stage.dispatchEvent(new PointerEvent("pointermove", { ...opts, ...at(120 + k * 20, 200) }));
       const obs = new MutationObserver(() => {

@@ -1,22 +1,23 @@
 import { defineConfig } from "vitest/config";
 
-// Builds the editor into Django's static folder with fixed names, so the template can reference
-// `annotator/editor/editor.js` and `editor.css` without a manifest.
+// Every page's script is an entry built into Django's static folder with fixed names, so a template
+// references `annotator/app/<page>.js` (and `editor.css`) without a manifest. Code two pages share
+// goes into `chunks/`; the entries are ES modules (templates load them with type="module").
+const PAGES = ["editor", "cases", "review", "rounds", "exports"];
+
 export default defineConfig({
-  base: "/static/annotator/editor/",
+  base: "/static/annotator/app/",
   build: {
-    outDir: "../annotator/static/annotator/editor",
+    outDir: "../annotator/static/annotator/app",
     emptyOutDir: true,
     sourcemap: true,
     target: "es2022",
-    lib: false,
     rollupOptions: {
-      input: "src/main.ts",
+      input: Object.fromEntries(PAGES.map((p) => [p, `src/pages/${p}.ts`])),
       output: {
-        entryFileNames: "editor.js",
-        chunkFileNames: "editor-[name].js",
-        assetFileNames: (info) => (info.names?.[0]?.endsWith(".css") ? "editor.css" : "[name][extname]"),
-        inlineDynamicImports: true,
+        entryFileNames: "[name].js",
+        chunkFileNames: "chunks/[name].js",
+        assetFileNames: "[name][extname]",
       },
     },
   },

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { imagePoint as P } from "../src/geometry";
-import { History } from "../src/history";
-import { diffBytes, FREE_RULE, Mask } from "../src/mask";
-import { floodFill, oneShot, paintPolygon, paintSegment } from "../src/tools";
+import { imagePoint as P } from "../src/shared/geometry";
+import { History } from "../src/editor/history";
+import { diffBytes, FREE_RULE, Mask } from "../src/editor/mask";
+import { floodFill, oneShot, paintPolygon, paintSegment } from "../src/editor/paint";
 
 const stroke = (mask: Mask, pts: [number, number][], size: number, value: number, rule = FREE_RULE) =>
   oneShot(mask, (rec) => {

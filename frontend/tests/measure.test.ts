@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bodyText, overlayShapes, type MeasureBody, type SliceMeasurements } from "../src/measure";
+import { bodyText, overlayShapes, type MeasureBody, type SliceMeasurements } from "../src/editor/measure";
 
 const line = (x: number, y0: number, y1: number, mm: number) => ({ start: { x, y: y0 }, end: { x, y: y1 }, mm });
 

@@ -1,8 +1,8 @@
 import { expect, it } from "vitest";
-import { decodeGrey16, decodeMask, encodeMask } from "../src/png";
+import { decodeGrey16, decodeMask, encodeMask } from "../src/editor/png";
 import { encode } from "fast-png";
-import { greyLut, presets } from "../src/window";
-import { fitToWindow, imagePoint, screenPoint, toImage, toScreen, zoomAround } from "../src/geometry";
+import { greyLut, presets } from "../src/editor/window";
+import { fitToWindow, imagePoint, screenPoint, toImage, toScreen, zoomAround } from "../src/shared/geometry";
 
 it("window/level maps the full 16-bit range with offset and scale", () => {
   const lut = greyLut({ window: 1000, level: 500 }, -100, 0.5); // real = p / 2 - 100

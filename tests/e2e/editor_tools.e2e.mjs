@@ -104,7 +104,7 @@ try {
 
     await page.click("#only-bg");
     await page.click('#class-list li[data-class="2"] input.lock');
-    const lockedInEditor = await page.evaluate(() => [...window.spinelabEditor.locked]);
+    const lockedInEditor = await page.evaluate(() => [...window.spinelabEditor.state.locked]);
     await page.keyboard.press("e");
     await setBrushSize(page, 15);
     const erase = [[35, 25], [65, 60]];
@@ -148,7 +148,7 @@ try {
     await openEditor(page, dual, "?autosave=600000");
     const info = await page.evaluate((id) => fetch(`/api/slices/${id}/`).then((r) => r.json()), dual);
     const image = await fetchImage16(page, dual, "T2w");
-    const start = await page.evaluate(() => window.spinelabEditor.wl);
+    const start = await page.evaluate(() => window.spinelabEditor.state.wl);
     const greyStart = await canvasGrey(page);
     await page.click("#tool-wl");
     const a = await pixelToPage(page, 48, 40);
@@ -156,23 +156,23 @@ try {
     await page.mouse.down();
     await page.mouse.move(a.x + 40, a.y + 30, { steps: 4 });
     await page.mouse.up();
-    const dragged = await page.evaluate(() => window.spinelabEditor.wl);
+    const dragged = await page.evaluate(() => window.spinelabEditor.state.wl);
     const greyDragged = await canvasGrey(page);
     const readout = await page.locator("#wl-readout").textContent();
     const presetAfterDrag = await page.locator("#wl-preset").evaluate((el) => el.selectedIndex);
     await page.focus("#wl-preset"); // as a click on it would
     await page.selectOption("#wl-preset", "1"); // "Full range"
-    const full = await page.evaluate(() => window.spinelabEditor.wl);
+    const full = await page.evaluate(() => window.spinelabEditor.state.wl);
     const greyFull = await canvasGrey(page);
     await page.keyboard.press("]"); // the editor's keys work right after picking a preset
-    const brushAfterPreset = await page.evaluate(() => window.spinelabEditor.brushSize);
+    const brushAfterPreset = await page.evaluate(() => window.spinelabEditor.state.brushSize);
     await page.selectOption("#wl-preset", "0");
-    const auto = await page.evaluate(() => window.spinelabEditor.wl);
+    const auto = await page.evaluate(() => window.spinelabEditor.state.wl);
     // A select focused but left alone, then a click on the image: the keys work again.
     await page.focus("#channel");
     await page.mouse.click(a.x, a.y);
     await page.keyboard.press("[");
-    const brushAfterClick = await page.evaluate(() => window.spinelabEditor.brushSize);
+    const brushAfterClick = await page.evaluate(() => window.spinelabEditor.state.brushSize);
     const st = info.stats.T2w;
     return {
       start, dragged, readout, presetAfterDrag, full, auto, brushAfterPreset, brushAfterClick,
@@ -200,20 +200,20 @@ try {
     const options = await page.locator("#channel option").allTextContents();
     await page.focus("#channel");
     await page.selectOption("#channel", "T1w");
-    await page.waitForFunction(() => window.spinelabEditor.channel === "T1w");
+    await page.waitForFunction(() => window.spinelabEditor.state.channel === "T1w");
     await page.keyboard.press(keys[5]);
-    const classAfterSwitch = await page.evaluate(() => window.spinelabEditor.activeClass);
-    const wlT1 = await page.evaluate(() => window.spinelabEditor.wl);
+    const classAfterSwitch = await page.evaluate(() => window.spinelabEditor.state.activeClass);
+    const wlT1 = await page.evaluate(() => window.spinelabEditor.state.wl);
     const greyT1 = await canvasGrey(page);
     const maskAfter = await labelsNow(page);
     const state = await page.locator("#save-state").getAttribute("data-state");
     await page.selectOption("#channel", "T2w");
-    await page.waitForFunction(() => window.spinelabEditor.channel === "T2w");
+    await page.waitForFunction(() => window.spinelabEditor.state.channel === "T2w");
     const greyBack = await canvasGrey(page);
     return {
       options, classAfterSwitch, head, headAfter: (await fetchMask(page, dual)).revision, state,
       t1Matches: countOff(greyT1, windowedGrey(t1, wlT1)), t1VsT2Changed: countOff(greyT1, greyT2, 0),
-      backMatches: countOff(greyBack, windowedGrey(t2, await page.evaluate(() => window.spinelabEditor.wl))),
+      backMatches: countOff(greyBack, windowedGrey(t2, await page.evaluate(() => window.spinelabEditor.state.wl))),
       maskDiff: countDiff(maskAfter, mask), maskPainted: mask.filter((v) => v === 1).length, pixels: greyT1.length,
     };
   });
@@ -224,7 +224,7 @@ try {
       const ed = window.spinelabEditor;
       const r = ed.ui.stage.getBoundingClientRect();
       const img = ed.ui.imageCanvas.getBoundingClientRect();
-      return { ...ed.viewport, brush: ed.brushSize, out: ed.ui.el("brush-size-out").textContent, stageW: r.width, stageH: r.height,
+      return { ...ed.state.viewport, brush: ed.state.brushSize, out: ed.ui.el("brush-size-out").textContent, stageW: r.width, stageH: r.height,
         imgLeft: img.left - r.left, imgTop: img.top - r.top, imgW: img.width, imgH: img.height, w: ed.slice.width, h: ed.slice.height };
     });
     // The drawn brush outline: bounding box of the cursor layer's non-transparent pixels (CSS px).
@@ -243,18 +243,18 @@ try {
     const sizes = [];
     for (const k of ["]", "]", "["]) {
       await page.keyboard.press(k);
-      sizes.push(await page.evaluate(() => window.spinelabEditor.brushSize));
+      sizes.push(await page.evaluate(() => window.spinelabEditor.state.brushSize));
     }
     const fitted = await view();
     const centre = await pixelToPage(page, 48, 40);
     await page.mouse.move(centre.x, centre.y);
     const box1 = await cursorBox();
-    const under = await page.evaluate(() => window.spinelabEditor.cursor);
+    const under = await page.evaluate(() => window.spinelabEditor.state.cursor);
     await page.mouse.wheel(0, -300);
-    await page.waitForFunction((z) => window.spinelabEditor.viewport.zoom > z * 1.2, fitted.zoom);
+    await page.waitForFunction((z) => window.spinelabEditor.state.viewport.zoom > z * 1.2, fitted.zoom);
     const zoomed = await view();
     const underAfter = await page.evaluate(([x, y]) => {
-      const ed = window.spinelabEditor, r = ed.ui.stage.getBoundingClientRect(), v = ed.viewport;
+      const ed = window.spinelabEditor, r = ed.ui.stage.getBoundingClientRect(), v = ed.state.viewport;
       return { x: (x - r.left - v.offsetX) / v.zoom, y: (y - r.top - v.offsetY) / v.zoom };
     }, [centre.x, centre.y]);
     const box2 = await cursorBox();
@@ -352,7 +352,7 @@ try {
     }
     await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
     paintExpected(expected, width, height, touch, 5, 4);
-    await tpage.waitForFunction(() => window.spinelabEditor.stroke === null);
+    await tpage.waitForFunction(() => window.spinelabEditor.busy === false);
     const touchDiff = await editorDiff(tpage, expected);
     await saveNow(tpage);
     const stored = await fetchMask(tpage, id);

@@ -57,7 +57,7 @@ export async function pixelToPage(page, x, y) {
   return page.evaluate(([x, y]) => {
     const ed = window.spinelabEditor;
     const r = ed.ui.stage.getBoundingClientRect();
-    const v = ed.viewport;
+    const v = ed.state.viewport;
     return { x: r.left + (x + 0.5) * v.zoom + v.offsetX, y: r.top + (y + 0.5) * v.zoom + v.offsetY };
   }, [x, y]);
 }
@@ -126,7 +126,7 @@ export async function imageToPage(page, x, y) {
   return page.evaluate(([x, y]) => {
     const ed = window.spinelabEditor;
     const r = ed.ui.stage.getBoundingClientRect();
-    const v = ed.viewport;
+    const v = ed.state.viewport;
     return { x: r.left + x * v.zoom + v.offsetX, y: r.top + y * v.zoom + v.offsetY };
   }, [x, y]);
 }

@@ -29,7 +29,7 @@ def require_browser_tools() -> None:
         )
     if shutil.which("node") is None or not (FRONTEND / "node_modules" / "playwright-core").exists():
         missing("frontend/node_modules missing (cd frontend && npm ci; scripts/setup does)")
-    if not (ROOT / "annotator/static/annotator/editor/editor.js").exists():
+    if not (ROOT / "annotator/static/annotator/app/editor.js").exists():
         subprocess.run(["npm", "run", "--silent", "build"], cwd=FRONTEND, check=True)
 
 

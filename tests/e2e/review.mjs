@@ -22,16 +22,27 @@ try {
   const page = await context.newPage();
   page.on("pageerror", (e) => { out.pageErrors = (out.pageErrors || []).concat(String(e)); });
   if (phase === "comments") {
-    // A stand-in editor page on the server's origin: editor-config, a canvas and #review-comments.
-    const stub = `${baseUrl}/__editor_stub__/`;
-    await page.route(stub, (route) => route.fulfill({ contentType: "text/html", body: `<!doctype html>
-      <script id="editor-config" type="application/json">{"sliceId": ${sliceId}, "apiBase": "/api"}</script>
-      <div><canvas width="400" height="320" style="width:400px;height:320px"></canvas></div>
-      <div id="review-comments"></div><script src="/static/annotator/js/review-comments.js"></script>` }));
-    await page.goto(stub);
+    // The annotator's editor: the rejection's comment and pins beside the image, each pin's marker
+    // on its image pixel through the editor's image -> screen transform (checked after a zoom too).
+    await page.goto(`${baseUrl}/slices/${sliceId}/edit/`);
+    await page.waitForSelector('body[data-editor-ready="1"]', { timeout: 20000 });
     await page.waitForSelector("#review-comments li", { timeout: 10000 });
     out.comments = await page.textContent("#review-comments");
     out.markers = await page.locator(".review-pin-marker").count();
+    const offset = () => page.evaluate(() => {
+      const ed = window.spinelabEditor, pin = ed.review.review.pins[0], v = ed.state.viewport;
+      const m = document.querySelector(".review-pin-marker").getBoundingClientRect();
+      const st = ed.ui.stage.getBoundingClientRect();
+      const want = { x: st.left + pin.x * v.zoom + v.offsetX, y: st.top + pin.y * v.zoom + v.offsetY };
+      return Math.hypot(m.left + m.width / 2 - want.x, m.top + m.height / 2 - want.y);
+    });
+    out.markerOffset = await offset();
+    const st = await page.locator("#stage").boundingBox();
+    await page.mouse.move(st.x + st.width / 3, st.y + st.height / 3);
+    await page.mouse.wheel(0, -400);
+    await page.waitForTimeout(200);
+    out.markerOffsetZoomed = await offset();
+    out.commentsVisible = await page.locator("#review-comments").isVisible();
   } else {
     await page.goto(`${baseUrl}/review/${sliceId}/`);
     await page.waitForSelector("body[data-review-ready='1']", { timeout: 15000 });

@@ -40,7 +40,7 @@ def test_an_assigned_annotator_gets_the_editor_with_its_config(users, make_slice
     assert config["sliceId"] == slice_.pk
     assert config["apiBase"] == "/api"
     assert config["csrfToken"]
-    assert 'type="module" src="/static/annotator/editor/editor.js"' in html
+    assert 'type="module" src="/static/annotator/app/editor.js"' in html
 
 
 def test_an_annotator_cannot_open_a_slice_assigned_to_someone_else(users, make_slices, browser_client):

@@ -1,7 +1,7 @@
 """Reject -> fix -> resubmit -> accept in a real browser (chromium via playwright-core).
 
 The supervisor works on /review/<id>/; the annotator's fix goes through the REST API (PUT mask,
-submit) and the editor-side review-comments.js is checked on a stand-in editor page."""
+submit) and the rejection's comment and pins are checked in the annotator's editor."""
 
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ def test_reject_fix_resubmit_accept_in_the_browser(transactional_db, live_server
     comments = drive(live_server.url, s.pk, session_of(users["alice"]), "comments")
     assert "Fix the top of L1" in comments["comments"] and "vertebra here, not disc" in comments["comments"]
     assert comments["markers"] == 1
+    # The marker sits on its pixel, before and after zooming the editor's view.
+    assert comments["markerOffset"] < 2 and comments["markerOffsetZoomed"] < 2, comments
 
     alice = APIClient()
     alice.force_authenticate(users["alice"])

@@ -1,5 +1,6 @@
 /** The editor's DOM: toolbar, class list, view controls, status and the conflict dialog. */
 import type { LabelClassInfo } from "./api";
+import { TOOLS } from "./tools";
 
 const html = String.raw;
 
@@ -11,6 +12,8 @@ export interface Ui {
   maskCanvas: HTMLCanvasElement;
   cursorCanvas: HTMLCanvasElement;
   measureSvg: SVGSVGElement;
+  /** Review pin markers (screen-positioned through the viewport). */
+  pinLayer: HTMLElement;
   el<T extends HTMLElement = HTMLElement>(id: string): T;
 }
 
@@ -32,11 +35,7 @@ export function buildUi(root: HTMLElement): Ui {
         <section>
           <h3>Tool</h3>
           <div class="ed-tools">
-            <button id="tool-brush" data-tool="brush" title="Brush (B)">Brush</button>
-            <button id="tool-eraser" data-tool="eraser" title="Eraser (E)">Eraser</button>
-            <button id="tool-fill" data-tool="fill" title="Flood fill (F)">Fill</button>
-            <button id="tool-lasso" data-tool="lasso" title="Lasso fill (L)">Lasso</button>
-            <button id="tool-wl" data-tool="wl" title="Window/level drag (W); right-drag works with any tool">W/L</button>
+            ${TOOLS.map((t) => html`<button id="tool-${t.name}" data-tool="${t.name}" title="${t.title}">${t.label}</button>`).join("\n")}
           </div>
           <label>Size <input id="brush-size" type="range" min="1" max="100" value="10"> <output id="brush-size-out">10</output></label>
           <label><input id="only-bg" type="checkbox"> Paint only over background</label>
@@ -71,6 +70,7 @@ export function buildUi(root: HTMLElement): Ui {
         <canvas id="prelabel-layer" class="ed-layer" hidden></canvas>
         <canvas id="mask-layer" class="ed-layer"></canvas>
         <svg id="measure-layer" class="ed-layer" hidden></svg>
+        <div id="pin-layer" class="ed-pins"></div>
         <canvas id="cursor-layer" class="ed-cursor"></canvas>
         <div id="stage-message" class="ed-message" hidden></div>
       </div>
@@ -94,6 +94,7 @@ export function buildUi(root: HTMLElement): Ui {
     maskCanvas: el<HTMLCanvasElement>("mask-layer"),
     cursorCanvas: el<HTMLCanvasElement>("cursor-layer"),
     measureSvg: root.querySelector<SVGSVGElement>("#measure-layer")!,
+    pinLayer: el("pin-layer"),
   };
 }
 

@@ -1,4 +1,5 @@
 /** Typed client for the SpineLab HTTP API (docs/ARCHITECTURE.md, "HTTP API"). */
+import type { ReviewDecision } from "../shared/review";
 import type { SliceMeasurements } from "./measure";
 import type { ChannelStats } from "./window";
 
@@ -126,5 +127,10 @@ export class Api {
 
   async next(): Promise<{ slice: number | null }> {
     return (await this.request(`/slices/next/`, { method: "POST" })).json();
+  }
+
+  /** The slice's review decisions, newest first, with its state. */
+  async reviews(id: number): Promise<{ state: string; width: number; height: number; results: ReviewDecision[] }> {
+    return (await this.request(`/slices/${id}/reviews/`)).json();
   }
 }

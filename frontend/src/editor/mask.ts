@@ -3,7 +3,7 @@
  * rules that decide which pixels a tool may overwrite. Every write goes through `paint`, which
  * records the old value of each pixel once per change so undo can store a small diff.
  */
-import type { Rect } from "./geometry";
+import type { Rect } from "../shared/geometry";
 
 export interface PaintRule {
   /** Paint (non-zero classes) only where the mask is still background. */

@@ -6,19 +6,22 @@
 import type { LabelClassInfo, ProjectDetail, SliceDetail } from "./api";
 import { Api } from "./api";
 import { Autosave, type ConflictInfo } from "./autosave";
-import type { ImagePoint, Rect, Viewport } from "./geometry";
-import { fitToWindow } from "./geometry";
+import type { ImagePoint, Rect, ScreenPoint, Viewport } from "../shared/geometry";
+import { fitToWindow } from "../shared/geometry";
 import { History } from "./history";
-import type { ChangeRecorder, Diff, PaintRule } from "./mask";
+import type { Diff, PaintRule } from "./mask";
 import { MeasureOverlay } from "./measure";
 import { Mask } from "./mask";
 import { decodeGrey16, decodeMask, encodeMask } from "./png";
 import { colourLut, drawInteractive, MaskLayer, placeLayers } from "./renderer";
-import type { ToolName } from "./tools";
-import { floodFill, oneShot, paintPolygon, paintSegment, paintValue } from "./tools";
+import { ReviewPanel } from "./review_panel";
+import type { StateKey } from "./state";
+import { EditorState } from "./state";
+import type { Gesture, Tool, ToolContext } from "./tools";
+import { toolNamed } from "./tools";
 import type { Ui } from "./ui";
 import { renderClasses, showSaveState } from "./ui";
-import type { RawImage, WindowLevel } from "./window";
+import type { ChannelStats, RawImage, WindowLevel } from "./window";
 import { presets, renderGrey } from "./window";
 
 export interface EditorConfig {
@@ -28,10 +31,9 @@ export interface EditorConfig {
   autosaveMs?: number;
 }
 
-export type Mode = ToolName | "wl";
-
-export class Editor {
+export class Editor implements ToolContext {
   readonly api: Api;
+  readonly state = new EditorState();
   slice!: SliceDetail;
   project!: ProjectDetail;
   mask!: Mask;
@@ -41,34 +43,62 @@ export class Editor {
   prelabelLayer!: MaskLayer;
   prelabel: { labels: Uint8Array; revision: number } | null = null;
   measure: MeasureOverlay | null = null;
-
-  mode: Mode = "brush";
-  activeClass = 1;
-  brushSize = 10;
-  onlyBackground = false;
-  locked = new Set<number>();
-  visible: boolean[] = [];
-  viewport: Viewport = { zoom: 1, offsetX: 0, offsetY: 0 };
-  channel = "";
-  wl: WindowLevel = { window: 1, level: 0 };
-  raw: RawImage | null = null;
+  review: ReviewPanel | null = null;
   private rawCache = new Map<string, RawImage>();
-  cursor: ImagePoint | null = null;
-  lasso: ImagePoint[] = [];
-  stroke: { rec: ChangeRecorder; last: ImagePoint; value: number } | null = null;
+  private raw: RawImage | null = null;
+  /** The drag of the active tool (or of a pan / right-button window) in progress. */
+  gesture: Gesture | null = null;
+  private gestureTool: Tool | null = null;
   private cursorCtx: CanvasRenderingContext2D;
 
   constructor(readonly ui: Ui, readonly config: EditorConfig) {
     this.api = new Api(config.apiBase, config.csrfToken);
     this.cursorCtx = ui.cursorCanvas.getContext("2d")!;
+    this.state.subscribe((changed) => this.onState(changed));
   }
 
   get rule(): PaintRule {
-    return { onlyBackground: this.onlyBackground, locked: this.locked };
+    return { onlyBackground: this.state.onlyBackground, locked: this.state.locked };
   }
 
   get classes(): LabelClassInfo[] {
     return this.project.classes;
+  }
+
+  get tool(): Tool {
+    return toolNamed(this.state.tool);
+  }
+
+  /** Whether a drag (stroke, lasso, pan, window) is in progress. */
+  get busy(): boolean {
+    return this.gesture !== null;
+  }
+
+  /** State changes -> what they show: each field has one renderer. */
+  private onState(changed: ReadonlySet<StateKey>): void {
+    const has = (k: StateKey) => changed.has(k);
+    if (has("viewport")) {
+      placeLayers([this.ui.imageCanvas, this.ui.prelabelCanvas, this.ui.maskCanvas], this.state.viewport);
+      this.measure?.place(this.state.viewport);
+      this.review?.place(this.state.viewport);
+    }
+    if (has("wl")) this.renderImage();
+    if (has("visible")) {
+      this.refreshLut();
+      this.rerenderMask();
+    }
+    if (has("visible") || has("locked") || has("activeClass")) this.renderClassList();
+    if (has("tool")) this.renderToolbar();
+    if (has("brushSize")) {
+      this.ui.el<HTMLInputElement>("brush-size").value = String(this.state.brushSize);
+      this.ui.el("brush-size-out").textContent = String(this.state.brushSize);
+    }
+    if (has("onlyBackground")) this.ui.el<HTMLInputElement>("only-bg").checked = this.state.onlyBackground;
+    if (["viewport", "tool", "brushSize", "cursor", "lasso"].some((k) => changed.has(k as StateKey))) this.drawCursor();
+  }
+
+  renderToolbar(): void {
+    this.ui.root.querySelectorAll<HTMLElement>("[data-tool]").forEach((b) => b.classList.toggle("active", b.dataset.tool === this.state.tool));
   }
 
   async load(): Promise<void> {
@@ -79,7 +109,7 @@ export class Editor {
     this.mask = new Mask(width, height);
     this.maskLayer = new MaskLayer(this.ui.maskCanvas, width, height);
     this.prelabelLayer = new MaskLayer(this.ui.prelabelCanvas, width, height);
-    this.visible = this.classes.map(() => true);
+    this.state.update({ visible: this.classes.map(() => true) });
     this.refreshLut();
     this.ui.el("title").textContent = `Subject ${this.slice.subject} · slice ${this.slice.index} · ${this.slice.state}`;
     const head = this.slice.head_revision !== null ? await this.api.mask(id, "head") : null;
@@ -110,6 +140,9 @@ export class Editor {
     await this.setChannel(this.slice.channels[0]);
     this.fit();
     this.renderClassList();
+    this.renderToolbar();
+    this.review = new ReviewPanel(this.api, id, this.ui.pinLayer, document.getElementById("review-comments"));
+    void this.review.load().then(() => this.review?.place(this.state.viewport));
   }
 
   private decodeSized(png: ArrayBuffer): Uint8Array {
@@ -121,6 +154,7 @@ export class Editor {
   }
 
   // --- view -------------------------------------------------------------------------------------
+  /** Show a channel: its window is the one last chosen for it, else its first preset. */
   async setChannel(channel: string): Promise<void> {
     let raw = this.rawCache.get(channel);
     if (!raw) {
@@ -128,16 +162,33 @@ export class Editor {
       raw = decodeGrey16(got.png, got.offset, got.scale);
       this.rawCache.set(channel, raw);
     }
-    this.channel = channel;
     this.raw = raw;
     this.ui.imageCanvas.width = raw.width;
     this.ui.imageCanvas.height = raw.height;
-    this.setWindow(presets(this.slice.stats[channel])[0].wl);
+    const wl = this.state.wlByChannel[channel] ?? presets(this.slice.stats[channel])[0].wl;
+    this.state.update({ channel });
+    this.state.setWindow(wl);
+    this.renderImage();
   }
 
   setWindow(wl: WindowLevel): void {
+    if (this.raw) this.state.setWindow(wl);
+  }
+
+  /** A window dragged with the W/L tool or the right button: no preset is selected any more. */
+  dragWindow(wl: WindowLevel): void {
+    // Clearing the box lets picking any preset (Auto too) apply it.
+    this.ui.el<HTMLSelectElement>("wl-preset").selectedIndex = -1;
+    this.setWindow(wl);
+  }
+
+  stats(): ChannelStats {
+    return this.slice.stats[this.state.channel];
+  }
+
+  private renderImage(): void {
     if (!this.raw) return;
-    this.wl = wl;
+    const wl = this.state.wl;
     const ctx = this.ui.imageCanvas.getContext("2d")!;
     const img = ctx.createImageData(this.raw.width, this.raw.height);
     renderGrey(this.raw, wl, new Uint32Array(img.data.buffer));
@@ -146,10 +197,7 @@ export class Editor {
   }
 
   setViewport(v: Viewport): void {
-    this.viewport = v;
-    placeLayers([this.ui.imageCanvas, this.ui.prelabelCanvas, this.ui.maskCanvas], v);
-    this.measure?.place(v);
-    this.drawCursor();
+    this.state.update({ viewport: v });
   }
 
   fit(): void {
@@ -158,16 +206,17 @@ export class Editor {
     this.ui.cursorCanvas.width = Math.round(r.width * dpr);
     this.ui.cursorCanvas.height = Math.round(r.height * dpr);
     this.setViewport(fitToWindow(this.slice.width, this.slice.height, r.width, r.height));
+    this.drawCursor(); // the cursor canvas was cleared by its resize
   }
 
   drawCursor(): void {
-    const showBrush = this.mode === "brush" || this.mode === "eraser";
-    drawInteractive(this.cursorCtx, this.viewport, this.cursor, showBrush ? this.brushSize : null, this.lasso);
+    const s = this.state;
+    drawInteractive(this.cursorCtx, s.viewport, s.cursor, this.tool.cursor === "brush" ? s.brushSize : null, s.lasso);
   }
 
   refreshLut(): void {
     const colours = this.classes.map((c) => c.colour);
-    this.maskLayer.lut = colourLut(colours, this.visible);
+    this.maskLayer.lut = colourLut(colours, this.state.visible);
     this.prelabelLayer.lut = this.maskLayer.lut;
   }
 
@@ -184,33 +233,23 @@ export class Editor {
   }
 
   renderClassList(): void {
-    renderClasses(this.ui, this.classes, this.activeClass, this.visible, this.locked, {
+    const s = this.state;
+    renderClasses(this.ui, this.classes, s.activeClass, s.visible, s.locked, {
       select: (i) => this.selectClass(i),
-      toggleVisible: (i) => {
-        this.visible[i] = !this.visible[i];
-        this.refreshLut();
-        this.rerenderMask();
-        this.renderClassList();
-      },
-      toggleLock: (i) => {
-        if (this.locked.has(i)) this.locked.delete(i);
-        else this.locked.add(i);
-        this.renderClassList();
-      },
+      toggleVisible: (i) => s.toggleVisible(i),
+      toggleLock: (i) => s.toggleLock(i),
     });
   }
 
   selectClass(i: number): void {
     if (i < 0 || i >= this.classes.length) return;
-    this.activeClass = i;
-    if (this.mode === "eraser" || this.mode === "wl") this.setMode("brush");
-    this.renderClassList();
+    this.state.update({ activeClass: i });
+    if (!this.tool.usesClass) this.setTool("brush");
   }
 
-  setMode(m: Mode): void {
-    this.mode = m;
-    this.ui.root.querySelectorAll<HTMLElement>("[data-tool]").forEach((b) => b.classList.toggle("active", b.dataset.tool === m));
-    this.drawCursor();
+  setTool(name: string): void {
+    toolNamed(name); // an unknown name fails here, not at the next click
+    this.state.update({ tool: name });
   }
 
   /** Show or hide the measurement overlay (button and M key). */
@@ -221,50 +260,41 @@ export class Editor {
     this.ui.el("toggle-measure").classList.toggle("active", this.measure.visible);
   }
 
+  // --- gestures (input.ts routes pointer events here) ----------------------------------------------
+  /** Start a drag with `tool` (the active one, or W/L for the right button). */
+  startGesture(tool: Tool, p: ImagePoint, s: ScreenPoint): void {
+    this.gestureTool = tool;
+    this.gesture = tool.down(this, p, s);
+    if (!this.gesture) this.gestureTool = null; // a one-shot action (fill) is already committed
+  }
+
+  /** Start a drag that is no tool (panning). */
+  startPlainGesture(g: Gesture): void {
+    this.gestureTool = null;
+    this.gesture = g;
+  }
+
+  moveGesture(p: ImagePoint, s: ScreenPoint): void {
+    this.gesture?.move(p, s);
+  }
+
+  endGesture(): void {
+    const g = this.gesture;
+    this.gesture = null;
+    g?.up();
+    this.gestureTool = null;
+  }
+
   // --- mask actions -----------------------------------------------------------------------------
-  beginStroke(p: ImagePoint): void {
-    const value = paintValue(this.mode as ToolName, this.activeClass);
-    this.stroke = { rec: this.mask.begin(), last: p, value };
-    this.maskLayer.render(this.mask.labels, paintSegment(this.mask, this.stroke.rec, p, p, this.brushSize, value, this.rule));
-  }
-
-  extendStroke(p: ImagePoint): void {
-    const s = this.stroke;
-    if (!s) return;
-    const dirty = paintSegment(this.mask, s.rec, s.last, p, this.brushSize, s.value, this.rule);
-    s.last = p;
+  renderMask(dirty: Rect | null): void {
     if (dirty) this.maskLayer.render(this.mask.labels, dirty);
   }
 
-  endStroke(): void {
-    const s = this.stroke;
-    this.stroke = null;
-    if (s) this.commit(s.rec.finish());
-  }
-
-  fillAt(p: ImagePoint): void {
-    const { dirty, diff } = oneShot(this.mask, (rec) => floodFill(this.mask, rec, p, this.activeClass, this.rule));
-    this.apply(dirty, diff);
-  }
-
-  fillLasso(): void {
-    const poly = this.lasso;
-    this.lasso = [];
-    const { dirty, diff } = oneShot(this.mask, (rec) => paintPolygon(this.mask, rec, poly, this.activeClass, this.rule));
-    this.apply(dirty, diff);
-    this.drawCursor();
-  }
-
-  private apply(dirty: Rect | null, diff: Diff | null): void {
-    if (dirty) this.maskLayer.render(this.mask.labels, dirty);
-    this.commit(diff);
-  }
-
-  /** A finished change enters history and schedules a save; an empty one does neither. */
-  private commit(diff: Diff | null): void {
+  /** A finished change enters history (unless its tool keeps out of it) and schedules a save. */
+  commit(diff: Diff | null): void {
     this.autosave.activity();
     if (!diff) return;
-    this.history.push(diff);
+    if (this.gestureTool?.entersUndo !== false) this.history.push(diff);
     this.autosave.changed();
   }
 

@@ -3,8 +3,8 @@
  * Each returns the dirty rectangle to re-render; the caller closes the change to get the diff that
  * enters undo history (null when nothing changed, which then stays out of history).
  */
-import type { ImagePoint, Rect } from "./geometry";
-import { forEachCapsulePixel, forEachPolygonPixel, pixelCentre } from "./geometry";
+import type { ImagePoint, Rect } from "../shared/geometry";
+import { forEachCapsulePixel, forEachPolygonPixel, pixelCentre } from "../shared/geometry";
 import type { ChangeRecorder, Diff, Mask, PaintRule } from "./mask";
 
 export type ToolName = "brush" | "eraser" | "fill" | "lasso";

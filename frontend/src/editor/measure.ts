@@ -8,7 +8,7 @@
  * The API gives points with pixel (r, c) centred on (x = c, y = r); the editor's image coordinates
  * put pixel i on [i, i + 1), so a point moves by half a pixel on the way in (toEditor).
  */
-import type { Viewport } from "./geometry";
+import type { Viewport } from "../shared/geometry";
 
 export interface MeasurePoint { x: number; y: number }
 export interface MeasureLine { start: MeasurePoint; end: MeasurePoint; mm: number }

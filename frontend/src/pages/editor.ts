@@ -1,8 +1,8 @@
 /** Entry point: read the page's JSON config, build the UI, load the slice. */
-import "./editor.css";
-import { Editor, type EditorConfig } from "./editor";
-import { bindControls, bindInput, fillPresets } from "./input";
-import { buildUi } from "./ui";
+import "../editor/editor.css";
+import { Editor, type EditorConfig } from "../editor/editor";
+import { bindControls, bindInput, fillPresets } from "../editor/input";
+import { buildUi } from "../editor/ui";
 
 declare global {
   interface Window {
@@ -33,7 +33,6 @@ async function boot(): Promise<void> {
   bindControls(editor);
   bindInput(editor);
   fillPresets(editor);
-  editor.setMode("brush");
   document.body.dataset.editorReady = "1";
 }
 

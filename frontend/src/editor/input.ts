@@ -1,21 +1,26 @@
 /** Pointer (mouse, pen, touch), wheel and keyboard bindings of the editor. */
 import type { Editor } from "./editor";
-import type { ScreenPoint } from "./geometry";
-import { pan, screenPoint, toImage, zoomAround } from "./geometry";
-import { stepBrush } from "./tools";
-import { dragWindow, presets, type WindowLevel } from "./window";
+import type { ScreenPoint } from "../shared/geometry";
+import { pan, screenPoint, toImage, zoomAround } from "../shared/geometry";
+import { stepBrush } from "./paint";
+import type { Gesture } from "./tools";
+import { toolForKey, windowLevel } from "./tools";
+import { presets } from "./window";
 
-type Drag =
-  | { kind: "paint" }
-  | { kind: "lasso" }
-  | { kind: "pan"; last: ScreenPoint }
-  | { kind: "wl"; start: ScreenPoint; wl: WindowLevel };
-
-const TOOL_KEYS: Record<string, "brush" | "eraser" | "fill" | "lasso" | "wl"> = { b: "brush", e: "eraser", f: "fill", l: "lasso", w: "wl" };
+/** Dragging with the middle button or Space held pans the view, whatever the tool. */
+function panGesture(ed: Editor, start: ScreenPoint): Gesture {
+  let last = start;
+  return {
+    move(_p, s) {
+      ed.setViewport(pan(ed.state.viewport, s.x - last.x, s.y - last.y));
+      last = s;
+    },
+    up: () => undefined,
+  };
+}
 
 export function bindInput(ed: Editor): void {
   const stage = ed.ui.stage;
-  let drag: Drag | null = null;
   let spaceDown = false;
   const local = (e: { clientX: number; clientY: number }): ScreenPoint => {
     const r = stage.getBoundingClientRect();
@@ -24,7 +29,7 @@ export function bindInput(ed: Editor): void {
 
   stage.addEventListener("contextmenu", (e) => e.preventDefault());
   stage.addEventListener("pointerdown", (e) => {
-    if (drag) return;
+    if (ed.busy) return;
     const s = local(e);
     try {
       stage.setPointerCapture(e.pointerId);
@@ -35,56 +40,32 @@ export function bindInput(ed: Editor): void {
     // preventDefault() also stops the browser moving focus to the stage: do it here, or a select
     // used last would keep swallowing the editor's keys.
     if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
-    if (e.button === 1 || spaceDown) drag = { kind: "pan", last: s };
-    else if (e.button === 2 || ed.mode === "wl") drag = { kind: "wl", start: s, wl: ed.wl };
-    else if (e.button === 0) {
-      const p = toImage(s, ed.viewport);
-      if (ed.mode === "brush" || ed.mode === "eraser") {
-        ed.beginStroke(p);
-        drag = { kind: "paint" };
-      } else if (ed.mode === "fill") ed.fillAt(p);
-      else if (ed.mode === "lasso") {
-        ed.lasso = [p];
-        drag = { kind: "lasso" };
-      }
-    }
+    const p = toImage(s, ed.state.viewport);
+    if (e.button === 1 || spaceDown) ed.startPlainGesture(panGesture(ed, s));
+    else if (e.button === 2) ed.startGesture(windowLevel, p, s);
+    else if (e.button === 0) ed.startGesture(ed.tool, p, s);
   });
 
   stage.addEventListener("pointermove", (e) => {
     const s = local(e);
-    const p = toImage(s, ed.viewport);
-    ed.cursor = p;
-    if (drag?.kind === "paint") ed.extendStroke(p);
-    else if (drag?.kind === "lasso") ed.lasso.push(p);
-    else if (drag?.kind === "pan") {
-      ed.setViewport(pan(ed.viewport, s.x - drag.last.x, s.y - drag.last.y));
-      drag.last = s;
-    } else if (drag?.kind === "wl") {
-      // A dragged window is no preset: clear the box so picking any preset (Auto too) applies it.
-      ed.ui.el<HTMLSelectElement>("wl-preset").selectedIndex = -1;
-      ed.setWindow(dragWindow(drag.wl, s.x - drag.start.x, s.y - drag.start.y, ed.slice.stats[ed.channel]));
-    }
-    ed.drawCursor();
+    const p = toImage(s, ed.state.viewport);
+    ed.state.update({ cursor: p });
+    ed.moveGesture(p, s);
   });
 
   const end = (e: PointerEvent) => {
-    if (!drag) return;
+    if (!ed.busy) return;
     if (stage.hasPointerCapture(e.pointerId)) stage.releasePointerCapture(e.pointerId);
-    if (drag.kind === "paint") ed.endStroke();
-    else if (drag.kind === "lasso") ed.fillLasso();
-    drag = null;
+    ed.endGesture();
   };
   stage.addEventListener("pointerup", end);
   stage.addEventListener("pointercancel", end);
-  stage.addEventListener("pointerleave", () => {
-    ed.cursor = null;
-    ed.drawCursor();
-  });
+  stage.addEventListener("pointerleave", () => ed.state.update({ cursor: null }));
 
   stage.addEventListener("wheel", (e) => {
     e.preventDefault();
     const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
-    ed.setViewport(zoomAround(ed.viewport, local(e), factor));
+    ed.setViewport(zoomAround(ed.state.viewport, local(e), factor));
   }, { passive: false });
 
   window.addEventListener("keydown", (e) => {
@@ -109,7 +90,7 @@ export function bindInput(ed: Editor): void {
       spaceDown = true;
       e.preventDefault();
     } else if (key === "[" || key === "]") {
-      setBrush(ed, stepBrush(ed.brushSize, key === "]" ? 1 : -1));
+      ed.state.update({ brushSize: stepBrush(ed.state.brushSize, key === "]" ? 1 : -1) });
     } else if (key === "p" || key === "P") {
       ed.comparePrelabel(true);
     } else if (key === "o" || key === "O") {
@@ -126,8 +107,8 @@ export function bindInput(ed: Editor): void {
     } else if (key === "." || key === "PageDown") {
       e.preventDefault();
       void ed.goTo(ed.slice.next_slice);
-    } else if (TOOL_KEYS[key.toLowerCase()]) {
-      ed.setMode(TOOL_KEYS[key.toLowerCase()]);
+    } else if (toolForKey(key)) {
+      ed.setTool(toolForKey(key)!.name);
     } else {
       const cls = ed.classes.find((c) => c.key === key);
       if (cls) ed.selectClass(cls.index);
@@ -139,21 +120,14 @@ export function bindInput(ed: Editor): void {
   });
 }
 
-export function setBrush(ed: Editor, size: number): void {
-  ed.brushSize = size;
-  ed.ui.el<HTMLInputElement>("brush-size").value = String(size);
-  ed.ui.el("brush-size-out").textContent = String(size);
-  ed.drawCursor();
-}
-
 /** Toolbar and side-panel controls. */
 export function bindControls(ed: Editor): void {
   const { el } = ed.ui;
   ed.ui.root.querySelectorAll<HTMLElement>("[data-tool]").forEach((b) =>
-    b.addEventListener("click", () => ed.setMode(b.dataset.tool as never)),
+    b.addEventListener("click", () => ed.setTool(b.dataset.tool!)),
   );
-  el<HTMLInputElement>("brush-size").addEventListener("input", (e) => setBrush(ed, Number((e.target as HTMLInputElement).value)));
-  el<HTMLInputElement>("only-bg").addEventListener("change", (e) => (ed.onlyBackground = (e.target as HTMLInputElement).checked));
+  el<HTMLInputElement>("brush-size").addEventListener("input", (e) => ed.state.update({ brushSize: Number((e.target as HTMLInputElement).value) }));
+  el<HTMLInputElement>("only-bg").addEventListener("change", (e) => ed.state.update({ onlyBackground: (e.target as HTMLInputElement).checked }));
   el<HTMLInputElement>("opacity").addEventListener("input", (e) => {
     // Opacity is a CSS property of the mask layer: no pixel is re-rendered.
     const v = Number((e.target as HTMLInputElement).value) / 100;
@@ -185,7 +159,7 @@ export function bindControls(ed: Editor): void {
   el<HTMLSelectElement>("wl-preset").addEventListener("change", (e) => {
     const sel = e.target as HTMLSelectElement;
     sel.blur();
-    const preset = presets(ed.slice.stats[ed.channel])[Number(sel.value)];
+    const preset = presets(ed.stats())[Number(sel.value)];
     if (preset) ed.setWindow(preset.wl);
   });
   window.addEventListener("resize", () => ed.fit());
@@ -202,10 +176,10 @@ export function bindControls(ed: Editor): void {
 /** Populate channel and preset selectors once the slice is loaded. */
 export function fillPresets(ed: Editor): void {
   const ch = ed.ui.el<HTMLSelectElement>("channel");
-  ch.replaceChildren(...ed.slice.channels.map((c) => new Option(c, c, false, c === ed.channel)));
+  ch.replaceChildren(...ed.slice.channels.map((c) => new Option(c, c, false, c === ed.state.channel)));
   ch.disabled = ed.slice.channels.length < 2;
   const sel = ed.ui.el<HTMLSelectElement>("wl-preset");
-  sel.replaceChildren(...presets(ed.slice.stats[ed.channel]).map((p, i) => new Option(p.name, String(i))));
+  sel.replaceChildren(...presets(ed.stats()).map((p, i) => new Option(p.name, String(i))));
   const hasPre = ed.prelabel !== null;
   ed.ui.el<HTMLInputElement>("compare-prelabel").disabled = !hasPre;
   ed.ui.el("accept-prelabel").hidden = !(hasPre && ed.slice.head_revision === null);

@@ -4,8 +4,8 @@
  * the dirty rectangle of each change via putImageData and a colour lookup table. A screen-resolution
  * interactive canvas on top draws the brush cursor and the lasso path.
  */
-import type { ImagePoint, Rect, Viewport } from "./geometry";
-import { clip, expand, isEmpty, toScreen } from "./geometry";
+import type { ImagePoint, Rect, Viewport } from "../shared/geometry";
+import { clip, expand, isEmpty, toScreen } from "../shared/geometry";
 
 /** Colour of each class as little-endian RGBA packed in a uint32; alpha 0 for hidden classes. (256,) */
 export function colourLut(colours: readonly string[], visible: readonly boolean[]): Uint32Array {
