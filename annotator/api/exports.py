@@ -13,15 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.api.permissions import HasRole, require_role_in, visible_jobs
+from annotator.api.permissions import HasRole
 from annotator.api.serializers import JobSerializer
 from annotator.errors import NotFound
 from annotator.exports import dicomweb_service, service
 from annotator.models import Project, Series
-from annotator.services import roles
+from annotator.services.access import EXPORTERS, IMPORTERS, require_role_in, visible_jobs
 from annotator.services.ids import MAX_DB_ID
-
-EXPORTERS = (roles.SUPERVISOR, roles.ML_STAFF, roles.ADMIN)
 
 
 def check_project_role(user: Any, project_id: int | None, names: tuple[str, ...], what: str) -> None:
@@ -119,12 +117,10 @@ class DicomwebImportView(JobCreateView):
     """Import a study (or one series of it) from the configured DICOMweb server (WADO-RS)."""
 
     serializer_class = DicomwebImportSerializer
-    permission_classes = [HasRole.of(roles.SUPERVISOR, roles.ADMIN)]
+    permission_classes = [HasRole.of(*IMPORTERS)]
 
     def queue(self, data: dict[str, Any]) -> Any:
-        check_project_role(
-            self.request.user, data["project"], (roles.SUPERVISOR, roles.ADMIN), "import into it"
-        )
+        check_project_role(self.request.user, data["project"], IMPORTERS, "import into it")
         return dicomweb_service.queue_import(data, self.request.user)
 
     @extend_schema(responses={202: JobSerializer, 400: OpenApiResponse(description="no server or bad UID")})
@@ -153,7 +149,7 @@ class DicomwebPushView(JobCreateView):
 class DicomwebSearchView(APIView):
     """QIDO-RS study search on the configured server: ?PatientID=..&StudyDate=..&limit=.."""
 
-    permission_classes = [HasRole.of(roles.SUPERVISOR, roles.ADMIN)]
+    permission_classes = [HasRole.of(*IMPORTERS)]
 
     @extend_schema(
         responses={200: OpenApiResponse(description="[{study, patient, date, description, series}]")}

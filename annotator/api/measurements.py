@@ -17,9 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.api.permissions import get_visible_slice, visible_series, visible_slices
 from annotator.errors import InvalidInput, NotFound
 from annotator.services import measurements
+from annotator.services.access import get_visible_slice, visible_series, visible_slices
 
 LOWEST_PARAM = OpenApiParameter(
     "lowest",

@@ -22,11 +22,12 @@ from annotator.api.views.pixels import check_png_header
 from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import Project, ReviewDecision, Slice
 from annotator.services import roles
+from annotator.services.access import can_view_main_mask
 from annotator.services.agreement import agreement_report, do_mark_gold, do_send_for_double, do_send_gold
 from annotator.services.annotator_stats import annotator_stats
 from annotator.services.masks import revision_labels
 from annotator.services.projects import default_project
-from annotator.services.review import can_view_main_mask, do_review, mask_diff, my_queue, review_queue
+from annotator.services.review import do_review, mask_diff, my_queue, review_queue
 
 MAX_GOLD_BYTES = 16 * 1024 * 1024
 

@@ -26,7 +26,7 @@ from annotator.exports.nnunet import NnUNetWriter
 from annotator.exports.png import PngWriter
 from annotator.exports.selection import Selection, iter_series, parse_selection, require_items
 from annotator.models import Job, Project, ProjectSplit, TrainingRound
-from annotator.services import jobs, roles
+from annotator.services import access, jobs
 from annotator.services.ids import as_db_id
 
 FORMATS = ("nifti", "nnunet", "dicom-seg", "png")
@@ -37,11 +37,6 @@ TASK = "annotator.tasks.exports.run_export"
 class Gone(SpineLabError):
     status = 410
     code = "gone"
-
-
-def may_export(user: Any) -> bool:
-    """Supervisors, ML staff and admins export (and download) datasets; annotators do not."""
-    return roles.has_role(user, roles.SUPERVISOR, roles.ML_STAFF, roles.ADMIN)
 
 
 def parse_request(data: dict[str, Any]) -> tuple[Selection, str, dict[str, Any]]:
@@ -68,7 +63,7 @@ def parse_request(data: dict[str, Any]) -> tuple[Selection, str, dict[str, Any]]
 
 def queue_export(data: dict[str, Any], user: Any) -> Job:
     """Validate and queue an export Job on the io queue (400 when the selection is empty)."""
-    if not may_export(user):
+    if not access.can_export(user):
         raise Forbidden("only supervisors, ML staff and admins may export datasets")
     selection, fmt, options = parse_request(data)
     purge_expired()
@@ -164,7 +159,7 @@ def run_export(job: Job) -> dict[str, Any]:
 
 
 def export_job(job_id: int, user: Any) -> Job:
-    if not may_export(user):
+    if not access.can_export(user):
         raise Forbidden("only supervisors, ML staff and admins may download exports")
     job = Job.objects.filter(pk=job_id, kind="export").first() if as_db_id(job_id) else None
     if job is None:

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from annotator.imports.labelmap import builtin_label_maps
 from annotator.models import Assignment, Series, Slice, SliceState
-from annotator.services import roles
+from annotator.services import access
 from annotator.services.ids import as_db_id
 
 STATE_ORDER = [s.value for s in SliceState]
@@ -33,16 +33,16 @@ QUEUE_PRIORITY = {
 def case_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     context: dict[str, Any] = {
-        "can_import": roles.has_role(user, roles.SUPERVISOR, roles.ADMIN),
-        "is_annotator": roles.has_role(user, roles.ANNOTATOR),
-        "projects": roles.projects_where(user).order_by("id"),
-        "can_manage_projects": roles.is_global_admin(user),
+        "can_import": access.can_import(user),
+        "is_annotator": access.is_annotator(user),
+        "projects": access.visible_projects(user).order_by("id"),
+        "can_manage_projects": access.can_manage_projects(user),
         "label_maps": builtin_label_maps(),
         "states": STATE_ORDER,
     }
-    if roles.sees_everything(user):
+    if access.is_staff(user):
         context["subjects"] = overview(request.GET.get("project"), user)
-    context["queue"] = my_queue(user) if roles.has_role(user, roles.ANNOTATOR) else []
+    context["queue"] = my_queue(user) if access.is_annotator(user) else []
     return render(request, "annotator/cases.html", context)
 
 
@@ -53,7 +53,9 @@ def my_queue(user: Any) -> list[Slice]:
         output_field=IntegerField(),
     )
     mine = Assignment.objects.filter(
-        annotator=user, active=True, slice__series__session__subject__project__in=roles.projects_where(user)
+        annotator=user,
+        active=True,
+        slice__series__session__subject__project__in=access.visible_projects(user),
     ).values("slice_id")
     return list(
         Slice.objects.filter(pk__in=mine)
@@ -67,7 +69,7 @@ def overview(project: str | None, user: Any) -> list[dict[str, Any]]:
     """Subjects -> series -> slice counts by state, plus each series' slices for direct links, of the
     projects the user sees fully."""
     series_qs = (
-        Series.objects.filter(session__subject__project__in=roles.projects_where(user, *roles.EVERYTHING))
+        Series.objects.filter(session__subject__project__in=access.staff_projects(user))
         .select_related("session__subject")
         .order_by("session__subject__label", "id")
     )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template import Template, TemplateDoesNotExist
 from django.template.loader import get_template
 
-from annotator.models import Assignment, Slice
-from annotator.services import roles
+from annotator.pages.common import access_checked
+from annotator.services import access
 
 # Used only until annotator/base.html exists, so the editor works on its own.
 _STANDALONE_BASE = Template(
@@ -31,24 +29,12 @@ def _base_template() -> object:
         return _STANDALONE_BASE
 
 
-def can_open(user: Any, slice_: Slice) -> bool:
-    """Staff roles see every slice of their projects; annotators only the ones assigned to them (any
-    purpose) in projects they annotate."""
-    project = slice_.series.session.subject.project
-    if roles.sees_everything_in(user, project):
-        return True
-    if not roles.has_role_in(user, project, roles.ANNOTATOR):
-        return False
-    return Assignment.objects.filter(slice=slice_, annotator=user, active=True).exists()
-
-
 @login_required
+@access_checked
 def edit_slice(request: HttpRequest, slice_id: int) -> HttpResponse:
-    slice_ = Slice.objects.filter(pk=slice_id).select_related("series__session__subject__project").first()
-    if slice_ is None or not roles.roles_in(request.user, slice_.project):
-        raise Http404(f"slice {slice_id} does not exist")
+    slice_ = access.slice_in_reach(request.user, slice_id)
     context: dict[str, object] = {"base_template": _base_template(), "slice": slice_}
-    if not can_open(request.user, slice_):
+    if not access.can_open_slice(request.user, slice_):
         context["forbidden"] = (
             f"Slice {slice_id} is not assigned to you, so you cannot open it in the editor."
         )

@@ -12,9 +12,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from annotator.api.permissions import visible_series, visible_slices
 from annotator.errors import InvalidInput, SpineLabError
 from annotator.services import measurements
+from annotator.services.access import visible_series, visible_slices
 
 LOWEST_CHOICES = list(measurements.LEVELS_UP_FROM_SACRUM[:8])  # L5 .. T10
 LINE_COLOURS = {"anterior": "#e5484d", "middle": "#f5d90a", "posterior": "#3e9bff"}

@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 
 from annotator.errors import SpineLabError
 from annotator.models import Project, ProjectMembership
+from annotator.services import access
 from annotator.services import projects as service
-from annotator.services import roles
 
 
 def _forbidden() -> HttpResponse:
@@ -31,7 +31,7 @@ def split_names(raw: str) -> list[str]:
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    if not roles.is_global_admin(request.user):
+    if not access.can_manage_projects(request.user):
         return _forbidden()
     error = ""
     values: Any = {}
@@ -123,7 +123,7 @@ def _apply(request: HttpRequest, project: Project) -> str:
 
 @login_required
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    if not roles.is_global_admin(request.user):
+    if not access.can_manage_projects(request.user):
         return _forbidden()
     project = Project.objects.filter(slug=slug).first()
     if project is None:

@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import select_template
@@ -16,40 +15,26 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from annotator.api.inputs import ReviewQueueQuery
 from annotator.api.views.common import validated
 from annotator.errors import SpineLabError
-from annotator.models import Project, Slice
-from annotator.services import roles
+from annotator.models import Slice
+from annotator.pages.common import access_checked
+from annotator.services import access
 from annotator.services.agreement import agreement_report
 from annotator.services.annotator_stats import annotator_stats
-from annotator.services.ids import as_db_id
 from annotator.services.projects import default_project
 from annotator.services.review import review_queue
 
+STAFF_ONLY = "only supervisors, ML staff and admins may open review pages"
 
-def _page(
-    request: HttpRequest, template: str, context: dict[str, Any], project: Project | None = None
-) -> HttpResponse:
-    if not roles.sees_everything(request.user) or (
-        project is not None and not roles.sees_everything_in(request.user, project)
-    ):
-        raise PermissionDenied("only supervisors, ML staff and admins may open review pages")
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    access.require(access.is_staff(request.user), STAFF_ONLY)
     # The shared base template is written by the core work; until then a standalone one is used.
     base = select_template(["annotator/base.html", "annotator/review_base.html"])
-    return render(
-        request, template, {"base": base, "can_review": roles.is_supervisor(request.user), **context}
-    )
-
-
-def _project(request: HttpRequest) -> Project:
-    """The ?project= project (default: the default one); 404 when the user sees it not fully."""
-    raw = request.GET.get("project", "")
-    project_id = as_db_id(raw)
-    found = Project.objects.filter(pk=project_id).first() if project_id is not None else default_project()
-    if found is None or not roles.roles_in(request.user, found):
-        raise Http404(f"project {raw} does not exist")
-    return found
+    return render(request, template, {"base": base, "can_review": access.can_review(request.user), **context})
 
 
 @login_required
+@access_checked
 def queue_page(request: HttpRequest) -> HttpResponse:
     q = request.GET
     error = ""
@@ -64,9 +49,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
                 subject=params.get("subject") or None,
                 class_index=params.get("class"),
                 older_than_hours=params.get("older_than_hours"),
-            ).filter(
-                series__session__subject__project__in=roles.projects_where(request.user, *roles.EVERYTHING)
-            )[:200]
+            ).filter(series__session__subject__project__in=access.staff_projects(request.user))[:200]
         )
     except (ValueError, SpineLabError) as exc:
         error = f"bad filter: {exc}"
@@ -80,15 +63,11 @@ def queue_page(request: HttpRequest) -> HttpResponse:
 
 @ensure_csrf_cookie
 @login_required
+@access_checked
 def review_page(request: HttpRequest, slice_id: int) -> HttpResponse:
-    slice_ = (
-        Slice.objects.select_related("series__session__subject__project", "head_revision__author")
-        .filter(pk=slice_id)
-        .first()
-    )
-    if slice_ is None or not roles.roles_in(request.user, slice_.project):
-        raise Http404(f"slice {slice_id} does not exist")
+    slice_ = access.slice_in_reach(request.user, slice_id, "head_revision__author")
     project = slice_.project
+    access.require(access.is_staff_in(request.user, project), STAFF_ONLY)
     config = {
         "sliceId": slice_.pk,
         "apiBase": "/api",
@@ -97,17 +76,16 @@ def review_page(request: HttpRequest, slice_id: int) -> HttpResponse:
         "height": slice_.height,
         "state": slice_.state,
         "headRevision": slice_.head_revision_id,
-        "canReview": roles.has_role_in(request.user, project, roles.SUPERVISOR, roles.ADMIN),
+        "canReview": access.has_role_in(request.user, project, *access.REVIEWERS),
         "classes": list(project.classes.order_by("index").values("index", "name", "colour")),
     }
-    return _page(request, "annotator/review.html", {"slice": slice_, "config": json.dumps(config)}, project)
+    return _page(request, "annotator/review.html", {"slice": slice_, "config": json.dumps(config)})
 
 
 @login_required
+@access_checked
 def agreement_page(request: HttpRequest) -> HttpResponse:
-    project = _project(request)
-    if not roles.sees_everything_in(request.user, project):
-        raise PermissionDenied("only supervisors, ML staff and admins may open review pages")
+    project = access.project_from_request(request, *access.STAFF, what="see inter-annotator agreement")
     report = agreement_report(project)
     report["rows"] = [
         {
@@ -121,10 +99,9 @@ def agreement_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@access_checked
 def stats_page(request: HttpRequest) -> HttpResponse:
-    project = _project(request)
-    if not roles.sees_everything_in(request.user, project):
-        raise PermissionDenied("only supervisors, ML staff and admins may open review pages")
+    project = access.project_from_request(request, *access.STAFF, what="see annotator statistics")
     stats = annotator_stats(project)
     for row in stats["annotators"]:
         row["per_class"] = [

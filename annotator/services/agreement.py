@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 
 from annotator.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from annotator.models import Assignment, MaskRevision, Project, Slice, SliceState
-from annotator.services import roles
+from annotator.services import access
 from annotator.services.ids import as_db_id
 from annotator.services.maskcodec import decode_mask
 from annotator.services.masks import build_revision, revision_labels
@@ -37,7 +37,7 @@ def _annotator(value: Any) -> Any:
         user = User.objects.filter(username=value).first()
     if user is None:
         raise InvalidInput(f"annotator {value!r} does not exist (give a user id or username)")
-    if not roles.has_role(user, roles.ANNOTATOR):
+    if not access.is_annotator(user):
         raise InvalidInput(f"{user.username} is not an annotator")
     return user
 
@@ -62,12 +62,12 @@ def main_annotator_ids(slice_: Slice) -> set[int]:
 def _require_member(user: Any, projects: list[Project]) -> None:
     """Blind second or gold annotation only goes to annotators of the slices' project."""
     for project in {p.pk: p for p in projects}.values():
-        if not roles.has_role_in(user, project, roles.ANNOTATOR):
+        if not access.annotates_in(user, project):
             raise InvalidInput(f"{user.username} is not an annotator of project {project.slug!r}")
 
 
 def _require_supervisor(user: Any) -> None:
-    if not roles.is_supervisor(user):
+    if not access.can_review(user):
         raise Forbidden("only supervisors and admins may hand out double or gold annotation")
 
 

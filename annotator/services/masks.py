@@ -9,8 +9,8 @@ import numpy as np
 from django.db import transaction
 
 from annotator.errors import Conflict, Forbidden, InvalidTransition, NotFound
-from annotator.models import Assignment, MaskRevision, Slice, SliceState
-from annotator.services import roles, workflow
+from annotator.models import MaskRevision, Slice, SliceState
+from annotator.services import access, workflow
 from annotator.services.maskcodec import class_counts, decode_mask, encode_mask, mask_hash, validate_mask
 
 
@@ -63,16 +63,6 @@ def track_head(slice_: Slice, track: str, author: Any = None) -> MaskRevision | 
     return qs.order_by("-id").first()
 
 
-def user_can_edit(user: Any, slice_: Slice, track: str = MaskRevision.Track.MAIN) -> bool:
-    """Supervisors and admins of the slice's project edit any slice; its annotators those they hold."""
-    held = roles.roles_in(user, slice_.series.session.subject.project_id)
-    if held & {roles.ADMIN, roles.SUPERVISOR}:
-        return True
-    if roles.ANNOTATOR not in held:
-        return False
-    return Assignment.objects.filter(slice=slice_, annotator=user, active=True, purpose=track).exists()
-
-
 def save_human_mask(
     *,
     slice_id: int,
@@ -95,7 +85,7 @@ def save_human_mask(
         )
         if slice_ is None:
             raise NotFound(f"slice {slice_id} does not exist")
-        if not user_can_edit(user, slice_, track):
+        if not access.can_edit_slice(user, slice_, track):
             raise Forbidden(f"you are not assigned to slice {slice_id}")
         head = track_head(slice_, track, author=user if track != MaskRevision.Track.MAIN else None)
         head_id = head.pk if head else None

@@ -19,8 +19,8 @@ from django.db.models import QuerySet
 
 from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import MaskRevision, Series, Slice
+from annotator.services.access import can_view_main_mask
 from annotator.services.masks import revision_labels
-from annotator.services.review import can_view_main_mask
 from mlcore.measure import MeasureClasses, measure_slice
 from mlcore.measure.bodies import LEVELS_UP_FROM_SACRUM
 

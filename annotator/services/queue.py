@@ -15,7 +15,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotator.models import Assignment, Slice, SliceState
-from annotator.services import roles
+from annotator.services import access, roles
 
 OPEN_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED, SliceState.IN_PROGRESS)
 CLAIMABLE_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED)
@@ -46,7 +46,7 @@ def unassigned_slices(project_id: int | None = None) -> QuerySet[Slice]:
 
 def annotated_projects(user: Any) -> QuerySet[Any]:
     """Projects where the user annotates: the queue never hands out a slice of another project."""
-    return roles.projects_where(user, roles.ANNOTATOR)
+    return access.projects_where(user, roles.ANNOTATOR)
 
 
 def next_slice(user: Any, project_id: int | None = None) -> Slice | None:

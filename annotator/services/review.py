@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from annotator.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
@@ -25,7 +25,7 @@ from annotator.models import (
     Slice,
     SliceState,
 )
-from annotator.services import roles, workflow
+from annotator.services import access, workflow
 from annotator.services.ids import as_db_id
 from annotator.services.masks import revision_labels
 
@@ -104,7 +104,7 @@ def do_review(
     409: the slice is not submitted, or `revision_id` is given and is no longer the head.
     400: unknown decision, reject without any comment, malformed pins.
     """
-    if not roles.is_supervisor(reviewer):
+    if not access.can_review(reviewer):
         raise Forbidden("only supervisors and admins may review slices")
     if decision not in ReviewDecision.Decision.values:
         raise InvalidInput(f"decision must be 'accept' or 'reject', got {decision!r}")
@@ -232,21 +232,6 @@ def my_queue(user: Any) -> list[tuple[Slice, Assignment, ReviewDecision | None]]
     return sorted(rows, key=order)
 
 
-def can_view_main_mask(user: Any, slice_: Slice) -> bool:
-    """Blind double / gold annotation: an annotator sees the main-track mask only when they hold the
-    slice's main assignment (or authored a main revision); supervisors, ML staff and admins of the
-    slice's project always."""
-    if roles.sees_everything_in(user, slice_.project):
-        return True
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if Assignment.objects.filter(
-        slice=slice_, annotator=user, active=True, purpose=Assignment.Purpose.MAIN
-    ).exists():
-        return True
-    return MaskRevision.objects.filter(slice=slice_, author=user, track=MaskRevision.Track.MAIN).exists()
-
-
 def starting_prelabel(slice_: Slice) -> MaskRevision | None:
     """The model revision the head descends from (walking `parent`), else the slice's pre-label."""
     seen: set[int] = set()
@@ -298,9 +283,3 @@ def accepted_training_set(project: Project) -> list[MaskRevision]:
         .order_by("id")
     )
     return [s.head_revision for s in slices if s.head_revision is not None]
-
-
-def review_history_queryset(slice_: Slice) -> QuerySet[ReviewDecision]:
-    return decisions_of(slice_).prefetch_related(
-        Prefetch("pins", queryset=ReviewComment.objects.order_by("id"))
-    )

@@ -7,7 +7,7 @@ import pytest
 
 from annotator.models import Assignment, MaskRevision
 from annotator.services.masks import save_human_mask
-from annotator.services.review import can_view_main_mask
+from annotator.services.access import can_view_main_mask
 from tests.annotator.test_review_support import painted_of, png, prelabel_of, submitted_slice
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from annotator.api.filters import SeriesFilter, SubjectFilter
 from annotator.api.pagination import Pagination
-from annotator.api.permissions import HasRole, visible_projects, visible_series, visible_subjects
+from annotator.api.permissions import HasRole
 from annotator.api.serializers import (
     MeSerializer,
     ProjectCreateSerializer,
@@ -26,7 +26,8 @@ from annotator.api.views.common import validated
 from annotator.api.views.project_admin import ProjectAdminMixin
 from annotator.errors import Forbidden
 from annotator.models import Project, Series, Subject
-from annotator.services import roles
+from annotator.services import access, roles
+from annotator.services.access import visible_projects, visible_series, visible_subjects
 from annotator.services.projects import create_project
 
 
@@ -61,7 +62,7 @@ class ProjectViewSet(
 
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not roles.is_global_admin(request.user):
+        if not access.can_manage_projects(request.user):
             raise Forbidden("only site admins create projects; a project admin manages their own project")
         data = validated(ProjectCreateSerializer, request.data)
         classes = data["classes"]

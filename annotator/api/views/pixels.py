@@ -16,15 +16,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.api.permissions import get_slice_for_write, get_visible_slice, visible_revisions
 from annotator.api.serializers import MaskSavedSerializer
 from annotator.errors import Forbidden, InvalidInput, InvalidMask, NotFound, PayloadTooLarge
 from annotator.models import MaskRevision, Slice
-from annotator.services import images, roles
+from annotator.services import images
+from annotator.services.access import (
+    can_edit_slice,
+    can_view_main_mask,
+    get_slice_for_write,
+    get_visible_slice,
+    is_staff_in,
+    visible_revisions,
+)
 from annotator.services.edit_time import MAX_EDIT_SECONDS
 from annotator.services.ids import MAX_DB_ID, as_db_id
-from annotator.services.masks import save_human_mask, track_head, user_can_edit
-from annotator.services.review import can_view_main_mask
+from annotator.services.masks import save_human_mask, track_head
 from annotator.services.slicedata import channel_stats, load_channel
 
 MAX_MASK_BYTES = 16 * 1024 * 1024
@@ -115,8 +121,7 @@ class SliceMaskView(APIView):
         if wanted == "head":
             author = (
                 request.user
-                if track != MaskRevision.Track.MAIN
-                and not roles.sees_everything_in(request.user, slice_.project)
+                if track != MaskRevision.Track.MAIN and not is_staff_in(request.user, slice_.project)
                 else None
             )
             found = track_head(slice_, track, author=author)
@@ -165,7 +170,7 @@ class SliceMaskView(APIView):
         """Save a new revision. A stale X-Base-Revision answers 409 but the mask is kept as a revision."""
         slice_ = get_slice_for_write(request.user, pk)
         track = parse_track(request)
-        if not user_can_edit(request.user, slice_, track):
+        if not can_edit_slice(request.user, slice_, track):
             raise Forbidden(
                 f"you are not assigned to slice {pk}" + (f" on track {track}" if track != "main" else "")
             )

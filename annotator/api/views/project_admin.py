@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from annotator.api.views.common import validated
 from annotator.errors import Forbidden, InvalidInput
 from annotator.models import Project, ProjectMembership
+from annotator.services import access
 from annotator.services import projects as service
-from annotator.services import roles
 from annotator.services.ids import as_db_id
 
 
@@ -69,7 +69,7 @@ class ProjectAdminMixin:
 
     def _admin_object(self, request: Request) -> Project:
         project: Project = self.get_object()  # type: ignore[attr-defined]
-        if not roles.is_global_admin(request.user):
+        if not access.can_manage_projects(request.user):
             raise Forbidden("only site admins change projects, their schemas and members")
         return project
 
@@ -98,7 +98,7 @@ class ProjectAdminMixin:
         """GET: members with their roles. POST {user, role}: add a role. DELETE {user, role?}: remove."""
         if request.method == "GET":
             project: Project = self.get_object()  # type: ignore[attr-defined]
-            if not roles.has_role_in(request.user, project, roles.SUPERVISOR, roles.ADMIN):
+            if not access.can_see_members(request.user, project):
                 raise Forbidden("only supervisors and admins of the project see its members")
             return Response({"project": project.pk, "members": members_json(project)})
         project = self._admin_object(request)

@@ -16,14 +16,7 @@ from rest_framework.response import Response
 
 from annotator.api.filters import NullsLastOrderingFilter, RevisionFilter, SliceFilter
 from annotator.api.pagination import Pagination
-from annotator.api.permissions import (
-    HasRole,
-    blind_annotation,
-    get_slice_for_write,
-    get_visible_slice,
-    visible_revisions,
-    visible_slices,
-)
+from annotator.api.permissions import HasRole
 from annotator.api.serializers import (
     NextSliceSerializer,
     RevisionSerializer,
@@ -33,9 +26,16 @@ from annotator.api.serializers import (
 from annotator.errors import Forbidden, NotFound
 from annotator.models import Assignment, MaskRevision, Slice, SliceState
 from annotator.services import queue, roles, workflow
+from annotator.services.access import (
+    blind_annotation,
+    can_edit_slice,
+    can_view_main_mask,
+    get_slice_for_write,
+    get_visible_slice,
+    visible_revisions,
+    visible_slices,
+)
 from annotator.services.ids import as_db_id
-from annotator.services.masks import user_can_edit
-from annotator.services.review import can_view_main_mask
 
 
 class SubmitResultSerializer(serializers.Serializer):
@@ -96,7 +96,7 @@ class SliceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         get_slice_for_write(request.user, int(pk))
         with transaction.atomic():
             locked = Slice.objects.select_for_update().get(pk=int(pk))
-            if not user_can_edit(request.user, locked):
+            if not can_edit_slice(request.user, locked):
                 raise Forbidden(f"you are not assigned to slice {pk}")
             workflow.transition(locked, SliceState.SUBMITTED)
             Assignment.objects.filter(

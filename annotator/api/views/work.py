@@ -17,14 +17,7 @@ from rest_framework.views import APIView
 
 from annotator.api.filters import AssignmentFilter, JobFilter
 from annotator.api.pagination import Pagination
-from annotator.api.permissions import (
-    SLICE_PROJECT,
-    HasRole,
-    can_manage_job,
-    full_view_projects,
-    require_role_in,
-    visible_jobs,
-)
+from annotator.api.permissions import HasRole
 from annotator.api.serializers import (
     AssignInputSerializer,
     AssignmentSerializer,
@@ -38,7 +31,14 @@ from annotator.env import knob
 from annotator.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from annotator.imports.service import import_upload, queue_import
 from annotator.models import Assignment, Job, Project, Slice
-from annotator.services import jobs, queue, roles
+from annotator.services import access, jobs, queue, roles
+from annotator.services.access import (
+    SLICE_PROJECT,
+    can_manage_job,
+    require_role_in,
+    staff_projects,
+    visible_jobs,
+)
 
 
 class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -59,7 +59,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
         qs = Assignment.objects.select_related("annotator").order_by("-id")
         if roles.sees_all_projects(self.request.user):
             return qs
-        projects = full_view_projects(self.request.user)
+        projects = staff_projects(self.request.user)
         return qs.filter(Q(annotator=self.request.user.pk) | Q(**{f"slice__{SLICE_PROJECT}__in": projects}))
 
     @extend_schema(request=AssignInputSerializer, responses={201: AssignResultSerializer})
@@ -93,8 +93,8 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
         if data["series"] is not None:
             wanted |= Q(series_id=data["series"])
         for project in Project.objects.filter(pk__in=Slice.objects.filter(wanted).values(SLICE_PROJECT)):
-            require_role_in(self.request.user, project, roles.SUPERVISOR, roles.ADMIN, what="assign slices")
-            if not roles.has_role_in(annotator, project, roles.ANNOTATOR, roles.SUPERVISOR, roles.ADMIN):
+            require_role_in(self.request.user, project, *access.REVIEWERS, what="assign slices")
+            if not access.may_be_assigned_in(annotator, project):
                 raise InvalidInput(
                     f"{annotator.get_username()} is not an annotator of project {project.slug!r}"
                 )
@@ -159,7 +159,7 @@ class ImportView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(ImportInputSerializer, request.data)
-        require_role_in(request.user, data["project"], roles.SUPERVISOR, roles.ADMIN, what="import cases")
+        require_role_in(request.user, data["project"], *access.IMPORTERS, what="import cases")
         upload = data["file"]
         limit = knob("MAX_UPLOAD_BYTES")
         if upload.size > limit:
