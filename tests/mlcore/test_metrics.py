@@ -61,12 +61,12 @@ def test_cv_report_gives_mean_and_std_over_folds_with_and_without_background():
     perfect = confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 0, 1, 2]), 3)
     half = confusion_matrix(np.array([0, 0, 1, 1]), np.array([0, 0, 1, 2]), 3)  # class 2 missed
     report = cv_report([perfect, half], ["background", "disc", "vertebra"])
-    disc = report["classes"]["disc"]
-    assert disc["iou_mean"] == pytest.approx((1 + 0.5) / 2)
-    assert disc["iou_std"] == pytest.approx(0.25)
-    assert report["classes"]["vertebra"]["iou_folds"] == [1.0, 0.0]
-    assert report["folds"][1]["mean_iou_no_bg"] == pytest.approx(0.25)
-    assert report["mean_iou"]["mean"] > report["mean_iou_no_bg"]["mean"]
+    disc = report["classes"][1]
+    assert disc["name"] == "disc" and disc["mean"] == pytest.approx((1 + 0.5) / 2)
+    assert disc["std"] == pytest.approx(0.25)
+    assert [fold["iou"][2] for fold in report["folds"]] == [1.0, 0.0]
+    assert report["folds"][1]["mean_iou_fg"] == pytest.approx(0.25)
+    assert report["mean_iou_all"]["mean"] > report["mean_iou_fg"]["mean"]
     table = format_report(report)
     assert "vertebra" in table and "75.0 ± 25.0" in table
     assert "mean IoU without background" in table and "mean IoU with background" in table

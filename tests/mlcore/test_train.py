@@ -100,7 +100,7 @@ def test_cross_validation_keeps_each_subject_on_one_side_and_reports_every_class
         progress=lambda info: seen.append((info["fold"], "step")),
     )
     assert len(result.folds) == 3 and {f for f, _ in seen} == {0, 1, 2}
-    assert set(result.report["classes"]) == {"background", "square"}
+    assert {c["name"] for c in result.report["classes"]} == {"background", "square"}
     assert len(result.report["folds"]) == 3
     for fold in result.folds:
         assert fold.confusion.sum() == 2 * 24 * 24  # exactly that subject's two slices were validated
