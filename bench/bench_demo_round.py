@@ -72,17 +72,18 @@ def run(var: Path, timeout: float, overrides: dict) -> int:
     from django.contrib.auth.models import User
 
     from annotator.models import Job, ModelVersion, Slice, TrainingRound
-    from annotator.services import rounds
+    from annotator.rounds.launch import launch_round
+    from annotator.rounds.options import parse_options
     from annotator.services.masks import revision_labels
     from annotator.services.projects import default_project
     from mlcore import metrics
     from mlcore.phantom import LUMBAR_CLASSES, generate_subject
 
     project = default_project()
-    options = rounds.parse_options(overrides)  # {}: exactly what /rounds/new offers by default
+    options = parse_options(overrides)  # {}: exactly what /rounds/new offers by default
     print(f"load {os.getloadavg()[0]:.1f}; options: {options}")
     started = time.monotonic()
-    rnd = rounds.launch_round(project, User.objects.get(username="mila"), options)
+    rnd = launch_round(project, User.objects.get(username="mila"), options)
     while True:
         job = Job.objects.get(pk=rnd.job_id)
         if job.state in ("succeeded", "failed", "cancelled"):

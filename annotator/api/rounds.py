@@ -1,7 +1,8 @@
-"""REST views for training rounds, the model registry, the dashboard and simulations.
+"""REST views for training rounds, model versions, the dashboard and simulations.
 
 Reads: ML staff, supervisors and admins. Writes (launch, cancel, promote, pre-label, import): ML
-staff and admins. Views stay thin: validation and writes live in services.
+staff and admins. DRF viewsets: serializers validate and shape the JSON, `perform_*` hooks call the
+rounds services (annotator.rounds), access rules come from annotator.services.access.
 """
 
 from __future__ import annotations
@@ -9,206 +10,345 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api import inputs
-from annotator.api.permissions import get_visible_project
-from annotator.errors import Forbidden, InvalidInput, NotFound
+from annotator.api.views.common import validated
+from annotator.errors import InvalidInput, NotFound
 from annotator.models import ModelVersion, Project, SimulationRun, TrainingRound
-from annotator.services import registry, roles, rounds
-from annotator.services import rounds_dashboard as board
-from annotator.services.projects import default_project
-
-READERS = (roles.ML_STAFF, roles.SUPERVISOR, roles.ADMIN)
-WRITERS = (roles.ML_STAFF, roles.ADMIN)
-
-
-def in_project(user: Any, project: Project, names: tuple[str, ...], what: str) -> Project:
-    """404 outside the user's projects; 403 when their role in this project does not allow `what`
-    (roles held only elsewhere do not count)."""
-    get_visible_project(user, project)
-    if not roles.has_role_in(user, project, *names):
-        raise Forbidden(f"your role in project {project.slug!r} does not allow you to {what}")
-    return project
+from annotator.rounds import dashboard as board
+from annotator.rounds import lifecycle, versions
+from annotator.rounds.launch import cancel_round, launch_round
+from annotator.rounds.options import parse_options
+from annotator.services import access
+from annotator.services.jobs import job_json
 
 
+# --- checks shared by the views -----------------------------------------------------------------
 def require_reader(user: Any) -> None:
-    if not roles.has_role(user, roles.ML_STAFF, roles.SUPERVISOR, roles.ADMIN):
-        raise Forbidden("training rounds are visible to ML staff, supervisors and admins")
+    access.require(access.is_staff(user), "training rounds are visible to ML staff, supervisors and admins")
 
 
-def require_ml_staff(user: Any, what: str) -> None:
-    if not roles.is_ml_staff(user):
-        raise Forbidden(f"only ML staff can {what}")
+def require_trainer(user: Any, what: str) -> None:
+    access.require(access.can_train(user), f"only ML staff can {what}")
 
 
-def project_from(value: Any) -> Project:
-    """A project by id or slug (as validated by inputs.ProjectRefField); the default when absent."""
-    if value in (None, ""):
-        return default_project()
-    qs = Project.objects.filter(pk=value) if isinstance(value, int) else Project.objects.filter(slug=value)
-    project = qs.first()
-    if project is None:
-        raise NotFound(f"project {value!r} does not exist")
-    return project
+def queried_project(request: Request, what: str) -> Project:
+    """The `?project=` (id or slug; the default project when absent) where the user may `what`."""
+    ref = inputs.query(inputs.ProjectQuery, request).get("project")
+    return access.project_for(request.user, ref, *access.STAFF, what=what)
 
 
-def get_or_404(model: Any, pk: int, what: str) -> Any:
+def get_or_404(model: Any, pk: Any, what: str) -> Any:
     obj = model.objects.filter(pk=pk).first()
     if obj is None:
         raise NotFound(f"{what} {pk} does not exist")
     return obj
 
 
-def paginate(request: Request, view: APIView, items: list[Any]) -> Response:
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response(page)
+def request_object(request: Request) -> Any:
+    """The request body when it is an object; anything else counts as empty (as in inputs.body)."""
+    return request.data if hasattr(request.data, "get") else {}
 
 
-class RoundListView(APIView):
-    """GET: rounds of a project (?project=id|slug), newest first. POST: launch a round."""
+class CheckedInput(serializers.Serializer):
+    """Input whose `is_valid(raise_exception=True)` answers like every hand-written view: a 400
+    InvalidInput naming each bad field (annotator.api.views.common.validated)."""
 
-    @extend_schema(
+    def is_valid(self, *, raise_exception: bool = False) -> bool:
+        if super().is_valid() or not raise_exception:
+            return not self.errors
+        validated(type(self), self.initial_data)  # raises InvalidInput with the usual message
+        return False
+
+
+class RoundsViewSet(viewsets.GenericViewSet):
+    """Shared by the rounds API: plain page-number pagination, no filter backends, and the role each
+    action needs (`trainer_actions`: ML staff, naming the action; `open_actions`: checked inside)."""
+
+    pagination_class = PageNumberPagination
+    filter_backends: list[Any] = []
+    trainer_actions: dict[str, str] = {}
+    open_actions: tuple[str, ...] = ()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if self.action in self.trainer_actions:
+            require_trainer(request.user, self.trainer_actions[self.action])
+        elif self.action not in self.open_actions:
+            require_reader(request.user)
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        if "data" in kwargs and not hasattr(kwargs["data"], "get"):
+            kwargs["data"] = {}  # a body that is not an object counts as empty
+        return super().get_serializer(*args, **kwargs)
+
+
+# --- rounds ---------------------------------------------------------------------------------------
+class RoundSerializer(serializers.ModelSerializer):
+    """A round as the dashboard lists it (rounds.dashboard.round_summary)."""
+
+    class Meta:
+        model = TrainingRound
+        fields = ["id"]
+
+    def to_representation(self, instance: TrainingRound) -> dict[str, Any]:
+        return board.round_summary(instance)
+
+
+class RoundDetailSerializer(RoundSerializer):
+    """A round with its jobs; job tracebacks for ML staff and admins only."""
+
+    def to_representation(self, instance: TrainingRound) -> dict[str, Any]:
+        return board.round_detail_for(instance, self.context["request"].user)
+
+
+class RoundReportSerializer(RoundSerializer):
+    """The paper-style per-class IoU table of a round (rounds.dashboard.iou_table)."""
+
+    def to_representation(self, instance: TrainingRound) -> dict[str, Any]:
+        return board.iou_table(instance)
+
+
+class RoundLaunchSerializer(CheckedInput, inputs.RoundLaunchInput):
+    """Types of the launch options (rounds.options.parse_options checks names and ranges); answers
+    with the launched round and its jobs."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return board.round_detail_for(instance, self.context["request"].user)
+
+
+@extend_schema_view(
+    list=extend_schema(
         operation_id="rounds_list", parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT
-    )
-    def get(self, request: Request) -> Response:
-        require_reader(request.user)
-        project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
-        in_project(request.user, project, READERS, "see its rounds")
-        qs = (
+    ),
+    create=extend_schema(request=inputs.RoundLaunchInput, responses={201: OpenApiTypes.OBJECT}),
+    retrieve=extend_schema(responses=OpenApiTypes.OBJECT),
+    report=extend_schema(responses=OpenApiTypes.OBJECT),
+    cancel=extend_schema(request=None, responses=OpenApiTypes.OBJECT),
+)
+class RoundViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, RoundsViewSet):
+    """GET: rounds of a project (?project=id|slug), newest first. POST: launch a round. A round, its
+    IoU table (`report`) and `cancel`."""
+
+    trainer_actions = {"create": "launch a training round"}
+    open_actions = ("cancel",)  # anyone who sees the project learns why they may not cancel
+
+    queryset = TrainingRound.objects.none()  # the model, for the schema
+
+    def get_queryset(self) -> QuerySet[TrainingRound]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        project = queried_project(self.request, "see its rounds")
+        return (
             TrainingRound.objects.filter(project=project)
             .select_related("job", "created_by")
             .order_by("-number")
         )
-        return paginate(request, self, [board.round_summary(r) for r in qs])
 
-    @extend_schema(request=inputs.RoundLaunchInput, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request: Request) -> Response:
-        require_ml_staff(request.user, "launch a training round")
-        checked = inputs.body(inputs.RoundLaunchInput, request)  # types; parse_options: names, ranges
-        data: Any = request.data if hasattr(request.data, "get") else {}
-        project = in_project(
-            request.user, project_from(checked.get("project")), WRITERS, "launch a training round"
+    def get_object(self) -> TrainingRound:
+        rnd = get_or_404(TrainingRound, self.kwargs["pk"], "round")
+        if self.action != "cancel":
+            access.require_role_in(self.request.user, rnd.project, *access.STAFF, what="see its rounds")
+        return rnd
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        chosen: dict[str, type[serializers.BaseSerializer]] = {
+            "create": RoundLaunchSerializer,
+            "retrieve": RoundDetailSerializer,
+            "cancel": RoundDetailSerializer,
+            "report": RoundReportSerializer,
+        }
+        return chosen.get(self.action, RoundSerializer)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        user = self.request.user
+        project = access.project_for(
+            user, serializer.validated_data.get("project"), *access.TRAINERS, what="launch a training round"
         )
-        options = rounds.parse_options({key: data.get(key) for key in data})
-        rnd = rounds.launch_round(project, request.user, options)
-        return Response(board.round_detail_for(rnd, request.user), status=201)
+        raw = request_object(self.request)
+        serializer.instance = launch_round(project, user, parse_options({key: raw.get(key) for key in raw}))
+
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, pk: Any = None) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: Any = None) -> Response:
+        rnd = self.get_object()
+        self.perform_cancel(rnd)
+        return Response(self.get_serializer(rnd).data)
+
+    def perform_cancel(self, rnd: TrainingRound) -> None:
+        user = self.request.user
+        access.get_visible_project(user, rnd.project)
+        if access.can_train(user):
+            access.require_role_in(user, rnd.project, *access.TRAINERS, what="cancel its rounds")
+        cancel_round(rnd, user)
 
 
-class RoundDetailView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, pk: int) -> Response:
-        require_reader(request.user)
-        rnd = get_or_404(TrainingRound, pk, "round")
-        in_project(request.user, rnd.project, READERS, "see its rounds")
-        return Response(board.round_detail_for(rnd, request.user))
+# --- model versions -------------------------------------------------------------------------------
+class VersionSerializer(serializers.ModelSerializer):
+    """A model version (rounds.dashboard.version_dict)."""
+
+    class Meta:
+        model = ModelVersion
+        fields = ["id"]
+
+    def to_representation(self, instance: ModelVersion) -> dict[str, Any]:
+        return board.version_dict(instance)
 
 
-class RoundReportView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, pk: int) -> Response:
-        require_reader(request.user)
-        rnd = get_or_404(TrainingRound, pk, "round")
-        in_project(request.user, rnd.project, READERS, "see its rounds")
-        return Response(board.iou_table(rnd))
+class VersionDetailSerializer(VersionSerializer):
+    """A model version with every promotion that made it live."""
+
+    def to_representation(self, instance: ModelVersion) -> dict[str, Any]:
+        data = board.version_dict(instance)
+        data["promotions"] = [board.promotion_dict(p) for p in instance.promotions.all()]
+        return data
 
 
-class RoundCancelView(APIView):
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, pk: int) -> Response:
-        rnd = get_or_404(TrainingRound, pk, "round")
-        get_visible_project(request.user, rnd.project)
-        if roles.is_ml_staff(request.user):
-            in_project(request.user, rnd.project, WRITERS, "cancel its rounds")
-        rounds.cancel_round(rnd, request.user)
-        return Response(board.round_detail_for(rnd, request.user))
+class PromoteSerializer(CheckedInput, inputs.PromoteInput):
+    """POST {note}: answers {version, promotion}."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        promotion = instance
+        version = ModelVersion.objects.get(pk=promotion.version_id)
+        return {"version": board.version_dict(version), "promotion": board.promotion_dict(promotion)}
 
 
-class ModelListView(APIView):
-    @extend_schema(
+class PrelabelSerializer(CheckedInput, inputs.PrelabelInput):
+    """POST {strategy, next_batch}: answers the queued pre-labelling Job."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return job_json(instance, show_error=access.sees_job_errors(self.context["request"].user))
+
+
+@extend_schema_view(
+    list=extend_schema(
         operation_id="models_list", parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT
-    )
-    def get(self, request: Request) -> Response:
-        require_reader(request.user)
-        project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
-        in_project(request.user, project, READERS, "see its models")
-        qs = ModelVersion.objects.filter(project=project).select_related("training_round").order_by("-id")
-        return paginate(request, self, [board.version_dict(v) for v in qs])
+    ),
+    retrieve=extend_schema(responses=OpenApiTypes.OBJECT),
+    promote=extend_schema(request=inputs.PromoteInput, responses=OpenApiTypes.OBJECT),
+    prelabel=extend_schema(request=inputs.PrelabelInput, responses={202: OpenApiTypes.OBJECT}),
+)
+class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoundsViewSet):
+    """Model versions of a project; `promote` (a manual override, or a rollback to an older one) and
+    `prelabel` (pre-label and rank with this version; it need not be live)."""
 
+    trainer_actions = {"promote": "promote or roll back a model", "prelabel": "start pre-labelling"}
+    writes = {"promote": "promote its models", "prelabel": "pre-label with its models"}
 
-class ModelDetailView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, pk: int) -> Response:
-        require_reader(request.user)
-        version = get_or_404(ModelVersion, pk, "model version")
-        in_project(request.user, version.project, READERS, "see its models")
-        data = board.version_dict(version)
-        data["promotions"] = [board.promotion_dict(p) for p in version.promotions.all()]
-        return Response(data)
+    queryset = ModelVersion.objects.none()  # the model, for the schema
 
+    def get_queryset(self) -> QuerySet[ModelVersion]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        project = queried_project(self.request, "see its models")
+        return ModelVersion.objects.filter(project=project).select_related("training_round").order_by("-id")
 
-class ModelPromoteView(APIView):
-    """POST {note}: make this version live (a manual override, or a rollback to an older one)."""
+    def get_object(self) -> ModelVersion:
+        version = get_or_404(ModelVersion, self.kwargs["pk"], "model version")
+        names, what = (
+            (access.TRAINERS, self.writes[self.action])
+            if self.action in self.writes
+            else (access.STAFF, "see its models")
+        )
+        access.require_role_in(self.request.user, version.project, *names, what=what)
+        return version
 
-    @extend_schema(request=inputs.PromoteInput, responses=OpenApiTypes.OBJECT)
-    def post(self, request: Request, pk: int) -> Response:
-        require_ml_staff(request.user, "promote or roll back a model")
-        version = get_or_404(ModelVersion, pk, "model version")
-        in_project(request.user, version.project, WRITERS, "promote its models")
-        note = inputs.body(inputs.PromoteInput, request)["note"]
-        promotion = registry.promote_model(version, user=request.user, note=note)
-        version.refresh_from_db()
-        return Response(
-            {"version": board.version_dict(version), "promotion": board.promotion_dict(promotion)}
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        chosen: dict[str, type[serializers.BaseSerializer]] = {
+            "retrieve": VersionDetailSerializer,
+            "promote": PromoteSerializer,
+            "prelabel": PrelabelSerializer,
+        }
+        return chosen.get(self.action, VersionSerializer)
+
+    @action(detail=True, methods=["post"])
+    def promote(self, request: Request, pk: Any = None) -> Response:
+        version = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_promote(serializer, version)
+        return Response(serializer.data)
+
+    def perform_promote(self, serializer: serializers.BaseSerializer, version: ModelVersion) -> None:
+        note = serializer.validated_data["note"]
+        serializer.instance = versions.promote_model(version, user=self.request.user, note=note)
+
+    @action(detail=True, methods=["post"])
+    def prelabel(self, request: Request, pk: Any = None) -> Response:
+        version = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_prelabel(serializer, version)
+        return Response(serializer.data, status=202)
+
+    def perform_prelabel(self, serializer: serializers.BaseSerializer, version: ModelVersion) -> None:
+        data = serializer.validated_data
+        serializer.instance = lifecycle.enqueue_prelabel(
+            version,
+            user=self.request.user,
+            strategy=data["strategy"] or "entropy",
+            next_batch=data["next_batch"],
         )
 
 
-class ModelPrelabelView(APIView):
-    """POST {strategy, next_batch}: pre-label and rank with this version (it need not be live)."""
-
-    @extend_schema(request=inputs.PrelabelInput, responses={202: OpenApiTypes.OBJECT})
-    def post(self, request: Request, pk: int) -> Response:
-        require_ml_staff(request.user, "start pre-labelling")
-        version = get_or_404(ModelVersion, pk, "model version")
-        in_project(request.user, version.project, WRITERS, "pre-label with its models")
-        data = inputs.body(inputs.PrelabelInput, request)
-        job = rounds.enqueue_prelabel(
-            version, user=request.user, strategy=data["strategy"] or "entropy", next_batch=data["next_batch"]
-        )
-        return Response(board.job_dict(job), status=202)
-
-
+# --- dashboard and simulations --------------------------------------------------------------------
 class DashboardView(APIView):
     @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         require_reader(request.user)
-        project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
-        return Response(board.dashboard(in_project(request.user, project, READERS, "see its dashboard")))
+        return Response(board.dashboard(queried_project(request, "see its dashboard")))
 
 
-class SimulationListView(APIView):
+class SimulationSerializer(serializers.ModelSerializer):
+    """An imported simulation (rounds.dashboard.simulation_dict)."""
+
+    class Meta:
+        model = SimulationRun
+        fields = ["id"]
+
+    def to_representation(self, instance: SimulationRun) -> dict[str, Any]:
+        return board.simulation_dict(instance)
+
+
+class SimulationUploadSerializer(CheckedInput, inputs.SimulationUploadInput):
+    def to_representation(self, instance: SimulationRun) -> dict[str, Any]:
+        return board.simulation_dict(instance)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT),
+    create=extend_schema(request=inputs.SimulationUploadInput, responses={201: OpenApiTypes.OBJECT}),
+)
+class SimulationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, RoundsViewSet):
     """GET: imported simulations. POST: a JSON body, or multipart `file`, from `mlcore simulate --out`."""
 
-    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        require_reader(request.user)
-        project = project_from(inputs.query(inputs.ProjectQuery, request).get("project"))
-        in_project(request.user, project, READERS, "see its simulations")
-        return paginate(
-            request, self, [board.simulation_dict(s) for s in SimulationRun.objects.filter(project=project)]
-        )
+    trainer_actions = {"create": "import simulation results"}
 
-    @extend_schema(request=inputs.SimulationUploadInput, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request: Request) -> Response:
-        require_ml_staff(request.user, "import simulation results")
-        form = inputs.body(inputs.SimulationUploadInput, request)
-        upload = request.FILES.get("file")
+    queryset = SimulationRun.objects.none()  # the model, for the schema
+
+    def get_queryset(self) -> QuerySet[SimulationRun]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return SimulationRun.objects.filter(project=queried_project(self.request, "see its simulations"))
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return SimulationUploadSerializer if self.action == "create" else SimulationSerializer
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        form = serializer.validated_data
+        upload = self.request.FILES.get("file")
         if upload is not None:
             try:
                 data = json.loads(upload.read().decode("utf-8"))
@@ -216,8 +356,9 @@ class SimulationListView(APIView):
                 raise InvalidInput(f"the simulation file is not valid JSON: {exc}") from None
             name = form.get("name") or upload.name
         else:
-            data = request.data
+            data = self.request.data
             name = form.get("name") or "simulation"
-        project = in_project(request.user, project_from(form.get("project")), WRITERS, "import simulations")
-        run = board.import_simulation(project, data, str(name), request.user)
-        return Response(board.simulation_dict(run), status=201)
+        project = access.project_for(
+            self.request.user, form.get("project"), *access.TRAINERS, what="import simulations"
+        )
+        serializer.instance = board.import_simulation(project, data, str(name), self.request.user)

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from annotator.errors import ImportFailed
 from annotator.imports.labelmap import client_label_map
 from annotator.models import Assignment, Job, LabelClass, MaskRevision, Project, Series, Slice, Subject
-from annotator.services import roles
+from annotator.services import access, jobs, roles
 from annotator.services.ids import MAX_DB_ID
 
 
@@ -264,15 +264,21 @@ class NextSliceSerializer(serializers.Serializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
-    """`error` (the traceback, with server paths) is shown to ML staff and admins only; whoever else
-    launched the job reads its `message`."""
+    """A Job as services.jobs.job_json writes it (the one JSON shape of a Job, also in the rounds API
+    and pages). `error` (the traceback, with server paths) is shown to ML staff and admins only;
+    whoever else launched the job reads its `message`."""
+
+    epoch = serializers.IntegerField(read_only=True, allow_null=True)
+    epochs = serializers.IntegerField(read_only=True, allow_null=True)
+    loss = serializers.FloatField(read_only=True, allow_null=True)
+    eta_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    retryable = serializers.BooleanField(read_only=True)
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        data = dict(super().to_representation(instance))
         request = self.context.get("request")
-        if request is None or not roles.is_ml_staff(request.user):
-            data["error"] = ""
-        return data
+        return jobs.job_json(
+            instance, show_error=request is not None and access.sees_job_errors(request.user)
+        )
 
     class Meta:
         model = Job
@@ -285,9 +291,14 @@ class JobSerializer(serializers.ModelSerializer):
             "message",
             "params",
             "result",
+            "epoch",
+            "epochs",
+            "loss",
+            "eta_seconds",
             "error",
             "cancel_requested",
             "attempts",
+            "retryable",
             "parent",
             "created_by",
             "created_at",

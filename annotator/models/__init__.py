@@ -7,7 +7,8 @@
 - workflow: Assignment of slices to annotators; the slice state lives on Slice.state.
 - jobs: Job, the durable record of every background task.
 - review: ReviewDecision (supervisor audit trail) and its pinned ReviewComments.
-- rounds: ProjectSplit, TrainingRound, ModelVersion (registry), Promotion, SimulationRun.
+- rounds: ProjectSplit, TrainingRound, ModelVersion, Promotion, SimulationRun, and the stored
+  correction-effort figures SliceEffort and EffortTally.
 """
 
 from annotator.models.cases import Series, Session, Slice, SourceFile, Subject
@@ -15,12 +16,21 @@ from annotator.models.jobs import Job
 from annotator.models.masks import MaskRevision
 from annotator.models.membership import ProjectMembership
 from annotator.models.review import ReviewComment, ReviewDecision
-from annotator.models.rounds import ModelVersion, ProjectSplit, Promotion, SimulationRun, TrainingRound
+from annotator.models.rounds import (
+    EffortTally,
+    ModelVersion,
+    ProjectSplit,
+    Promotion,
+    SimulationRun,
+    SliceEffort,
+    TrainingRound,
+)
 from annotator.models.schema import LabelClass, Project
 from annotator.models.workflow import Assignment, SliceState
 
 __all__ = [
     "Assignment",
+    "EffortTally",
     "Job",
     "LabelClass",
     "MaskRevision",
@@ -35,6 +45,7 @@ __all__ = [
     "Session",
     "SimulationRun",
     "Slice",
+    "SliceEffort",
     "SliceState",
     "SourceFile",
     "Subject",

@@ -1,11 +1,12 @@
-"""Active-learning rounds: the stable patient-level split, training rounds, the model registry,
-promotions and imported simulation curves."""
+"""Active-learning rounds: the stable patient-level split, training rounds, model versions,
+promotions, imported simulation curves and the stored correction-effort figures."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 
+from annotator.models.cases import Slice
 from annotator.models.jobs import Job
 from annotator.models.schema import Project
 
@@ -14,7 +15,7 @@ class ProjectSplit(models.Model):
     """The seeded patient-level k-fold split of a project, saved once and reused by every round.
 
     `assignment` maps a subject label to its fold (0..k-1). New subjects are appended
-    deterministically (services.rounds.assign_folds); an assigned subject never moves."""
+    deterministically (rounds.training_set.assign_folds); an assigned subject never moves."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="splits")
     k = models.PositiveSmallIntegerField()
@@ -82,7 +83,7 @@ class ModelVersion(models.Model):
     config = models.JSONField(default=dict, help_text="mlcore TrainConfig as a dict")
     revision_ids = models.JSONField(default=list, help_text="data snapshot: revisions trained on")
     fold_iou = models.JSONField(default=list, help_text="per fold, per class IoU (null = absent)")
-    report = models.JSONField(default=dict, help_text="mlcore.metrics.cv_report")
+    report = models.JSONField(default=dict, help_text="mlcore.metrics.cv_summary")
     mean_iou = models.FloatField(null=True, blank=True, help_text="mean CV IoU without background")
     mean_iou_bg = models.FloatField(null=True, blank=True, help_text="mean CV IoU with background")
     weights = models.JSONField(default=list, help_text="storage path of each fold's checkpoint")
@@ -142,3 +143,38 @@ class SimulationRun(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class SliceEffort(models.Model):
+    """One slice's part of the correction-effort figures (annotator.rounds.aggregates), kept current
+    whenever the slice's main-track head changes; absent while the head is not human work."""
+
+    slice = models.OneToOneField(Slice, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # The model version whose pre-label the annotators started from; 0 = drawn from scratch.
+    source = models.PositiveIntegerField(default=0)
+    edit_ms = models.BigIntegerField(default=0, help_text="editing time summed over the human chain")
+    changed = models.BigIntegerField(default=0, help_text="pixels changed from the pre-label")
+    pixels = models.BigIntegerField(default=0, help_text="pixels compared (0 when drawn from scratch)")
+    class_changed = models.JSONField(default=list, help_text="per class of the pre-label")
+    class_pixels = models.JSONField(default=list, help_text="per class of the pre-label")
+
+
+class EffortTally(models.Model):
+    """Correction effort summed per project, pre-label source and class, so the dashboard reads a few
+    rows whatever the number of slices. `class_index` -1 holds the whole-slice sums (slices, timed
+    slices, editing time, changed and compared pixels); a class row holds that class's pixels."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    source = models.PositiveIntegerField(help_text="model version id; 0 = drawn from scratch")
+    class_index = models.SmallIntegerField()
+    slices = models.BigIntegerField(default=0)
+    timed = models.BigIntegerField(default=0)
+    edit_ms = models.BigIntegerField(default=0)
+    changed = models.BigIntegerField(default=0)
+    pixels = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "source", "class_index"], name="one_effort_tally_row")
+        ]

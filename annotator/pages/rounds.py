@@ -13,19 +13,19 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidde
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 
-from annotator.errors import SpineLabError
+from annotator.errors import Forbidden, NotFound, SpineLabError
 from annotator.models import Project, TrainingRound
-from annotator.services import roles, rounds
-from annotator.services import rounds_dashboard as board
+from annotator.rounds import dashboard as board
+from annotator.rounds import options as round_options
+from annotator.rounds.data import CHANNEL_SETS, project_channel_choice
+from annotator.rounds.launch import launch_round
+from annotator.services import access
 from annotator.services.ids import as_db_id
 from annotator.services.projects import default_project
-from annotator.services.round_data import CHANNEL_SETS, project_channel_choice
-
-READERS = (roles.ML_STAFF, roles.SUPERVISOR, roles.ADMIN)
 
 
 def _reader(request: HttpRequest) -> bool:
-    return roles.has_role(request.user, roles.ML_STAFF, roles.SUPERVISOR, roles.ADMIN)
+    return access.is_staff(request.user)
 
 
 def _project(request: HttpRequest) -> Project:
@@ -43,10 +43,11 @@ def _project(request: HttpRequest) -> Project:
 
 def _project_denial(request: HttpRequest, project: Project, *names: str) -> HttpResponse | None:
     """404 for a project the user holds no role in, 403 when their role there is not one of `names`."""
-    held = roles.roles_in(request.user, project)
-    if not held:
-        raise Http404(f"project {project.slug!r} does not exist")
-    if not held & set(names):
+    try:
+        access.require_role_in(request.user, project, *names, what="open this page")
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden:
         return HttpResponseForbidden(f"Your role in project {project.slug!r} does not allow this page.")
     return None
 
@@ -103,7 +104,7 @@ def _config(request: HttpRequest, project: Project, **extra: Any) -> dict[str, A
         "apiBase": "/api",
         "csrfToken": get_token(request),
         "project": project.pk,
-        "canLaunch": roles.is_ml_staff(request.user),
+        "canLaunch": access.can_train(request.user),
         **extra,
     }
 
@@ -113,7 +114,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not _reader(request):
         return HttpResponseForbidden("The rounds dashboard is for ML staff, supervisors and admins.")
     project = _project(request)
-    if (denied := _project_denial(request, project, *READERS)) is not None:
+    if (denied := _project_denial(request, project, *access.STAFF)) is not None:
         return denied
     data = board.dashboard(project)
     return render(
@@ -124,7 +125,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "data": data,
             "tables": [table_rows(t) for t in data["tables"]],
             "config": _config(request, project),
-            "can_launch": roles.is_ml_staff(request.user),
+            "can_launch": access.can_train(request.user),
         },
     )
 
@@ -134,7 +135,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not _reader(request):
         return HttpResponseForbidden("The rounds dashboard is for ML staff, supervisors and admins.")
     rnd = get_object_or_404(TrainingRound, pk=pk)
-    if (denied := _project_denial(request, rnd.project, *READERS)) is not None:
+    if (denied := _project_denial(request, rnd.project, *access.STAFF)) is not None:
         return denied
     data = board.round_detail_for(rnd, request.user)
     table = table_rows(board.iou_table(rnd)) if rnd.report else None
@@ -146,17 +147,17 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "table": table,
             "project": rnd.project,
             "config": _config(request, rnd.project, roundId=rnd.pk, jobId=rnd.job_id),
-            "can_launch": roles.is_ml_staff(request.user),
+            "can_launch": access.can_train(request.user),
         },
     )
 
 
 @login_required
 def new(request: HttpRequest) -> HttpResponse:
-    if not roles.is_ml_staff(request.user):
+    if not access.can_train(request.user):
         return HttpResponseForbidden("Only ML staff can launch a training round.")
     project = _project(request)
-    if (denied := _project_denial(request, project, roles.ML_STAFF, roles.ADMIN)) is not None:
+    if (denied := _project_denial(request, project, *access.TRAINERS)) is not None:
         return denied
     error, values = "", {}
     if request.method == "POST":
@@ -164,11 +165,11 @@ def new(request: HttpRequest) -> HttpResponse:
         data: dict[str, Any] = dict(values)
         data["architectures"] = request.POST.getlist("architectures")
         try:
-            rnd = rounds.launch_round(project, request.user, rounds.parse_options(data))
+            rnd = launch_round(project, request.user, round_options.parse_options(data))
             return redirect(f"/rounds/{rnd.pk}/")
         except SpineLabError as exc:
             error = exc.message
-    defaults = rounds.default_options()
+    defaults = round_options.default_options()
     chosen = request.POST.getlist("architectures") if request.method == "POST" else defaults.architectures
     return render(
         request,
@@ -179,11 +180,11 @@ def new(request: HttpRequest) -> HttpResponse:
             "values": values,
             "defaults": defaults,
             "architectures": [
-                {"name": n, "description": rounds.ARCHITECTURES[n], "checked": n in chosen}
-                for n in rounds.PAPER_ARCHITECTURES
-                + sorted(set(rounds.ARCHITECTURES) - set(rounds.PAPER_ARCHITECTURES))
+                {"name": n, "description": round_options.ARCHITECTURES[n], "checked": n in chosen}
+                for n in round_options.PAPER_ARCHITECTURES
+                + sorted(set(round_options.ARCHITECTURES) - set(round_options.PAPER_ARCHITECTURES))
             ],
-            "strategies": rounds.STRATEGIES,
+            "strategies": round_options.STRATEGIES,
             "channel_sets": list(dict.fromkeys([project_channel_choice(project), *CHANNEL_SETS])),
             "optimisers": ["AdamW", "SGD", "paper"],
             "preset": settings.SPINELAB["ROUND_PRESET"],

@@ -11,7 +11,8 @@ from django.db import DatabaseError, close_old_connections
 
 from annotator.env import knob
 from annotator.models import Job, TrainingRound
-from annotator.services import jobs, rounds
+from annotator.rounds import lifecycle
+from annotator.services import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def watch_once() -> dict[str, int]:
     reaped = jobs.reap_stale_jobs()
     finalizing = 0
     for round_id in TrainingRound.objects.filter(job__state=Job.State.RUNNING).values_list("pk", flat=True):
-        if rounds.maybe_finalize(round_id) is not None:
+        if lifecycle.maybe_finalize(round_id) is not None:
             finalizing += 1
     if reaped or finalizing:
         logger.warning(

@@ -21,6 +21,7 @@ from django.utils import timezone
 from annotator.env import knob
 from annotator.errors import InvalidTransition, SpineLabError
 from annotator.models import Job
+from annotator.models.jobs import TASK_NAMES
 
 WORKER_KEY = "_worker"  # params key: the Celery node running the job
 
@@ -32,31 +33,38 @@ class JobCancelled(Exception):
 def create_job(
     kind: str,
     *,
-    task_name: str,
+    task_name: str | None = None,
     params: dict[str, Any] | None = None,
     user: Any = None,
     queue: str = "default",
     parent: Job | None = None,
 ) -> Job:
-    """Create a queued Job and send its Celery task once the surrounding transaction commits."""
+    """Create a queued Job and send its Celery task (`TASK_NAMES[kind]`) once the surrounding
+    transaction commits. `task_name` is only for a kind without an entry in TASK_NAMES."""
+    known = TASK_NAMES.get(kind)
+    if known and task_name and task_name != known:
+        raise ValueError(f"a {kind} job runs {known}, not {task_name}")
+    if not known and not task_name:
+        raise ValueError(f"no task runs jobs of kind {kind!r}: add it to Job.Kind and TASK_NAMES")
+    params = dict(params or {})
+    if not known:  # an ad-hoc kind: its task is remembered the old way, so a retry can find it
+        params["_task"] = task_name
     job = Job.objects.create(
         kind=kind,
-        params=params or {},
+        params=params,
         queue=queue,
         parent=parent,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    transaction.on_commit(lambda: enqueue(job, task_name))
+    transaction.on_commit(lambda: enqueue(job))
     return job
 
 
-def enqueue(job: Job, task_name: str) -> None:
+def enqueue(job: Job) -> None:
     from annotator.celery import app
 
-    result = app.send_task(task_name, args=[job.pk], queue=job.queue)
+    result = app.send_task(job.task_name, args=[job.pk], queue=job.queue)
     Job.objects.filter(pk=job.pk).update(celery_task_id=result.id or "")
-    job.params.setdefault("_task", task_name)
-    Job.objects.filter(pk=job.pk).update(params=job.params)
 
 
 def current_worker() -> str:
@@ -196,8 +204,7 @@ def retry(job: Job, user: Any = None) -> Job:
     """Re-run a failed or cancelled job as the same record (attempts counts the tries)."""
     if job.state not in (Job.State.FAILED, Job.State.CANCELLED):
         raise InvalidTransition(f"job {job.pk} is {job.state}; only failed or cancelled jobs can be retried")
-    task_name = job.params.get("_task")
-    if not task_name:
+    if not job.task_name:
         raise InvalidTransition(f"job {job.pk} has no task to retry")
     Job.objects.filter(pk=job.pk).update(
         state=Job.State.QUEUED,
@@ -208,7 +215,7 @@ def retry(job: Job, user: Any = None) -> Job:
         finished_at=None,
     )
     job.refresh_from_db()
-    transaction.on_commit(lambda: enqueue(job, task_name))
+    transaction.on_commit(lambda: enqueue(job))
     return job
 
 
@@ -242,3 +249,44 @@ def fail_orphaned_running_jobs(worker: str) -> int:
         finished_at=timezone.now(),
         message=f"failed (retryable): the worker running this job ({worker}) was restarted; retry the job",
     )
+
+
+def _when(value: Any) -> str | None:
+    """A timestamp as the API writes it (ISO 8601, UTC as "Z")."""
+    if value is None:
+        return None
+    text = timezone.localtime(value, timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def job_json(job: Job, *, show_error: bool) -> dict[str, Any]:
+    """The one JSON shape of a Job, for the jobs API and the rounds API and pages alike.
+
+    Training progress (`epoch`, `epochs`, `loss`, `eta_seconds`) is lifted out of `result`;
+    bookkeeping params (names starting with "_", e.g. the worker's node name) are left out; `error`
+    (the traceback, with server paths) only when `show_error` (ML staff and admins)."""
+    result = job.result or {}
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "state": job.state,
+        "queue": job.queue,
+        "progress": job.progress,
+        "message": job.message,
+        "params": {k: v for k, v in (job.params or {}).items() if not k.startswith("_")},
+        "result": result,
+        "epoch": result.get("epoch"),
+        "epochs": result.get("epochs"),
+        "loss": result.get("loss"),
+        "eta_seconds": result.get("eta_seconds"),
+        "error": job.error if show_error else "",
+        "cancel_requested": job.cancel_requested,
+        "attempts": job.attempts,
+        "retryable": job.state in (Job.State.FAILED, Job.State.CANCELLED) and bool(job.task_name),
+        "parent": job.parent_id,
+        "created_by": job.created_by_id,
+        "created_at": _when(job.created_at),
+        "started_at": _when(job.started_at),
+        "finished_at": _when(job.finished_at),
+        "heartbeat_at": _when(job.heartbeat_at),
+    }

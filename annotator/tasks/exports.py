@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from annotator.models import Job
+from annotator.models.jobs import TASK_NAMES, Job
 from annotator.services import jobs
 
 
-@shared_task(name="annotator.tasks.exports.run_export")
+@shared_task(name=TASK_NAMES[Job.Kind.EXPORT])
 def run_export(job_id: int) -> None:
     """Write the export of Job `job_id` and store its zip; the result says where and until when."""
     from annotator.exports.service import delete_partial
@@ -23,7 +23,7 @@ def run_export(job_id: int) -> None:
         delete_partial(job)
 
 
-@shared_task(name="annotator.tasks.exports.dicomweb_import")
+@shared_task(name=TASK_NAMES[Job.Kind.DICOMWEB_IMPORT])
 def dicomweb_import(job_id: int) -> None:
     """Retrieve a study or series from the DICOMweb server (WADO-RS) and import it."""
     from annotator.exports.dicomweb_service import run_import
@@ -31,7 +31,7 @@ def dicomweb_import(job_id: int) -> None:
     jobs.run_job(job_id, run_import)
 
 
-@shared_task(name="annotator.tasks.exports.dicomweb_push")
+@shared_task(name=TASK_NAMES[Job.Kind.DICOMWEB_PUSH])
 def dicomweb_push(job_id: int) -> None:
     """Build a DICOM SEG of a series' accepted masks and store it on the DICOMweb server (STOW-RS)."""
     from annotator.exports.dicomweb_service import run_push

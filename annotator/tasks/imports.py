@@ -11,7 +11,8 @@ from celery import shared_task
 from django.core.files.storage import default_storage
 
 from annotator.errors import SpineLabError
-from annotator.models import Job, Project
+from annotator.models import Project
+from annotator.models.jobs import TASK_NAMES, Job
 from annotator.services import jobs
 
 
@@ -42,7 +43,7 @@ def _import(job: Job) -> dict[str, Any]:
     return report.as_dict()
 
 
-@shared_task(name="annotator.tasks.imports.run_import")
+@shared_task(name=TASK_NAMES[Job.Kind.IMPORT])
 def run_import(job_id: int) -> None:
     """Import the stored upload of Job `job_id`; its result is the import report, a failure's message
     names the file at fault."""

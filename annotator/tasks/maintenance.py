@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from annotator.models.jobs import TASK_NAMES, Job
 from annotator.services import jobs
 
 
-@shared_task(name="annotator.tasks.maintenance.ping")
+@shared_task(name=TASK_NAMES[Job.Kind.PING])
 def ping(job_id: int) -> None:
     """A no-op job: proves the worker, the broker and the Job protocol work end to end."""
     jobs.run_job(job_id, lambda job: {"pong": True, "params": job.params})
 
 
-@shared_task(name="annotator.tasks.maintenance.sleep")
+@shared_task(name=TASK_NAMES[Job.Kind.SLEEP])
 def sleep(job_id: int) -> None:
     """Sleep `seconds` in small steps, reporting progress and honouring cancellation (used by tests)."""
     import time

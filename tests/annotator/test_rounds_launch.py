@@ -7,7 +7,7 @@ import pytest
 
 from annotator.models import Job, Slice, SliceState, TrainingRound
 from annotator.services.masks import save_imported_mask
-from annotator.services.rounds import assign_folds
+from annotator.rounds.training_set import assign_folds
 
 SMALL = {
     "architectures": ["UD", "FCN8"],

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from annotator.models import Job, ModelVersion, ProjectSplit, Promotion, SimulationRun, TrainingRound
 from annotator.services.maskcodec import encode_mask
 from annotator.services.masks import save_human_mask, save_model_prelabel
-from annotator.services.registry import gate_decision, quality_problem, summarise
+from annotator.rounds.versions import gate_decision, quality_problem, summarise
 
 CLASSES = 12
 
@@ -43,8 +43,8 @@ def make_version(project, rnd: TrainingRound, arch: str, score: float) -> ModelV
         architecture=arch,
         fold_iou=fold_iou,
         report=report,
-        mean_iou=report["mean_iou"]["mean"],
-        mean_iou_bg=report["mean_iou_bg"]["mean"],
+        mean_iou=report["mean_iou_fg"]["mean"],
+        mean_iou_bg=report["mean_iou_all"]["mean"],
         weights=[f"models/x/{arch}/fold0.pt", f"models/x/{arch}/fold1.pt"],
     )
 
@@ -55,8 +55,8 @@ def test_summary_gives_per_class_mean_and_std_and_both_mean_rows(project):
         "std"
     ] == pytest.approx(0.1)
     assert report["classes"][2]["mean"] is None  # absent in every fold
-    assert report["mean_iou"]["mean"] == pytest.approx(0.6)
-    assert report["mean_iou_bg"]["mean"] == pytest.approx(0.75)
+    assert report["mean_iou_fg"]["mean"] == pytest.approx(0.6)
+    assert report["mean_iou_all"]["mean"] == pytest.approx(0.75)
 
 
 def test_the_gate_promotes_only_a_winner_that_beats_the_live_model_on_the_same_folds(project):

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotator.errors import SpineLabError
 from annotator.models import Project
-from annotator.services.rounds_dashboard import import_simulation
+from annotator.rounds.dashboard import import_simulation
 
 
 class Command(BaseCommand):

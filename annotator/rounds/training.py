@@ -1,5 +1,5 @@
-"""Bodies of the round jobs (the Celery tasks stay thin): one (architecture, fold) training job and
-the finalize step (register versions, promotion gate, then pre-label + rank)."""
+"""The work of a round's jobs: one (architecture, fold) training job, and the finalize step
+(register versions, the promotion gate of annotator.rounds.versions, then pre-label + rank)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
-from annotator.models import Job, ModelVersion, Promotion, TrainingRound
-from annotator.services import jobs, registry, rounds
-from annotator.services.round_data import channel_names, load_samples
+from annotator.models import Job, ModelVersion, TrainingRound
+from annotator.rounds import checkpoints, lifecycle, versions
+from annotator.rounds.data import channel_names, load_samples
+from annotator.rounds.options import ALL_SUBJECTS
+from annotator.services import jobs
 from mlcore.lesions import merge_summaries
 
 
@@ -100,7 +102,7 @@ def train_fold_work(job: Job) -> dict[str, Any]:
     # One plan for the whole round (fitted on all its slices, like nnU-Net's data set fingerprint), so
     # every fold, and so the fold ensemble, presents slices the same way.
     cfg = with_plan(cfg, plan_for(cfg, samples))
-    final = fold == rounds.ALL_SUBJECTS
+    final = fold == ALL_SUBJECTS
     train, val = (samples, []) if final else split_by_subjects(samples, rnd.folds[fold])
     reporter = ProgressReporter(job)
     try:
@@ -115,7 +117,7 @@ def train_fold_work(job: Job) -> dict[str, Any]:
     except TrainingStopped as exc:
         raise jobs.JobCancelled(str(exc)) from exc
     jobs.report_progress(job.pk, 0.96, f"{arch} fold {fold}: saving weights")
-    name = registry.weights_name(rnd.project, f"r{rnd.number}-{arch}", "all" if final else fold)
+    name = checkpoints.weights_name(rnd.project, f"r{rnd.number}-{arch}", "all" if final else fold)
     extra = {
         "round": rnd.pk,
         "fold": fold,
@@ -125,7 +127,7 @@ def train_fold_work(job: Job) -> dict[str, Any]:
         "revision_ids": rnd.revision_ids,
     }
     cfg = result.config or cfg
-    registry.write_checkpoint(name, result.state_dict, cfg, extra)
+    checkpoints.write_checkpoint(name, result.state_dict, cfg, extra)
     out: dict[str, Any] = {
         "arch": arch,
         "fold": fold,
@@ -145,17 +147,17 @@ def train_fold_work(job: Job) -> dict[str, Any]:
         from mlcore.lesion_eval import evaluate_lesions
 
         jobs.report_progress(job.pk, 0.97, f"{arch} fold {fold}: lesion metrics")
-        trained, trained_cfg, _ = registry.read_model(name)
+        trained, trained_cfg, _ = checkpoints.read_model(name)
         out["lesions"] = evaluate_lesions(trained, val, trained_cfg, lesion_classes)
     baseline = rnd.baseline
     if not final and baseline is not None and len(baseline.weights) == len(rnd.folds):
         # Promotion gate data: the live model's model of this fold never saw these validation
         # subjects (folds are stable), so its score here is comparable to the new candidates'.
         jobs.report_progress(job.pk, 0.98, f"{arch} fold {fold}: evaluating live model {baseline.label}")
-        model, base_cfg, _ = registry.read_model(baseline.weights[fold])
+        model, base_cfg, _ = checkpoints.read_model(baseline.weights[fold])
         if base_cfg.in_channels == cfg.in_channels and base_cfg.plan:
             confusion = evaluate_models(model, val, base_cfg)
-            out["baseline"] = {"version": baseline.pk, "iou": registry.iou_from_confusion(confusion.tolist())}
+            out["baseline"] = {"version": baseline.pk, "iou": versions.iou_from_confusion(confusion.tolist())}
     return out
 
 
@@ -164,15 +166,16 @@ def finalize_work(job: Job) -> dict[str, Any]:
     queue pre-labelling with the live model."""
     rnd = TrainingRound.objects.select_related("project", "job", "baseline").get(pk=job.params["round"])
     if Job.objects.filter(pk=rnd.job_id, cancel_requested=True).exists():
-        rounds.finish_round(rnd, Job.State.CANCELLED, "cancelled")
+        lifecycle.finish_round(rnd, Job.State.CANCELLED, "cancelled")
         return {"cancelled": True}
-    children = Job.objects.filter(parent=rnd.job_id, kind="train_fold")
+    children = Job.objects.filter(parent=rnd.job_id, kind=Job.Kind.TRAIN_FOLD)
     report: dict[str, Any] = {}
-    versions: list[ModelVersion] = []
+    registered: list[ModelVersion] = []
+    confusions: dict[int, list[Any]] = {}
     baseline_ious: dict[int, list] = {}
     for arch in rnd.config["architectures"]:
         arch_jobs = sorted(children.filter(params__arch=arch), key=lambda j: j.params["fold"])
-        final_job = next((j for j in arch_jobs if j.params["fold"] == rounds.ALL_SUBJECTS), None)
+        final_job = next((j for j in arch_jobs if j.params["fold"] == ALL_SUBJECTS), None)
         fold_jobs = [j for j in arch_jobs if j is not final_job]
         bad = [j for j in arch_jobs if j.state != Job.State.SUCCEEDED]
         for j in fold_jobs:
@@ -183,7 +186,7 @@ def finalize_work(job: Job) -> dict[str, Any]:
                 "error": "; ".join(f"fold {j.params['fold']} {j.state}: {j.message}" for j in bad)
             }
             continue
-        version = registry.register_version(
+        version = versions.register_version(
             rnd,
             arch,
             [j.result for j in fold_jobs],
@@ -193,48 +196,27 @@ def finalize_work(job: Job) -> dict[str, Any]:
         if lesions:  # lesion classes: all folds' validation slices together (mlcore.lesions)
             version.report = {**version.report, "lesions": merge_summaries(lesions)}
             version.save(update_fields=["report"])
-        versions.append(version)
+        registered.append(version)
+        confusions[version.pk] = [j.result["confusion"] for j in fold_jobs if j.result.get("confusion")]
         report[arch] = {**version.report, "version": version.pk, "label": version.label}
-    class_names = rnd.project.class_names()
-    live = registry.live_version(rnd.project)
-    fold_ious = (
-        [baseline_ious[f] for f in sorted(baseline_ious)] if len(baseline_ious) == len(rnd.folds) else None
-    )
-    chosen = rnd.config.get("promotion_floor")
-    floor = float(settings.SPINELAB["PROMOTION_FLOOR"] if chosen is None else chosen)
-    problems = {}
-    for version in versions:
-        confusions = [
-            j.result.get("confusion")
-            for j in children.filter(params__arch=version.architecture)
-            if j.params["fold"] != rounds.ALL_SUBJECTS
-        ]
-        problem = registry.quality_problem([c for c in confusions if c], floor) if floor > 0 else None
-        if problem:
-            problems[version.pk] = problem
-    gate = registry.gate_decision(versions, live, rnd.baseline, fold_ious, class_names, problems)
-    if fold_ious:
-        gate["live_report"] = registry.summarise(fold_ious, class_names)
-    if gate["promote"]:
-        best = ModelVersion.objects.get(pk=gate["best"])
-        registry.promote_model(best, reason=Promotion.Reason.GATE, note=gate["reason"], details=gate)
+    gate = versions.apply_gate(rnd, registered, confusions, baseline_ious)
     TrainingRound.objects.filter(pk=rnd.pk).update(report=report, gate=gate)
-    live = registry.live_version(rnd.project)
-    if live is None and versions:
+    live = versions.live_version(rnd.project)
+    if live is None and registered:
         # Trained, but nothing good enough to go live: the round ends, saying why; ML staff may promote by hand.
-        rounds.finish_round(
+        lifecycle.finish_round(
             rnd, Job.State.SUCCEEDED, f"no live model to pre-label with: {gate['reason']}"[:480]
         )
-        return {"versions": [v.pk for v in versions], "gate": gate}
+        return {"versions": [v.pk for v in registered], "gate": gate}
     if live is None:
-        rounds.finish_round(
+        lifecycle.finish_round(
             rnd,
             Job.State.FAILED,
             "no architecture finished training: "
             + "; ".join(f"{a}: {r.get('error', '')}" for a, r in report.items())[:450],
         )
         return {"versions": [], "gate": gate}
-    prelabel = rounds.enqueue_prelabel(
+    prelabel = lifecycle.enqueue_prelabel(
         live,
         strategy=rnd.config["strategy"],
         next_batch=rnd.config["next_batch"],
@@ -245,4 +227,4 @@ def finalize_work(job: Job) -> dict[str, Any]:
     Job.objects.filter(pk=rnd.job_id).update(
         message=f"pre-labelling with {live.label}", heartbeat_at=timezone.now()
     )
-    return {"versions": [v.pk for v in versions], "gate": gate, "prelabel_job": prelabel.pk}
+    return {"versions": [v.pk for v in registered], "gate": gate, "prelabel_job": prelabel.pk}

@@ -1,122 +1,36 @@
-"""The model registry: fold checkpoints in storage, ModelVersion rows, the promotion gate and
-promotions (exactly one live version per project; every change recorded)."""
+"""Model versions: registering a round's architectures, the promotion gate and promotions (exactly
+one live version per project; every change recorded as a Promotion).
+
+Where the best model of a round is promoted: `apply_gate` (called by the round's finalize step)
+decides with `gate_decision` and promotes with `promote_model`. Checkpoint storage is
+annotator.rounds.checkpoints; the CV summary is mlcore.metrics.cv_summary.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
 from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import ModelVersion, Project, Promotion, TrainingRound
-from annotator.services import roles
-
-
-# --- checkpoints in default storage -------------------------------------------------------------
-def weights_name(project: Project, label: str, fold: int | str) -> str:
-    """Storage path of a fold checkpoint: models/<project>/<version>/fold<k>.pt (foldall.pt: the final
-    model on every subject)."""
-    return f"{settings.SPINELAB['MODELS_DIR']}/{project.slug}/{label}/fold{fold}.pt"
-
-
-def write_checkpoint(name: str, state_dict: dict, cfg: Any, extra: dict[str, Any]) -> str:
-    """Write atomically (mlcore.checkpoint: temp file + rename); remote storage gets the finished file."""
-    from mlcore.checkpoint import save_checkpoint
-
-    try:
-        local = default_storage.path(name)
-    except NotImplementedError:  # S3 and friends: write locally, then upload the complete file
-        with tempfile.TemporaryDirectory() as folder:
-            path = save_checkpoint(os.path.join(folder, "fold.pt"), state_dict, cfg, extra)
-            if default_storage.exists(name):
-                default_storage.delete(name)
-            with open(path, "rb") as handle:
-                return default_storage.save(name, File(handle))
-    save_checkpoint(local, state_dict, cfg, extra)
-    return name
-
-
-def read_model(name: str) -> tuple[Any, Any, dict[str, Any]]:
-    """(model in eval mode, TrainConfig, extra) of a stored fold checkpoint."""
-    from mlcore.checkpoint import load_checkpoint
-    from mlcore.device import resolve_device
-
-    device = resolve_device(settings.SPINELAB["TRAINING_DEVICE"])
-    try:
-        return load_checkpoint(default_storage.path(name), map_location=device)
-    except NotImplementedError:
-        with tempfile.TemporaryDirectory() as folder, default_storage.open(name, "rb") as src:
-            local = os.path.join(folder, "fold.pt")
-            with open(local, "wb") as dst:
-                dst.write(src.read())
-            return load_checkpoint(local, map_location=device)
-
-
-def inference_weights(version: ModelVersion) -> list[str]:
-    """What pre-labels with a version: its final model on every subject when the round trained one,
-    else the fold ensemble."""
-    final = (version.config or {}).get("final_weights")
-    return [final] if final else list(version.weights)
-
-
-# --- metrics ------------------------------------------------------------------------------------
-def _nan(values: Any) -> np.ndarray:
-    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
-
-
-def _clean(value: Any) -> float | None:
-    return float(value) if np.isfinite(value) else None
+from annotator.services import access
+from mlcore.metrics import cv_summary, iou_per_class, mean_iou
 
 
 def summarise(fold_ious: list[list[float | None]], class_names: list[str]) -> dict[str, Any]:
-    """Per-class mean/std over folds and mean IoU with/without background (each fold's mean over
-    the classes present, then mean +- std over folds). fold_ious: per fold, per class (None = absent)."""
-    table = np.stack([_nan(f) for f in fold_ious]) if fold_ious else np.zeros((0, len(class_names)))
-    with np.errstate(all="ignore"), _quiet():
-        per_class = [
-            {"name": name, "mean": _clean(np.nanmean(table[:, c])), "std": _clean(np.nanstd(table[:, c]))}
-            for c, name in enumerate(class_names)
-        ]
-        with_bg = np.nanmean(table, axis=1) if len(table) else np.array([])
-        without_bg = np.nanmean(table[:, 1:], axis=1) if len(table) else np.array([])
-    return {
-        "classes": per_class,
-        "folds": [[_clean(v) for v in row] for row in table],
-        "mean_iou": {
-            "mean": _clean(np.nanmean(without_bg)) if len(table) else None,
-            "std": _clean(np.nanstd(without_bg)) if len(table) else None,
-        },
-        "mean_iou_bg": {
-            "mean": _clean(np.nanmean(with_bg)) if len(table) else None,
-            "std": _clean(np.nanstd(with_bg)) if len(table) else None,
-        },
-    }
-
-
-class _quiet:
-    """Silence numpy's 'mean of empty slice' warnings for classes absent from every fold."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-
-    def __exit__(self, *exc: Any) -> None:
-        self._ctx.__exit__(*exc)
+    """The CV summary of per-fold, per-class IoUs (None = class absent): mlcore.metrics.cv_summary,
+    with `mean_iou_fg` (without background) and `mean_iou_all` (with background)."""
+    return cv_summary(fold_ious, class_names)
 
 
 def iou_from_confusion(confusion: list[list[int]]) -> list[float | None]:
-    from mlcore.metrics import iou_per_class
-
-    return [_clean(v) for v in iou_per_class(np.asarray(confusion, dtype=np.int64))]
+    return [
+        float(v) if np.isfinite(v) else None for v in iou_per_class(np.asarray(confusion, dtype=np.int64))
+    ]
 
 
 # --- versions -----------------------------------------------------------------------------------
@@ -152,8 +66,8 @@ def register_version(
         revision_ids=list(rnd.revision_ids),
         fold_iou=fold_iou,
         report=summary,
-        mean_iou=summary["mean_iou"]["mean"],
-        mean_iou_bg=summary["mean_iou_bg"]["mean"],
+        mean_iou=summary["mean_iou_fg"]["mean"],
+        mean_iou_bg=summary["mean_iou_all"]["mean"],
         weights=weights,
     )
 
@@ -173,7 +87,7 @@ def promote_model(
     """Make `version` the project's live model (the previous live one is retired) and record it.
 
     A manual call needs ML staff; promoting an older version than the live one is a rollback."""
-    if reason != Promotion.Reason.GATE and not roles.is_ml_staff(user):
+    if reason != Promotion.Reason.GATE and not access.can_train(user):
         raise Forbidden("only ML staff can promote or roll back a model")
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
@@ -202,6 +116,7 @@ def promote_model(
         )
 
 
+# --- the promotion gate -------------------------------------------------------------------------
 def quality_problem(confusions: list[list[list[int]]], floor: float) -> str | None:
     """Why a candidate is worse than a trivial prediction, or None. Pure. (A floor of 0 turns the
     check off: the caller skips it.)
@@ -209,8 +124,6 @@ def quality_problem(confusions: list[list[list[int]]], floor: float) -> str | No
     confusions: the candidate's validation confusion per fold (K x K). Refused when its pooled mean
     foreground IoU is below `floor`, or when its background IoU is below the background's share of
     the pixels (what predicting background everywhere would score)."""
-    from mlcore.metrics import iou_per_class, mean_iou
-
     pooled = np.sum([np.asarray(c, dtype=np.int64) for c in confusions], axis=0)
     if pooled.ndim != 2 or pooled.sum() == 0:
         return "it has no validation pixels to judge it by"
@@ -276,7 +189,7 @@ def gate_decision(
             "promote": False,
             "reason": "the live model could not be evaluated on this round's folds",
         }
-    live_score = summarise(baseline_fold_ious, class_names)["mean_iou"]["mean"]
+    live_score = summarise(baseline_fold_ious, class_names)["mean_iou_fg"]["mean"]
     out["live_mean_iou"] = live_score
     if live_score is None or best.mean_iou > live_score:
         return {
@@ -291,3 +204,35 @@ def gate_decision(
         "reason": f"{best.label} {best.mean_iou:.4f} does not beat live {live.label} "
         f"{live_score:.4f} on the same folds",
     }
+
+
+def apply_gate(
+    rnd: TrainingRound,
+    versions: list[ModelVersion],
+    confusions: dict[int, list[list[list[int]]]],
+    baseline_ious: dict[int, list[float | None]],
+) -> dict[str, Any]:
+    """The end of a round: judge its new versions against the quality floor and the live model on
+    the same folds, and promote the winner when the gate says so. Returns the stored decision.
+
+    confusions: version pk -> its validation confusion per fold; baseline_ious: fold -> the live
+    model's per-class IoU on that fold (complete only when every fold evaluated it)."""
+    class_names = rnd.project.class_names()
+    live = live_version(rnd.project)
+    fold_ious = (
+        [baseline_ious[f] for f in sorted(baseline_ious)] if len(baseline_ious) == len(rnd.folds) else None
+    )
+    chosen = rnd.config.get("promotion_floor")
+    floor = float(settings.SPINELAB["PROMOTION_FLOOR"] if chosen is None else chosen)
+    problems = {}
+    for version in versions:
+        problem = quality_problem(confusions.get(version.pk, []), floor) if floor > 0 else None
+        if problem:
+            problems[version.pk] = problem
+    gate = gate_decision(versions, live, rnd.baseline, fold_ious, class_names, problems)
+    if fold_ious:
+        gate["live_report"] = summarise(fold_ious, class_names)
+    if gate["promote"]:
+        best = ModelVersion.objects.get(pk=gate["best"])
+        promote_model(best, reason=Promotion.Reason.GATE, note=gate["reason"], details=gate)
+    return gate

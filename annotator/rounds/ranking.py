@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from annotator.errors import InvalidInput
 from annotator.models import Job, ModelVersion, Slice, SliceState, TrainingRound
-from annotator.services import jobs, registry, rounds
+from annotator.rounds import checkpoints, lifecycle
+from annotator.rounds.data import ImageLoader, channel_names, has_channels, slice_spacing
+from annotator.services import jobs
 from annotator.services.masks import save_model_prelabel
-from annotator.services.round_data import ImageLoader, channel_names, has_channels, slice_spacing
 
 CANDIDATE_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED)
 
@@ -59,7 +60,7 @@ def prelabel_work(job: Job) -> dict[str, Any]:
     version = ModelVersion.objects.select_related("project", "training_round").get(pk=job.params["version"])
     strategy = job.params.get("strategy", "entropy")
     channels = version_channels(version)
-    loaded = [registry.read_model(name) for name in registry.inference_weights(version)]
+    loaded = [checkpoints.read_model(name) for name in checkpoints.inference_weights(version)]
     models = [model for model, _, _ in loaded]
     plans = [cfg.get_plan() for _, cfg, _ in loaded]
     if any(plan is None for plan in plans):
@@ -130,7 +131,7 @@ def prelabel_work(job: Job) -> dict[str, Any]:
     round_id = job.params.get("round")
     if round_id:
         rnd = TrainingRound.objects.get(pk=round_id)
-        rounds.finish_round(
+        lifecycle.finish_round(
             rnd, Job.State.SUCCEEDED, f"done: {version.label} live, {len(ranked)} slices ranked"
         )
     return {

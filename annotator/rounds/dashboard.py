@@ -1,5 +1,6 @@
 """Read models for the rounds dashboard: round summaries, the paper-style IoU table, learning curves,
-promotions and imported simulation curves (plain dicts, JSON-ready)."""
+promotions and imported simulation curves (plain dicts, JSON-ready). Figures that depend on the size
+of the data set (correction effort) are read as stored by annotator.rounds.aggregates."""
 
 from __future__ import annotations
 
@@ -9,29 +10,10 @@ from django.db import transaction
 
 from annotator.errors import InvalidInput
 from annotator.models import Job, ModelVersion, Project, Promotion, SimulationRun, TrainingRound
-from annotator.services import registry, roles
-from annotator.services.effort import correction_effort
-
-
-def job_dict(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.pk,
-        "kind": job.kind,
-        "state": job.state,
-        "progress": job.progress,
-        "message": job.message,
-        "params": {k: v for k, v in job.params.items() if not k.startswith("_")},
-        "epoch": job.result.get("epoch"),
-        "epochs": job.result.get("epochs"),
-        "loss": job.result.get("loss"),
-        "eta_seconds": job.result.get("eta_seconds"),
-        "error": job.error[-2000:],
-        "attempts": job.attempts,
-        "retryable": job.state in (Job.State.FAILED, Job.State.CANCELLED) and bool(job.params.get("_task")),
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-    }
+from annotator.rounds.effort import correction_effort
+from annotator.rounds.versions import live_version
+from annotator.services import access
+from annotator.services.jobs import job_json
 
 
 def version_dict(v: ModelVersion) -> dict[str, Any]:
@@ -97,20 +79,14 @@ def round_summary(rnd: TrainingRound) -> dict[str, Any]:
 
 
 def round_detail_for(rnd: TrainingRound, user: Any) -> dict[str, Any]:
-    """`round_detail` as `user` may see it: job tracebacks (`error`, with server paths) for ML staff and
-    admins only."""
-    data = round_detail(rnd)
-    if not roles.is_ml_staff(user):
-        for job in data["jobs"]:
-            job["error"] = ""
-    return data
-
-
-def round_detail(rnd: TrainingRound) -> dict[str, Any]:
-    # Read-only: lost workers' jobs are reaped and ended rounds finalized by the workers' job watch
-    # (annotator/services/job_watch.py), never by a read.
+    """A round with its jobs as `user` may see them: job tracebacks (`error`, with server paths) for
+    ML staff and admins only. Read-only: lost workers' jobs are reaped and ended rounds finalized by
+    the workers' job watch (annotator/services/job_watch.py), never by a read."""
     data = round_summary(rnd)
-    data["jobs"] = [job_dict(j) for j in Job.objects.filter(parent=rnd.job_id).order_by("id")]
+    show_error = access.sees_job_errors(user)
+    data["jobs"] = [
+        job_json(j, show_error=show_error) for j in Job.objects.filter(parent=rnd.job_id).order_by("id")
+    ]
     return data
 
 
@@ -123,17 +99,17 @@ def iou_table(rnd: TrainingRound) -> dict[str, Any]:
         {"index": c, "class": name, "cells": {a: rnd.report[a]["classes"][c] for a in archs}}
         for c, name in enumerate(class_names)
     ]
-    mean_rows = {key: {a: rnd.report[a][key] for a in archs} for key in ("mean_iou", "mean_iou_bg")}
-    scored = [a for a in archs if rnd.report[a]["mean_iou"]["mean"] is not None]
-    best = max(scored, key=lambda a: rnd.report[a]["mean_iou"]["mean"]) if scored else None
+    mean_rows = {key: {a: rnd.report[a][key] for a in archs} for key in ("mean_iou_fg", "mean_iou_all")}
+    scored = [a for a in archs if rnd.report[a]["mean_iou_fg"]["mean"] is not None]
+    best = max(scored, key=lambda a: rnd.report[a]["mean_iou_fg"]["mean"]) if scored else None
     errors = {a: r["error"] for a, r in rnd.report.items() if "error" in r}
     return {
         "round": rnd.number,
         "round_id": rnd.pk,
         "architectures": archs,
         "rows": rows,
-        "mean_without_background": mean_rows["mean_iou"],
-        "mean_with_background": mean_rows["mean_iou_bg"],
+        "mean_without_background": mean_rows["mean_iou_fg"],
+        "mean_with_background": mean_rows["mean_iou_all"],
         "best": best,
         "errors": errors,
         "gate": rnd.gate,
@@ -178,7 +154,7 @@ def learning_curve(project: Project) -> list[dict[str, Any]]:
 
 
 def dashboard(project: Project) -> dict[str, Any]:
-    live = registry.live_version(project)
+    live = live_version(project)
     return {
         "project": {
             "id": project.pk,
