@@ -1,4 +1,8 @@
-"""Review REST views: thin wrappers over services.review / agreement / annotator_stats."""
+"""Review REST views: DRF generic views over services.review / agreement / annotator_stats.
+
+Inputs are the serializers of annotator.api.inputs, answers those of annotator.api.review_serializers;
+writes happen in `perform_create`, which calls the service. Who may do what is annotator.services.access.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,36 @@ import io
 from typing import Any
 
 import numpy as np
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from PIL import Image
-from rest_framework.pagination import PageNumberPagination
+from rest_framework import generics, serializers
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from annotator.api import inputs
-from annotator.api.permissions import full_view_projects, get_visible_project, require_role_in
+from annotator.api.pagination import Pagination
+from annotator.api.review_serializers import (
+    AssignedSkippedSerializer,
+    GoldResultSerializer,
+    MaskDiffSerializer,
+    MyQueueRowSerializer,
+    ReviewHistorySerializer,
+    ReviewQueueSliceSerializer,
+    ReviewResultSerializer,
+)
+from annotator.api.views.common import check_valid
 from annotator.api.views.pixels import check_png_header
-from annotator.errors import Forbidden, InvalidInput, NotFound
-from annotator.models import Project, ReviewDecision, Slice
-from annotator.services import roles
-from annotator.services.access import can_view_main_mask
+from annotator.errors import InvalidInput, NotFound
+from annotator.models import Project, Slice
+from annotator.services import access
 from annotator.services.agreement import agreement_report, do_mark_gold, do_send_for_double, do_send_gold
 from annotator.services.annotator_stats import annotator_stats
 from annotator.services.masks import revision_labels
-from annotator.services.projects import default_project
-from annotator.services.review import do_review, mask_diff, my_queue, review_queue
+from annotator.services.review import QueueRow, decisions_of, do_review, mask_diff, my_queue, review_queue
 
 MAX_GOLD_BYTES = 16 * 1024 * 1024
 
@@ -39,146 +51,106 @@ class RawPngParser(BaseParser):
         return stream.read() if stream is not None else b""
 
 
-def _project(ref: int | str | None) -> Project:
-    """A project by id or slug as validated by inputs.ProjectRefField; the default when absent."""
-    if ref in (None, ""):
-        return default_project()
-    found = (
-        Project.objects.filter(pk=ref).first()
-        if isinstance(ref, int)
-        else Project.objects.filter(slug=ref).first()
-    )
+def _existing_project(ref: int | str | None) -> Project:
+    """The project named in a write (the default when absent); 404 when there is no such project."""
+    found = access.find_project(ref)
     if found is None:
-        raise NotFound(f"project {ref} does not exist")
+        raise NotFound(f"project {ref!r} does not exist")
     return found
 
 
-def _project_or_none(ref: int | str) -> Project | None:
-    return (
-        Project.objects.filter(pk=ref) if isinstance(ref, int) else Project.objects.filter(slug=ref)
-    ).first()
+class ServiceCreateView(generics.CreateAPIView):
+    """POST: `gate` (the role somewhere), the body checked by `serializer_class` (a 400 naming each bad
+    field), then `perform_create` calls the service and keeps its answer in `self.result`; 201."""
+
+    parser_classes = [JSONParser]
+    filter_backends: list[Any] = []
+    output_class: type[serializers.Serializer] = serializers.Serializer
+
+    def gate(self, user: Any) -> None:
+        """Refuse roles that may never do this (403) before the body is read."""
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.gate(request.user)
+        serializer = self.get_serializer(data=request.data if hasattr(request.data, "get") else {})
+        check_valid(serializer)
+        self.perform_create(serializer)
+        return Response(self.output_class(self.result).data, status=201)
 
 
-def _require(user: Any, check: Any, what: str) -> None:
-    if not check(user):
-        raise Forbidden(f"your role may not {what}")
+class ReviewQueueView(generics.ListAPIView):
+    """Submitted slices, oldest first; filters annotator, series, subject, class, older_than_hours."""
 
+    serializer_class = ReviewQueueSliceSerializer
+    pagination_class = Pagination
+    filter_backends: list[Any] = []
 
-def _slice(pk: int, user: Any) -> Slice:
-    """The slice, or 404 when it does not exist or lies in a project the user holds no role in."""
-    found = (
-        Slice.objects.select_related("series__session__subject__project", "head_revision")
-        .filter(pk=pk)
-        .first()
-    )
-    if found is None or not roles.roles_in(user, found.project):
-        raise NotFound(f"slice {pk} does not exist")
-    return found
-
-
-def _require_supervisor_of(user: Any, slice_ids: Any, what: str) -> None:
-    """Every slice named must be in a project where the user supervises (404 / 403 otherwise)."""
-    ids = [i for i in slice_ids if isinstance(i, int)] if isinstance(slice_ids, list) else []
-    for slice_ in Slice.objects.filter(pk__in=ids).select_related("series__session__subject__project"):
-        require_role_in(user, slice_.project, roles.SUPERVISOR, roles.ADMIN, what=what)
-
-
-def decision_json(d: ReviewDecision) -> dict[str, Any]:
-    return {
-        "id": d.pk,
-        "slice": d.slice_id,
-        "revision": d.revision_id,
-        "decision": d.decision,
-        "comment": d.comment,
-        "reviewer": d.reviewer.username if d.reviewer else None,
-        "created_at": d.created_at.isoformat(),
-        "pins": [
-            {"x": p.x, "y": p.y, "radius": p.radius, "polygon": p.polygon, "text": p.text}
-            for p in d.pins.all()
-        ],
-    }
-
-
-def slice_json(s: Slice) -> dict[str, Any]:
-    head = s.head_revision
-    return {
-        "id": s.pk,
-        "series": s.series_id,
-        "subject": s.series.session.subject.label,
-        "index": s.index,
-        "state": s.state,
-        "head_revision": head.pk if head else None,
-        "annotator": head.author.username if head and head.author else None,
-        "submitted_at": head.created_at.isoformat() if head else None,
-        "classes_present": [i for i, n in enumerate(head.labelled_pixels) if n] if head else [],
-    }
-
-
-def paginated(request: Request, view: APIView, rows: list[Any]) -> Response:
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(rows, request, view=view)
-    return paginator.get_paginated_response(page)
-
-
-class ReviewQueueView(APIView):
-    @extend_schema(parameters=[inputs.ReviewQueueQuery], responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        """Submitted slices, oldest first; filters annotator, series, subject, class, older_than_hours."""
-        _require(request.user, roles.sees_everything, "see the review queue")
-        params = inputs.query(inputs.ReviewQueueQuery, request)
+    def get_queryset(self) -> QuerySet[Slice]:
+        user = self.request.user
+        access.require(access.is_staff(user), "your role may not see the review queue")
+        params = inputs.query(inputs.ReviewQueueQuery, self.request)
         project = params.get("project")
         if project not in (None, ""):
-            project = get_visible_project(request.user, _project_or_none(project)).pk
-        qs = review_queue(
+            project = access.project_for(user, project, what="see its review queue").pk
+        return review_queue(
             project=project,
             annotator=params.get("annotator") or None,
             series=params.get("series"),
             subject=params.get("subject") or None,
             class_index=params.get("class"),
             older_than_hours=params.get("older_than_hours"),
-        ).filter(series__session__subject__project__in=full_view_projects(request.user))
-        return paginated(request, self, [slice_json(s) for s in qs])
+        ).filter(series__session__subject__project__in=access.staff_projects(user))
+
+    @extend_schema(parameters=[inputs.ReviewQueueQuery])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
-class ReviewView(APIView):
-    parser_classes = [JSONParser]
+class ReviewView(ServiceCreateView):
+    """{decision: accept|reject, comment, pins: [{x, y, radius?, polygon?, text}], revision?}"""
 
-    @extend_schema(request=inputs.ReviewInput, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request: Request, pk: int) -> Response:
-        """{decision: accept|reject, comment, pins: [{x, y, radius?, polygon?, text}], revision?}"""
-        if not roles.is_supervisor(request.user):
-            raise Forbidden("only supervisors and admins may review slices")
-        body = inputs.body(inputs.ReviewInput, request)
-        require_role_in(
-            request.user,
-            _slice(pk, request.user).project,
-            roles.SUPERVISOR,
-            roles.ADMIN,
-            what="review slices",
-        )
-        record = do_review(
+    serializer_class = inputs.ReviewInput
+    output_class = ReviewResultSerializer
+
+    def gate(self, user: Any) -> None:
+        access.require(access.can_review(user), "only supervisors and admins may review slices")
+
+    def perform_create(self, serializer: Any) -> None:
+        body, pk = serializer.validated_data, self.kwargs["pk"]
+        slice_ = access.slice_in_reach(self.request.user, pk, "head_revision")
+        access.require_reviewer_of(self.request.user, slice_.project, "review slices")
+        self.result = do_review(
             slice_id=pk,
-            reviewer=request.user,
+            reviewer=self.request.user,
             decision=body.get("decision"),
             comment=body.get("comment", ""),
             pins=body.get("pins"),
             revision_id=body.get("revision"),
         )
-        state = Slice.objects.values_list("state", flat=True).get(pk=pk)
-        return Response({**decision_json(record), "state": state}, status=201)
+        self.result.slice.refresh_from_db(fields=["state"])
+
+    @extend_schema(request=inputs.ReviewInput, responses={201: ReviewResultSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
-class ReviewHistoryView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request, pk: int) -> Response:
-        """Every decision on the slice, newest first, with pins (the audit trail)."""
-        slice_ = _slice(pk, request.user)
-        if not can_view_main_mask(request.user, slice_):
-            raise NotFound(f"slice {pk} does not exist")
-        decisions = slice_.reviews.select_related("reviewer").prefetch_related("pins")
-        return Response(
-            {"slice": pk, "state": slice_.state, "results": [decision_json(d) for d in decisions]}
-        )
+def _slice_with_main_mask(user: Any, pk: int) -> Slice:
+    """The slice when the user may see its main-track work; 404 otherwise (blind annotation)."""
+    slice_ = access.slice_in_reach(user, pk, "head_revision")
+    if not access.can_view_main_mask(user, slice_):
+        raise NotFound(f"slice {pk} does not exist")
+    return slice_
+
+
+class ReviewHistoryView(generics.RetrieveAPIView):
+    """Every decision on the slice, newest first, with pins (the audit trail)."""
+
+    serializer_class = ReviewHistorySerializer
+
+    def get_object(self) -> Slice:
+        slice_ = _slice_with_main_mask(self.request.user, self.kwargs["pk"])
+        slice_.decisions = list(decisions_of(slice_))  # type: ignore[attr-defined]
+        return slice_
 
 
 def _overlay_png(labels: np.ndarray, colours: list[str], keep: np.ndarray, alpha: int = 255) -> bytes:
@@ -192,14 +164,14 @@ def _overlay_png(labels: np.ndarray, colours: list[str], keep: np.ndarray, alpha
     return buffer.getvalue()
 
 
-class ReviewDiffView(APIView):
+class ReviewDiffView(generics.GenericAPIView):
+    serializer_class = MaskDiffSerializer
+
     @extend_schema(parameters=[inputs.DiffQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response | HttpResponse:
         """JSON counts per class; `?layer=diff|head|prelabel` -> an RGBA overlay PNG instead."""
         layer = inputs.query(inputs.DiffQuery, request).get("layer")
-        slice_ = _slice(pk, request.user)
-        if not can_view_main_mask(request.user, slice_):
-            raise NotFound(f"slice {pk} does not exist")
+        slice_ = _slice_with_main_mask(request.user, pk)
         project = slice_.project
         colours = list(project.classes.order_by("index").values_list("colour", flat=True))
         diff = mask_diff(slice_, len(colours))
@@ -217,61 +189,48 @@ class ReviewDiffView(APIView):
                 raise InvalidInput(f"layer must be diff, head or prelabel, got {layer!r}")
             return HttpResponse(png, content_type="image/png", headers={"Cache-Control": "no-store"})
         names = project.class_names()
-        return Response(
-            {
-                "slice": pk,
-                "head_revision": diff.head.pk,
-                "prelabel_revision": diff.prelabel.pk if diff.prelabel else None,
-                "changed_pixels": int(diff.changed.sum()),
-                "total_pixels": int(diff.changed.size),
-                "classes": [
-                    {"index": i, "name": names[i], "added": diff.added[i], "removed": diff.removed[i]}
-                    for i in range(len(names))
-                    if diff.added[i] or diff.removed[i]
-                ],
-                "diff_png": f"/api/slices/{pk}/review-diff/?layer=diff",
-            }
+        answer = {
+            "slice": pk,
+            "head_revision": diff.head.pk,
+            "prelabel_revision": diff.prelabel.pk if diff.prelabel else None,
+            "changed_pixels": int(diff.changed.sum()),
+            "total_pixels": int(diff.changed.size),
+            "classes": [
+                {"index": i, "name": names[i], "added": diff.added[i], "removed": diff.removed[i]}
+                for i in range(len(names))
+                if diff.added[i] or diff.removed[i]
+            ],
+            "diff_png": f"/api/slices/{pk}/review-diff/?layer=diff",
+        }
+        return Response(self.get_serializer(answer).data)
+
+
+class MyQueueView(generics.ListAPIView):
+    """My active assignments: rejected slices first with the latest rejection, then the rest."""
+
+    serializer_class = MyQueueRowSerializer
+    pagination_class = Pagination
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> list[QueueRow]:  # type: ignore[override]
+        return my_queue(self.request.user)
+
+
+class DoubleAnnotationView(ServiceCreateView):
+    """{share, annotator, series?, seed?} or {slices: [...], annotator} -> {assigned, skipped}."""
+
+    serializer_class = inputs.DoubleAnnotationInput
+    output_class = AssignedSkippedSerializer
+
+    def perform_create(self, serializer: Any) -> None:
+        body = serializer.validated_data
+        project = _existing_project(
+            body.get("project") or inputs.query(inputs.ProjectQuery, self.request).get("project")
         )
-
-
-class MyQueueView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        """My active assignments: rejected slices first with the latest rejection, then the rest."""
-        rows = []
-        member_of = roles.project_ids_where(request.user)  # a project left behind drops out
-        for slice_, assignment, review in my_queue(request.user):
-            if slice_.series.session.subject.project_id not in member_of:
-                continue
-            rows.append(
-                {
-                    "slice": slice_.pk,
-                    "state": slice_.state,
-                    "purpose": assignment.purpose,
-                    "series": slice_.series_id,
-                    "subject": slice_.series.session.subject.label,
-                    "index": slice_.index,
-                    "track": assignment.purpose,  # the mask track to PUT (?track=double|gold)
-                    "review": decision_json(review) if review else None,
-                }
-            )
-        return paginated(request, self, rows)
-
-
-class DoubleAnnotationView(APIView):
-    parser_classes = [JSONParser]
-
-    @extend_schema(request=inputs.DoubleAnnotationInput, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request: Request) -> Response:
-        """{share, annotator, series?, seed?} or {slices: [...], annotator} -> {assigned, skipped}."""
-        body = inputs.body(inputs.DoubleAnnotationInput, request)
-        project = _project(body.get("project") or inputs.query(inputs.ProjectQuery, request).get("project"))
-        if roles.is_supervisor(request.user):
-            require_role_in(
-                request.user, project, roles.SUPERVISOR, roles.ADMIN, what="send slices for double"
-            )
-        result = do_send_for_double(
-            by=request.user,
+        if access.can_review(self.request.user):
+            access.require_reviewer_of(self.request.user, project, "send slices for double")
+        self.result = do_send_for_double(
+            by=self.request.user,
             annotator=body.get("annotator"),
             project=project,
             share=body.get("share"),
@@ -279,70 +238,100 @@ class DoubleAnnotationView(APIView):
             series=body.get("series"),
             seed=body["seed"],
         )
-        return Response(result, status=201)
+
+    @extend_schema(request=inputs.DoubleAnnotationInput, responses={201: AssignedSkippedSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
-class GoldView(APIView):
+class GoldView(ServiceCreateView):
+    """PNG body (image/png) = the gold mask; JSON {"from": "accepted_head"} copies the accepted head."""
+
     parser_classes = [RawPngParser, JSONParser]
+    serializer_class = inputs.GoldFromInput
+    output_class = GoldResultSerializer
 
-    @extend_schema(
-        request={"image/png": OpenApiTypes.BINARY, "application/json": inputs.GoldFromInput},
-        responses={201: OpenApiTypes.OBJECT},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        """PNG body (image/png) = the gold mask; JSON {"from": "accepted_head"} copies the accepted head."""
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        pk = self.kwargs["pk"]
         if request.content_type.startswith("image/png"):
             png = request.data if isinstance(request.data, bytes) else b""
             if len(png) > MAX_GOLD_BYTES:
                 raise InvalidInput(f"the gold mask is larger than {MAX_GOLD_BYTES} bytes")
             if not png:
                 raise InvalidInput("the gold mask body is empty: send an indexed PNG")
-            _require(request.user, roles.is_supervisor, "mark gold slices")
-            check_png_header(
-                png, _slice(pk, request.user)
-            )  # size from the header: a huge PNG is never decoded
+            access.require(access.can_review(request.user), "your role may not mark gold slices")
+            # The size comes from the header: a huge PNG is never decoded.
+            check_png_header(png, access.slice_in_reach(request.user, pk))
         else:
             if not hasattr(request.data, "get") or request.data.get("from") != "accepted_head":
                 raise InvalidInput('send an image/png body, or JSON {"from": "accepted_head"}')
             png = None
-        if roles.is_supervisor(request.user):
-            require_role_in(
-                request.user,
-                _slice(pk, request.user).project,
-                roles.SUPERVISOR,
-                roles.ADMIN,
-                what="mark gold",
-            )
-        revision = do_mark_gold(slice_id=pk, by=request.user, png=png)
-        return Response({"slice": pk, "gold_revision": revision.pk}, status=201)
+        self.perform_create(png)
+        return Response(self.output_class(self.result).data, status=201)
+
+    def perform_create(self, png: Any) -> None:  # type: ignore[override]
+        pk = self.kwargs["pk"]
+        if access.can_review(self.request.user):
+            slice_ = access.slice_in_reach(self.request.user, pk)
+            access.require_reviewer_of(self.request.user, slice_.project, "mark gold")
+        revision = do_mark_gold(slice_id=pk, by=self.request.user, png=png)
+        self.result = {"slice": pk, "gold_revision": revision.pk}
+
+    @extend_schema(
+        request={"image/png": OpenApiTypes.BINARY, "application/json": inputs.GoldFromInput},
+        responses={201: GoldResultSerializer},
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
-class GoldAssignmentsView(APIView):
-    parser_classes = [JSONParser]
+class GoldAssignmentsView(ServiceCreateView):
+    """{annotators: [...], slices: [...]} -> gold assignments {assigned, skipped}."""
 
-    @extend_schema(request=inputs.GoldAssignmentsInput, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request: Request) -> Response:
-        """{annotators: [...], slices: [...]} -> gold assignments {assigned, skipped}."""
-        body = inputs.body(inputs.GoldAssignmentsInput, request)
-        if roles.is_supervisor(request.user):
-            _require_supervisor_of(request.user, body["slices"], "hand out gold annotation")
-        result = do_send_gold(by=request.user, annotators=body["annotators"], slices=body["slices"])
-        return Response(result, status=201)
+    serializer_class = inputs.GoldAssignmentsInput
+    output_class = AssignedSkippedSerializer
+
+    def perform_create(self, serializer: Any) -> None:
+        body = serializer.validated_data
+        user = self.request.user
+        if access.can_review(user):
+            # Every slice named must lie in a project the user supervises (404 / 403 otherwise).
+            for slice_ in Slice.objects.filter(pk__in=body["slices"]).select_related(
+                "series__session__subject__project"
+            ):
+                access.require_reviewer_of(user, slice_.project, "hand out gold annotation")
+        self.result = do_send_gold(by=user, annotators=body["annotators"], slices=body["slices"])
+
+    @extend_schema(request=inputs.GoldAssignmentsInput, responses={201: AssignedSkippedSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
-class AgreementView(APIView):
+class ProjectReportView(generics.GenericAPIView):
+    """GET ?project=: a staff-only report of one project, built by `report`."""
+
+    what = ""
+
+    def report(self, project: Project) -> dict[str, Any]:
+        raise NotImplementedError
+
     @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        _require(request.user, roles.sees_everything, "see inter-annotator agreement")
-        project = _project(inputs.query(inputs.ProjectQuery, request).get("project"))
-        require_role_in(request.user, project, *roles.EVERYTHING, what="see inter-annotator agreement")
-        return Response(agreement_report(project))
+        access.require(access.is_staff(request.user), f"your role may not {self.what}")
+        ref = inputs.query(inputs.ProjectQuery, request).get("project")
+        project = access.project_for(request.user, ref, *access.STAFF, what=self.what)
+        return Response(self.report(project))
 
 
-class AnnotatorStatsView(APIView):
-    @extend_schema(parameters=[inputs.ProjectQuery], responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
-        _require(request.user, roles.sees_everything, "see annotator statistics")
-        project = _project(inputs.query(inputs.ProjectQuery, request).get("project"))
-        require_role_in(request.user, project, *roles.EVERYTHING, what="see annotator statistics")
-        return Response(annotator_stats(project))
+class AgreementView(ProjectReportView):
+    what = "see inter-annotator agreement"
+
+    def report(self, project: Project) -> dict[str, Any]:
+        return agreement_report(project)
+
+
+class AnnotatorStatsView(ProjectReportView):
+    what = "see annotator statistics"
+
+    def report(self, project: Project) -> dict[str, Any]:
+        return annotator_stats(project)

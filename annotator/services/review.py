@@ -208,26 +208,40 @@ def review_queue(
     return qs.order_by("head_revision__created_at", "id")
 
 
-def my_queue(user: Any) -> list[tuple[Slice, Assignment, ReviewDecision | None]]:
-    """The user's active assignments: rejected slices first (with the latest rejection), then the
-    others by rank; accepted/submitted main work is not listed (nothing left to do)."""
+@dataclass
+class QueueRow:
+    """One of an annotator's active assignments, with the latest rejection when it was rejected."""
+
+    slice: Slice
+    assignment: Assignment
+    review: ReviewDecision | None
+
+
+def my_queue(user: Any) -> list[QueueRow]:
+    """The user's active assignments in projects where they still hold a role: rejected slices first
+    (with the latest rejection), then the others by rank; accepted/submitted main work is not listed
+    (nothing left to do)."""
     assignments = (
-        Assignment.objects.filter(annotator=user, active=True)
+        Assignment.objects.filter(
+            annotator=user,
+            active=True,
+            slice__series__session__subject__project__in=access.visible_projects(user),
+        )
         .select_related("slice__series__session__subject")
         .exclude(
             purpose=Assignment.Purpose.MAIN, slice__state__in=[SliceState.SUBMITTED, SliceState.ACCEPTED]
         )
         .exclude(purpose__in=[Assignment.Purpose.DOUBLE, Assignment.Purpose.GOLD], completed_at__isnull=False)
     )
-    rows: list[tuple[Slice, Assignment, ReviewDecision | None]] = []
+    rows: list[QueueRow] = []
     for a in assignments:
         rejected = a.purpose == Assignment.Purpose.MAIN and a.slice.state == SliceState.REJECTED
-        rows.append((a.slice, a, latest_rejection(a.slice) if rejected else None))
+        rows.append(QueueRow(a.slice, a, latest_rejection(a.slice) if rejected else None))
 
-    def order(row: tuple[Slice, Assignment, ReviewDecision | None]) -> tuple[int, int, int]:
-        slice_, _, review = row
-        rank = slice_.rank if slice_.rank is not None else 1 << 30
-        return (0 if review is not None or slice_.state == SliceState.REJECTED else 1, rank, slice_.pk)
+    def order(row: QueueRow) -> tuple[int, int, int]:
+        rank = row.slice.rank if row.slice.rank is not None else 1 << 30
+        first = row.review is not None or row.slice.state == SliceState.REJECTED
+        return (0 if first else 1, rank, row.slice.pk)
 
     return sorted(rows, key=order)
 

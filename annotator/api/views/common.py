@@ -12,6 +12,12 @@ from annotator.errors import InvalidInput
 def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
     """Validate request data or raise InvalidInput (400) naming every bad field."""
     serializer = serializer_class(data=data)
+    check_valid(serializer)
+    return dict(serializer.validated_data)
+
+
+def check_valid(serializer: serializers.Serializer) -> None:
+    """Raise InvalidInput (400) naming every bad field unless the serializer's data is valid."""
     if not serializer.is_valid():
         errors = {
             field: [str(m) for m in messages] if isinstance(messages, list) else messages
@@ -19,7 +25,6 @@ def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict
         }
         summary = "; ".join(f"{where}: {message}" for where, message in _flatten(serializer.errors))
         raise InvalidInput(f"invalid request: {summary}", errors=errors)
-    return dict(serializer.validated_data)
 
 
 def _flatten(errors: Any, where: str = "") -> list[tuple[str, str]]:
