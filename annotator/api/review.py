@@ -66,6 +66,7 @@ class ServiceCreateView(generics.CreateAPIView):
     parser_classes = [JSONParser]
     filter_backends: list[Any] = []
     output_class: type[serializers.Serializer] = serializers.Serializer
+    result: Any = None
 
     def gate(self, user: Any) -> None:
         """Refuse roles that may never do this (403) before the body is read."""

@@ -16,14 +16,15 @@ def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict
     return dict(serializer.validated_data)
 
 
-def check_valid(serializer: serializers.Serializer) -> None:
+def check_valid(serializer: serializers.BaseSerializer) -> None:
     """Raise InvalidInput (400) naming every bad field unless the serializer's data is valid."""
     if not serializer.is_valid():
+        found: dict[str, Any] = dict(serializer.errors)
         errors = {
             field: [str(m) for m in messages] if isinstance(messages, list) else messages
-            for field, messages in serializer.errors.items()
+            for field, messages in found.items()
         }
-        summary = "; ".join(f"{where}: {message}" for where, message in _flatten(serializer.errors))
+        summary = "; ".join(f"{where}: {message}" for where, message in _flatten(found))
         raise InvalidInput(f"invalid request: {summary}", errors=errors)
 
 
