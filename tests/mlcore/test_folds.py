@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlcore.folds import load_folds, patient_kfold, save_folds
+from mlcore.folds import patient_kfold
 
 SUBJECTS = [f"sub-{i:02d}" for i in range(13)]
 
@@ -33,19 +33,3 @@ def test_the_split_is_deterministic_per_seed_and_independent_of_input_order():
 def test_more_folds_than_subjects_is_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="cannot make 5 folds from 3 distinct subjects"):
         patient_kfold(["a", "b", "b", "c"], k=5)
-
-
-def test_folds_survive_a_save_and_load_round_trip(tmp_path):
-    folds = patient_kfold(SUBJECTS, k=3)
-    save_folds(tmp_path / "split" / "folds.json", folds)
-    assert load_folds(tmp_path / "split" / "folds.json") == folds
-
-
-def test_a_corrupt_folds_file_is_reported_by_name(tmp_path):
-    bad = tmp_path / "folds.json"
-    bad.write_text('{"folds": [["a"], ["a", "b"]]}')
-    with pytest.raises(ValueError, match=r"\['a'\] appear in more than one fold"):
-        load_folds(bad)
-    bad.write_text("not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
-        load_folds(bad)
