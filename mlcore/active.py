@@ -17,7 +17,8 @@ STRATEGIES = ("random", "entropy", "margin", "bald", "disagreement")
 
 def mean_entropy(probs: np.ndarray) -> np.ndarray:
     """probs (N, K, H, W) -> (N,) mean pixel entropy (nats)."""
-    return entropy_map(probs).reshape(len(probs), -1).mean(axis=1)
+    scores: np.ndarray = entropy_map(probs).reshape(len(probs), -1).mean(axis=1)
+    return scores
 
 
 def mean_margin(probs: np.ndarray) -> np.ndarray:
@@ -26,7 +27,8 @@ def mean_margin(probs: np.ndarray) -> np.ndarray:
     if p.shape[1] < 2:
         return np.zeros(len(p), dtype=np.float32)
     top2 = -np.partition(-p, 1, axis=1)[:, :2]  # (N, 2, H, W), largest first
-    return (1.0 - (top2[:, 0] - top2[:, 1])).reshape(len(p), -1).mean(axis=1)
+    scores: np.ndarray = (1.0 - (top2[:, 0] - top2[:, 1])).reshape(len(p), -1).mean(axis=1)
+    return scores
 
 
 def bald_from_moments(mean_probs: np.ndarray, mean_entropy_map: np.ndarray) -> np.ndarray:
@@ -35,7 +37,8 @@ def bald_from_moments(mean_probs: np.ndarray, mean_entropy_map: np.ndarray) -> n
     mean_probs (N, K, H, W) = mean over samples; mean_entropy_map (N, H, W) = mean of each sample's
     pixel entropy -> (N,) >= 0."""
     mi = entropy_map(mean_probs) - np.asarray(mean_entropy_map, dtype=np.float32)
-    return np.clip(mi, 0.0, None).reshape(len(mi), -1).mean(axis=1)
+    scores: np.ndarray = np.clip(mi, 0.0, None).reshape(len(mi), -1).mean(axis=1)
+    return scores
 
 
 def bald(mc_probs: np.ndarray) -> np.ndarray:
@@ -52,7 +55,8 @@ def disagreement(labels: np.ndarray) -> np.ndarray:
     if not pairs:
         return np.zeros(lab.shape[1], dtype=np.float32)
     rates = [(lab[i] != lab[j]).reshape(lab.shape[1], -1).mean(axis=1) for i, j in pairs]
-    return np.mean(rates, axis=0).astype(np.float32)
+    scores: np.ndarray = np.mean(rates, axis=0).astype(np.float32)
+    return scores
 
 
 def k_center_greedy(features: np.ndarray, k: int, seed: int = 0, first: int | None = None) -> list[int]:

@@ -79,7 +79,8 @@ class ForegroundIndex:
             return None
         pixels = self.by_class[list(self.by_class)[int(rng.integers(len(self.by_class)))]]
         flat = int(pixels[int(rng.integers(len(pixels)))])
-        return divmod(flat, self.shape[1])
+        row, col = divmod(flat, int(self.shape[1]))
+        return row, col
 
 
 def sample_patch(

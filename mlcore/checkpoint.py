@@ -31,7 +31,7 @@ def _plain(value: Any) -> Any:
 
 
 def save_checkpoint(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     state_dict: dict[str, Tensor],
     cfg: TrainConfig,
     extra: dict[str, Any] | None = None,
@@ -60,7 +60,7 @@ def save_checkpoint(
     return target
 
 
-def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def read_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """The raw payload; ValueError naming the file when it is missing, truncated or not ours."""
     target = Path(path)
     if not target.is_file():
@@ -77,7 +77,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 def load_checkpoint(
-    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+    path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
 ) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
     """(model in eval mode on map_location, config, extra). ValueError for a bad file."""
     payload = read_checkpoint(path, map_location)

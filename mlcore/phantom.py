@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -69,7 +70,7 @@ class SubjectParams:
     bias: np.ndarray  # (4,) smooth multiplicative bias field coefficients
     gain: np.ndarray  # (12,) per-class intensity jitter
     noise: float
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,11 +142,13 @@ def _superellipse(a: np.ndarray, b: np.ndarray, p: int = 4) -> np.ndarray:
     an, bn = a2, b2
     for _ in range(p // 2 - 1):
         an, bn = an * a2, bn * b2
-    return an + bn <= 1.0
+    inside: np.ndarray = an + bn <= 1.0
+    return inside
 
 
 def _clip01(a: np.ndarray) -> np.ndarray:
-    return np.minimum(np.maximum(a, 0), 1)  # np.clip is several times slower on small arrays
+    clipped: np.ndarray = np.minimum(np.maximum(a, 0), 1)  # np.clip is several times slower on small arrays
+    return clipped
 
 
 def _chord(offset: float, radius: float) -> float:
@@ -358,7 +361,8 @@ def render(
     )  # spine coil: posterior
     img *= (by[:, None] * bx[None, :]).astype(np.float32)
     noise = rng.normal(0, p.noise, size=(2, h, w)).astype(np.float32)
-    return np.sqrt((img + noise[0]) ** 2 + noise[1] ** 2).astype(np.float32)
+    rician: np.ndarray = np.sqrt((img + noise[0]) ** 2 + noise[1] ** 2).astype(np.float32)
+    return rician
 
 
 def generate_slice(

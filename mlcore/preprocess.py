@@ -161,9 +161,10 @@ def _zoom_plane(
     # Output pixel o samples input (o + 0.5) / zoom - 0.5: pixel areas, not corner pixels, line up.
     matrix = np.array([1 / zoom[0], 1 / zoom[1]])
     offset = 0.5 / np.array(zoom) - 0.5
-    return ndimage.affine_transform(
+    out: np.ndarray = ndimage.affine_transform(
         plane, matrix, offset, output_shape=shape, order=order, mode="nearest", prefilter=False
     )
+    return out
 
 
 def resample_probs_back(probs: np.ndarray, shape: Sequence[int]) -> np.ndarray:
@@ -171,7 +172,8 @@ def resample_probs_back(probs: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     renormalised so they still sum to 1 per pixel."""
     out = resize_image(probs, shape, order=1)
     total = out.sum(axis=0, keepdims=True)
-    return out / np.maximum(total, 1e-8)
+    renormalised: np.ndarray = out / np.maximum(total, 1e-8)
+    return renormalised
 
 
 # --- plans -----------------------------------------------------------------------------------------

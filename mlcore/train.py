@@ -204,7 +204,7 @@ def learning_rate(base: float, schedule: str, step: int, total: int) -> float:
     """Pure schedule: lr at 0-based `step` of `total` ("poly": base * (1 - t)^0.9, nnU-Net)."""
     t = min(step / max(total, 1), 1.0)
     if schedule == "poly":
-        return base * (1 - t) ** 0.9
+        return float(base * (1 - t) ** 0.9)
     if schedule == "cosine":
         return base * 0.5 * (1 + math.cos(math.pi * t))
     return base
@@ -301,7 +301,7 @@ def train_fold(
     prepared = _prepare(labelled, plan, cfg.num_classes)
     device = resolve_device(cfg.device)
     fmt = memory_format(device, cfg.channels_last)
-    model = cfg.build().to(device).to(memory_format=fmt)  # type: ignore[call-overload]
+    model = cfg.build().to(device).to(memory_format=fmt)
     optimiser, base_lr = make_training_optimiser(cfg, model)
     loss_fn = get_loss(cfg.loss)
     aug = augmentation(cfg.augmentation) if cfg.augment else NO_AUGMENT

@@ -45,7 +45,8 @@ def body_hull_mm(body: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
         [np.stack([(cols + dc) * cs, (rows + dr) * rs], axis=1) for dr in (-0.5, 0.5) for dc in (-0.5, 0.5)]
     )
     hull = ConvexHull(corners)
-    return corners[hull.vertices]
+    ordered: np.ndarray = corners[hull.vertices]  # (K, 2)
+    return ordered
 
 
 def _frame(theta: float) -> tuple[np.ndarray, np.ndarray]:

@@ -38,7 +38,8 @@ class SmpBaseline(SegmentationNet):
         self.dropout = nn.Dropout2d(spec.dropout)
 
     def bottleneck(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.encoder(x)[-1]  # (B, D, H/32, W/32) (H/16 for DeepLabV3Plus)
+        deepest: torch.Tensor = self.net.encoder(x)[-1]  # (B, D, H/32, W/32) (H/16 for DeepLabV3Plus)
+        return deepest
 
     def forward_padded(self, x: torch.Tensor, with_aux: bool) -> list[torch.Tensor]:
         # smp's own forward, with the bottleneck dropout spliced in

@@ -32,7 +32,8 @@ class InceptionModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branches = [self.k1(x), self.k3(x), self.k5(x), self.pool(x)]  # 4 x (B, b, H, W)
-        return self.fuse(torch.cat(branches, dim=1))  # (B, out_ch, H, W)
+        out: torch.Tensor = self.fuse(torch.cat(branches, dim=1))  # (B, out_ch, H, W)
+        return out
 
 
 class MultiKernelBlock(nn.Sequential):
@@ -68,7 +69,7 @@ class AttentionGate(nn.Module):
 
     def forward(self, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         """x: skip (B, Cx, H, W); g: gate (B, Cg, H, W) -> gated skip (B, Cx, H, W)."""
-        alpha = self.psi(self.act(self.wx(x) + self.wg(g)))  # (B, 1, H, W) in (0, 1)
+        alpha: torch.Tensor = self.psi(self.act(self.wx(x) + self.wg(g)))  # (B, 1, H, W) in (0, 1)
         return x * alpha  # (B, Cx, H, W)
 
 
@@ -90,7 +91,8 @@ class DecoderStep(nn.Module):
         up = self.up(x)  # (B, skip_ch, 2h, 2w)
         if self.gate is not None:
             skip = self.gate(skip, up)  # (B, skip_ch, 2h, 2w)
-        return self.block(torch.cat([up, skip], dim=1))  # (B, out_ch, 2h, 2w)
+        out: torch.Tensor = self.block(torch.cat([up, skip], dim=1))  # (B, out_ch, 2h, 2w)
+        return out
 
 
 class SegmentationHeads(nn.Module):

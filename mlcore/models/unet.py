@@ -81,7 +81,8 @@ class UNet(SegmentationNet):
         self.aux_heads = SegmentationHeads(ch[1 : spec.depth], num_classes) if spec.deep_supervision else None
 
     def bottleneck(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)[-1]  # (B, ch[-1], H / stride, W / stride)
+        deepest: torch.Tensor = self.encoder(x)[-1]  # (B, ch[-1], H / stride, W / stride)
+        return deepest
 
     def forward_padded(self, x: torch.Tensor, with_aux: bool) -> list[torch.Tensor]:
         feats = self.encoder(x)  # [(B, ch[i], H / 2**i, W / 2**i)]
