@@ -19,7 +19,6 @@ from annotator.errors import Conflict, Forbidden, InvalidInput, InvalidTransitio
 from annotator.models import (
     Assignment,
     MaskRevision,
-    Project,
     ReviewComment,
     ReviewDecision,
     Slice,
@@ -284,16 +283,3 @@ def mask_diff(slice_: Slice, num_classes: int) -> MaskDiff:
     added = np.bincount(labels[changed].ravel(), minlength=num_classes)[:num_classes]
     removed = np.bincount(before[changed].ravel(), minlength=num_classes)[:num_classes]
     return MaskDiff(head, prelabel, labels, changed, added.astype(int).tolist(), removed.astype(int).tolist())
-
-
-def accepted_training_set(project: Project) -> list[MaskRevision]:
-    """Head revisions (main track) of the project's accepted slices: the only labels a training round
-    may use. Ordered by slice id so a snapshot is reproducible."""
-    slices = (
-        Slice.objects.filter(
-            series__session__subject__project=project, state=SliceState.ACCEPTED, head_revision__isnull=False
-        )
-        .select_related("head_revision")
-        .order_by("id")
-    )
-    return [s.head_revision for s in slices if s.head_revision is not None]

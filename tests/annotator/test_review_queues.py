@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from annotator.models import Assignment, MaskRevision
+from annotator.rounds.training_set import accepted_training_set
 from annotator.services.access import can_view_main_mask
-from annotator.services.review import accepted_training_set
 from tests.annotator.test_review_support import submitted_slice
 
 pytestmark = pytest.mark.django_db
