@@ -27,6 +27,8 @@ from mlcore.preprocess import (
     Plan,
     from_sagittal,
     resample_onto,
+    resample_probs_back,
+    resize_labels,
     spacing_of,
     to_sagittal,
     zscore,
@@ -196,28 +198,56 @@ def prelabel_slices(
     spacings: Sequence[Sequence[float]],
     mc_samples: int = 0,
     tta: bool = False,
+    batch_size: int = 8,
+    channels_last: bool = True,
 ) -> list[SlicePrediction]:
-    """Pre-labels and scores in one pass per model: each fold model's probabilities (on each slice's
-    own grid) give the ensemble mean, hence the labels, entropy and margin, and the models'
-    disagreement; BALD alone needs `mc_samples` extra MC-dropout passes (spread over the models)."""
-    from mlcore.active import bald_from_moments, disagreement, mean_entropy, mean_margin
-    from mlcore.predict import entropy_map
+    """Pre-labels and scores from one pass per model: images (C, H, W) z-scored, spacings (row, col)
+    mm -> one SlicePrediction per image, on the image's own grid.
 
-    per_model = [
-        predict_slices([m], [p], images, spacings, tta=tta) for m, p in zip(models, plans, strict=True)
-    ]
+    Models sharing a plan share one resampling and one set of windows; each window batch goes
+    through every model once. The models' probabilities give the ensemble mean (resampled back once
+    per plan), hence the labels, entropy and margin, and each model's labels give their
+    disagreement (argmax at the plan's spacing, nearest-neighbour back to the slice's grid). BALD
+    alone needs `mc_samples` extra MC-dropout passes (spread over the models)."""
+    from mlcore.active import bald_from_moments, disagreement, mean_entropy, mean_margin
+    from mlcore.predict import entropy_map, plan_groups, sliding_window_probs_per_model, to_plan
+
+    shapes = [tuple(np.shape(img)[1:]) for img in images]
+    totals: list[np.ndarray | None] = [None] * len(images)  # sum over models of (K, H, W)
+    votes: list[list[np.ndarray]] = [[] for _ in images]  # per model (H, W) labels
+    for plan, indices in plan_groups(models, plans, images, spacings):
+        patch = (int(plan.patch_size[0]), int(plan.patch_size[1]))
+        per_model = sliding_window_probs_per_model(
+            [models[i] for i in indices],
+            to_plan(plan, images, spacings),
+            patch,
+            tta=tta,
+            batch_size=batch_size,
+            channels_last=channels_last,
+        )  # [model][image] (K, h, w) at the plan's spacing
+        for n, shape in enumerate(shapes):
+            group = [probs[n] for probs in per_model]
+            native = resample_probs_back(np.mean(group, axis=0), shape) * len(group)
+            previous = totals[n]
+            totals[n] = native if previous is None else previous + native
+            votes[n] += [resize_labels(g.argmax(axis=0).astype(np.uint8), shape) for g in group]
     mc: list[list[np.ndarray]] = []
     for s in range(mc_samples):
         i = s % len(models)
-        mc.append(predict_slices([models[i]], [plans[i]], images, spacings, mc_samples=1))
+        mc.append(
+            predict_slices(
+                [models[i]], [plans[i]], images, spacings, mc_samples=1, channels_last=channels_last
+            )
+        )
     out = []
     for n in range(len(images)):
-        stack = np.stack([probs[n] for probs in per_model])  # (M, K, H, W)
-        mean = stack.mean(axis=0)[None]  # (1, K, H, W)
+        total = totals[n]
+        assert total is not None
+        mean = (total / len(models))[None]  # (1, K, H, W)
         scores = {
             "entropy": float(mean_entropy(mean)[0]),
             "margin": float(mean_margin(mean)[0]),
-            "disagreement": float(disagreement(stack.argmax(axis=1)[:, None])[0]),
+            "disagreement": float(disagreement(np.stack(votes[n])[:, None])[0]),
             "bald": 0.0,
         }
         if mc:

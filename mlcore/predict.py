@@ -1,6 +1,9 @@
 """Inference on in-memory arrays: one model or a fold ensemble (softmax averaged), optional
-horizontal-flip test-time augmentation and MC-dropout sampling. No gradients; CPU or CUDA
-(each model runs on the device its weights are on).
+horizontal-flip test-time augmentation and MC-dropout sampling. CPU or CUDA (each model runs on
+the device its weights are on), under `torch.inference_mode` and, by default, channels_last (models
+are converted in place on first use; on the 2-core CPU it made the demo model's forward pass ~1.5x
+faster, bench/RESULTS.md "Pre-labelling"). bf16 autocast stays CUDA-only (`amp`): on this CPU it was
+~3x slower than fp32.
 
 `predict_slices` is the plan-aware path used for validation, pre-labelling and the CLI: each slice is
 resampled to its model's plan spacing, predicted by a sliding window of the plan's patch size
@@ -10,7 +13,7 @@ slice's own grid. `predict_batch` runs models on arrays exactly as given."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +58,8 @@ def as_model_list(models: Models) -> list[nn.Module]:
 def entropy_map(probs: np.ndarray) -> np.ndarray:
     """Pixel entropy -sum_k p log p over the class axis: (..., K, H, W) -> (..., H, W) float32."""
     p = np.asarray(probs, dtype=np.float32)
-    return -(p * np.log(p + EPS)).sum(axis=-3).astype(np.float32)
+    out: np.ndarray = -(p * np.log(p + EPS)).sum(axis=-3).astype(np.float32)
+    return out
 
 
 def _is_dropout(module: nn.Module) -> bool:
@@ -79,17 +83,26 @@ def inference_mode(model: nn.Module, mc_dropout: bool = False) -> Iterator[nn.Mo
             module.training = mode
 
 
-@torch.no_grad()
-def softmax_probs(model: nn.Module, images: Tensor, tta: bool = False, amp: bool = False) -> Tensor:
+def prepare_model(model: nn.Module, channels_last: bool = True) -> nn.Module:
+    """The model in the memory format inference runs it in (in place; a no-op once converted)."""
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def softmax_probs(
+    model: nn.Module, images: Tensor, tta: bool = False, amp: bool = False, channels_last: bool = True
+) -> Tensor:
     """Softmax of one forward pass (or the mean with its horizontal flip when tta), computed on the
     model's device. images (B, C, H, W) -> (B, K, H, W) float32 on the same device as `images`."""
-    device = model_device(model)
-    x = images.to(device, dtype=torch.float32)
+    device = model_device(prepare_model(model, channels_last))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = images.to(device, dtype=torch.float32).contiguous(memory_format=fmt)
 
     def once(batch: Tensor) -> Tensor:
-        with autocast(device, amp):
+        with torch.inference_mode(), autocast(device, amp):
             out = model(batch)
-        logits = out[0] if isinstance(out, (list, tuple)) else out
+        logits: Tensor = out[0] if isinstance(out, (list, tuple)) else out
         return logits.float().softmax(dim=1)
 
     probs = once(x)
@@ -98,7 +111,14 @@ def softmax_probs(model: nn.Module, images: Tensor, tta: bool = False, amp: bool
     return probs.to(images.device)
 
 
-def ensemble_probs(models: list[nn.Module], x: Tensor, tta: bool, mc_samples: int, amp: bool) -> np.ndarray:
+def ensemble_probs(
+    models: list[nn.Module],
+    x: Tensor,
+    tta: bool,
+    mc_samples: int,
+    amp: bool,
+    channels_last: bool = True,
+) -> np.ndarray:
     """Mean softmax (B, K, H, W) of a batch (B, C, H, W) over the models, and over flips (tta) and
     `mc_samples` MC-dropout passes per model when asked."""
     total: Tensor | None = None
@@ -106,7 +126,7 @@ def ensemble_probs(models: list[nn.Module], x: Tensor, tta: bool, mc_samples: in
     for model in models:
         with inference_mode(model, mc_dropout=mc_samples > 0):
             for _ in range(max(1, mc_samples)):
-                p = softmax_probs(model, x, tta=tta, amp=amp)
+                p = softmax_probs(model, x, tta=tta, amp=amp, channels_last=channels_last)
                 total = p if total is None else total + p
                 passes += 1
     assert total is not None
@@ -127,6 +147,7 @@ def predict_batch(
     mc_samples: int = 0,
     batch_size: int = 8,
     amp: bool = False,
+    channels_last: bool = True,
 ) -> BatchPrediction:
     """images (N, C, H, W) float32 (normalised like training) -> BatchPrediction.
 
@@ -137,7 +158,7 @@ def predict_batch(
     labels, probs_out, entropy = [], [], []
     for start in range(0, len(arr), batch_size):
         x = torch.from_numpy(arr[start : start + batch_size])  # (B, C, H, W)
-        mean = ensemble_probs(listed, x, tta, mc_samples, amp)  # (B, K, H, W)
+        mean = ensemble_probs(listed, x, tta, mc_samples, amp, channels_last)  # (B, K, H, W)
         probs_out.append(mean.astype(np.float32))
         labels.append(mean.argmax(axis=1).astype(np.uint8))
         entropy.append(entropy_map(mean))
@@ -169,7 +190,8 @@ def gaussian_weights(patch: tuple[int, int], sigma_scale: float = 0.125) -> np.n
     (sigma = patch / 8, nnU-Net's choice), scaled to max 1 and never 0."""
     axes = [np.exp(-0.5 * ((np.arange(n) - (n - 1) / 2) / (n * sigma_scale)) ** 2) for n in patch]
     weights = np.outer(axes[0], axes[1]).astype(np.float32)
-    return np.maximum(weights / weights.max(), 1e-3)
+    floored: np.ndarray = np.maximum(weights / weights.max(), 1e-3)
+    return floored
 
 
 def window_starts(length: int, patch: int, overlap: float = 0.5) -> list[int]:
@@ -192,18 +214,15 @@ def _pad_to(image: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, tupl
     return np.stack([np.pad(ch, pad, constant_values=float(ch.min())) for ch in image]), (top, left)
 
 
-def sliding_window_probs(
-    models: Models,
-    images: Sequence[np.ndarray],
-    patch: tuple[int, int],
-    tta: bool = False,
-    mc_samples: int = 0,
-    batch_size: int = 8,
-    amp: bool = False,
-) -> list[np.ndarray]:
-    """Mean softmax over models (and flips / MC passes) of each (C, H, W) image, by Gaussian-weighted
-    windows of `patch` pixels batched across images. Returns one (K, H, W) float32 per image."""
-    listed = as_model_list(models)
+WindowRun = Callable[[Tensor], list[np.ndarray]]
+
+
+def _window_sums(
+    images: Sequence[np.ndarray], patch: tuple[int, int], batch_size: int, outputs: int, run: WindowRun
+) -> list[list[np.ndarray]]:
+    """Gaussian-weighted sliding windows of `patch` pixels over each (C, H, W) image, batched across
+    images (every window has the patch's shape). `run(batch (B, C, P, Q))` returns `outputs` arrays
+    (B, K, P, Q); the result is [output][image] -> (K, H, W) float32, the windows' weighted mean."""
     weights = gaussian_weights(patch)
     padded, windows = [], []
     for n, image in enumerate(images):
@@ -212,25 +231,102 @@ def sliding_window_probs(
         for y in window_starts(arr.shape[1], patch[0]):
             for x in window_starts(arr.shape[2], patch[1]):
                 windows.append((n, y, x))
-    sums: list[np.ndarray | None] = [None] * len(padded)
+    sums: list[list[np.ndarray | None]] = [[None] * len(padded) for _ in range(outputs)]
     norms = [np.zeros(p[0].shape[1:], np.float32) for p in padded]
     for start in range(0, len(windows), batch_size):
         chunk = windows[start : start + batch_size]
         batch = torch.from_numpy(
             np.stack([padded[n][0][:, y : y + patch[0], z : z + patch[1]] for n, y, z in chunk])
         )
-        probs = ensemble_probs(listed, batch, tta, mc_samples, amp)  # (B, K, P, Q)
-        for (n, y, z), window in zip(chunk, probs, strict=True):
-            acc = sums[n]
-            if acc is None:
-                acc = sums[n] = np.zeros((window.shape[0], *norms[n].shape), np.float32)
-            acc[:, y : y + patch[0], z : z + patch[1]] += window * weights
+        results = run(batch)  # outputs x (B, K, P, Q)
+        for (n, y, z), *windows_out in zip(chunk, *results, strict=True):
+            for o, window in enumerate(windows_out):
+                acc = sums[o][n]
+                if acc is None:
+                    acc = sums[o][n] = np.zeros((window.shape[0], *norms[n].shape), np.float32)
+                acc[:, y : y + patch[0], z : z + patch[1]] += window * weights
             norms[n][y : y + patch[0], z : z + patch[1]] += weights
-    out = []
-    for acc, norm, (_, (top, left), (h, w)) in zip(sums, norms, padded, strict=True):
-        assert acc is not None
-        out.append((acc / norm)[:, top : top + h, left : left + w])
+    out: list[list[np.ndarray]] = []
+    for per_image in sums:
+        cropped = []
+        for acc, norm, (_, (top, left), (h, w)) in zip(per_image, norms, padded, strict=True):
+            assert acc is not None
+            cropped.append((acc / norm)[:, top : top + h, left : left + w])
+        out.append(cropped)
     return out
+
+
+def sliding_window_probs(
+    models: Models,
+    images: Sequence[np.ndarray],
+    patch: tuple[int, int],
+    tta: bool = False,
+    mc_samples: int = 0,
+    batch_size: int = 8,
+    amp: bool = False,
+    channels_last: bool = True,
+) -> list[np.ndarray]:
+    """Mean softmax over models (and flips / MC passes) of each (C, H, W) image, by Gaussian-weighted
+    windows of `patch` pixels batched across images. Returns one (K, H, W) float32 per image."""
+    listed = as_model_list(models)
+
+    def run(batch: Tensor) -> list[np.ndarray]:
+        return [ensemble_probs(listed, batch, tta, mc_samples, amp, channels_last)]
+
+    return _window_sums(images, patch, batch_size, 1, run)[0]
+
+
+def sliding_window_probs_per_model(
+    models: Models,
+    images: Sequence[np.ndarray],
+    patch: tuple[int, int],
+    tta: bool = False,
+    batch_size: int = 8,
+    amp: bool = False,
+    channels_last: bool = True,
+) -> list[list[np.ndarray]]:
+    """Like `sliding_window_probs`, but each model's own softmax: [model][image] -> (K, H, W). The
+    windows are cut once and every model runs on each batch (what pre-labelling needs for the
+    ensemble mean and the models' disagreement)."""
+    listed = as_model_list(models)
+
+    def run(batch: Tensor) -> list[np.ndarray]:
+        return [ensemble_probs([m], batch, tta, 0, amp, channels_last) for m in listed]
+
+    return _window_sums(images, patch, batch_size, len(listed), run)
+
+
+def plan_groups(
+    models: Models,
+    plans: Plan | Sequence[Plan],
+    images: Sequence[np.ndarray],
+    spacings: Sequence[Sequence[float]],
+) -> list[tuple[Plan, list[int]]]:
+    """Check the arguments of the plan-aware functions and group the models by plan: [(plan, model
+    indices)] in first-seen order (models with equal plans share one resampling and one windowing)."""
+    listed = as_model_list(models)
+    plan_list = [plans] * len(listed) if isinstance(plans, Plan) else list(plans)
+    if len(plan_list) != len(listed):
+        raise ValueError(f"{len(plan_list)} plans for {len(listed)} models")
+    if len(images) != len(spacings):
+        raise ValueError(f"{len(images)} images but {len(spacings)} spacings")
+    for image in images:
+        if np.ndim(image) != 3:
+            raise ValueError(f"each image must be (C, H, W), got shape {np.shape(image)}")
+    groups: dict[str, tuple[Plan, list[int]]] = {}
+    for index, plan in enumerate(plan_list):
+        groups.setdefault(repr(plan), (plan, []))[1].append(index)
+    return list(groups.values())
+
+
+def to_plan(
+    plan: Plan, images: Sequence[np.ndarray], spacings: Sequence[Sequence[float]]
+) -> list[np.ndarray]:
+    """Each (C, H, W) image resampled (bilinear) to the plan's spacing."""
+    return [
+        resize_image(np.asarray(img, np.float32), plan.slice_shape(np.shape(img)[1:], sp), order=1)
+        for img, sp in zip(images, spacings, strict=True)
+    ]
 
 
 def predict_slices(
@@ -242,31 +338,20 @@ def predict_slices(
     mc_samples: int = 0,
     batch_size: int = 8,
     amp: bool = False,
+    channels_last: bool = True,
 ) -> list[np.ndarray]:
     """Plan-aware ensemble probabilities: images (C, H, W) normalised like training, each with its
     (row, col) mm spacing -> one (K, H, W) float32 per image on the image's own grid.
 
     `plans` is one Plan for all models or one per model (models with equal plans run together)."""
     listed = as_model_list(models)
-    plan_list = [plans] * len(listed) if isinstance(plans, Plan) else list(plans)
-    if len(plan_list) != len(listed):
-        raise ValueError(f"{len(plan_list)} plans for {len(listed)} models")
-    if len(images) != len(spacings):
-        raise ValueError(f"{len(images)} images but {len(spacings)} spacings")
-    for image in images:
-        if np.ndim(image) != 3:
-            raise ValueError(f"each image must be (C, H, W), got shape {np.shape(image)}")
-    groups: dict[str, tuple[Plan, list[nn.Module]]] = {}
-    for model, plan in zip(listed, plan_list, strict=True):
-        groups.setdefault(repr(plan), (plan, []))[1].append(model)
     totals: list[np.ndarray] | None = None
-    for plan, members in groups.values():
-        resampled = [
-            resize_image(np.asarray(img, np.float32), plan.slice_shape(np.shape(img)[1:], sp), order=1)
-            for img, sp in zip(images, spacings, strict=True)
-        ]
+    for plan, indices in plan_groups(listed, plans, images, spacings):
+        members = [listed[i] for i in indices]
         patch = (int(plan.patch_size[0]), int(plan.patch_size[1]))
-        probs = sliding_window_probs(members, resampled, patch, tta, mc_samples, batch_size, amp)
+        probs = sliding_window_probs(
+            members, to_plan(plan, images, spacings), patch, tta, mc_samples, batch_size, amp, channels_last
+        )
         native = [
             resample_probs_back(p, np.shape(img)[1:]) * len(members)
             for p, img in zip(probs, images, strict=True)
