@@ -25,14 +25,14 @@ from typing import Any
 
 import nibabel as nib
 import numpy as np
-from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
+from nibabel.orientations import axcodes2ornt, inv_ornt_aff, ornt_transform
 
 from annotator.exports.common import ClassTable, WriteReport, bids_label, load_labels
 from annotator.exports.selection import SeriesItems
+from annotator.imports.volume import SAGITTAL_CODES, from_sagittal
 from annotator.models import Series, SourceFile
 from annotator.services.slicedata import load_channel
 
-SAGITTAL_CODES = ("R", "I", "P")  # the stored convention (annotator/imports/volume.py)
 PIPELINE = "spinelab"
 
 
@@ -51,10 +51,15 @@ def to_source_grid(volume: np.ndarray, series: Series) -> tuple[np.ndarray, np.n
     codes = (series.metadata or {}).get("source_axcodes")
     if series.source_format != Series.Format.NIFTI or not codes:
         return volume, affine, 0, False
+    # Where each stored axis came from in the source; the volume itself goes back through
+    # mlcore.preprocess.from_sagittal, the one home of the orientation rule.
     transform = ornt_transform(axcodes2ornt(SAGITTAL_CODES), axcodes2ornt(tuple(codes)))
-    out = apply_orientation(volume, transform)
     source_affine = affine @ inv_ornt_aff(transform, volume.shape)
-    return np.ascontiguousarray(out), source_affine, int(transform[0, 0]), bool(transform[0, 1] < 0)
+    source_shape = [0, 0, 0]
+    for stored_axis, (source_axis, _) in enumerate(transform):
+        source_shape[int(source_axis)] = volume.shape[stored_axis]
+    out = from_sagittal(volume, source_affine, source_shape)
+    return out, source_affine, int(transform[0, 0]), bool(transform[0, 1] < 0)
 
 
 def _source_image(series: Series) -> SourceFile | None:

@@ -107,33 +107,11 @@ def projects_where(user: Any, *names: str) -> QuerySet[Any]:
     return Project.objects.filter(pk__in=Project.objects.filter(found).values("pk"))
 
 
-def project_ids_where(user: Any, *names: str) -> set[int]:
-    return set(projects_where(user, *names).values_list("pk", flat=True))
-
-
 def has_role(user: Any, *roles: str) -> bool:
     return bool(roles_of(user) & set(roles))
 
 
-def is_supervisor(user: Any) -> bool:
-    return has_role(user, SUPERVISOR, ADMIN)
-
-
-def is_ml_staff(user: Any) -> bool:
-    return has_role(user, ML_STAFF, ADMIN)
-
-
-def sees_everything(user: Any) -> bool:
-    """Supervisors, ML staff and admins see all cases (of their projects); annotators only what is
-    assigned to them."""
-    return has_role(user, SUPERVISOR, ML_STAFF, ADMIN)
-
-
 EVERYTHING = (SUPERVISOR, ML_STAFF, ADMIN)
-
-
-def sees_everything_in(user: Any, project: Any) -> bool:
-    return has_role_in(user, project, *EVERYTHING)
 
 
 def sees_all_projects(user: Any) -> bool:

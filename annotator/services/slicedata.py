@@ -39,9 +39,3 @@ def load_channel(slice_: Slice, channel: str | None = None) -> np.ndarray:
     if name not in slice_.channels:
         raise NotFound(f"slice {slice_.pk} has no channel {name!r}; it has {sorted(slice_.channels)}")
     return load_array(slice_.channels[name])
-
-
-def load_stack(slice_: Slice, channels: list[str] | None = None) -> np.ndarray:
-    """(C, H, W) float32 stack of the requested channels (all by default)."""
-    names = channels or list(slice_.channels)
-    return np.stack([load_channel(slice_, n).astype(np.float32) for n in names])
