@@ -191,11 +191,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Queues: `gpu` = training and inference, one (architecture, fold) job per message, so a round's
+# folds run at once on as many gpu workers as there are; `io` = imports, exports and DICOMweb, so
+# they never wait behind training; `default` = short bookkeeping (finalize, maintenance).
 CELERY_TASK_ROUTES = {
     "annotator.tasks.gpu.*": {"queue": "gpu"},
+    "annotator.tasks.imports.*": {"queue": "io"},
     "annotator.tasks.exports.*": {"queue": "io"},  # exports and DICOMweb: I/O-bound, off the default queue
 }
 CELERY_TASK_IGNORE_RESULT = True
+# Workers started by scripts/worker use the prefork pool with one child: each task runs in a child
+# process that is replaced after this many tasks, so the memory a training or an import took (torch,
+# volumes) goes back to the system and the worker returns to its idle size (bench/RESULTS.md,
+# "Memory"). 0 = never replace. The solo pool (tests' worker fixture) ignores it.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("SPINELAB_WORKER_MAX_TASKS_PER_CHILD", 1) or None
 
 # --- SpineLab's own knobs ------------------------------------------------------------------------
 SPINELAB: dict[str, Any] = {

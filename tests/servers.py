@@ -153,11 +153,16 @@ def database_url_for(settings_dict: dict) -> str:
 
 @contextlib.contextmanager
 def celery_worker_process(
-    env_overrides: dict[str, str], queues: str = "default,gpu,io"
+    env_overrides: dict[str, str],
+    queues: str = "default,gpu,io",
+    name: str = "",
+    pool: str = "solo",
 ) -> Iterator[subprocess.Popen]:
     """Run a real Celery worker (solo pool) with the given environment; stop it afterwards. Its node
     name follows its queues (e.g. io@host), so workers for different queues run side by side and a
-    restart with the same queues is recognised as the same worker (jobs.fail_orphaned_running_jobs)."""
+    restart with the same queues is recognised as the same worker (jobs.fail_orphaned_running_jobs).
+    `name` gives several workers of the same queues distinct node names; `pool="prefork"` runs each
+    task in a child process, as scripts/worker does."""
     env = {**os.environ, **env_overrides}
     log = Path(tempfile.mkstemp(prefix="spinelab-worker-", suffix=".log")[1])
     with log.open("wb") as out:
@@ -172,9 +177,9 @@ def celery_worker_process(
                 "-Q",
                 queues,
                 "-n",
-                f"{queues.replace(',', '-')}@%h",
+                f"{name or queues.replace(',', '-')}@%h",
                 "--pool",
-                "solo",
+                pool,
                 "--concurrency",
                 "1",
                 "--loglevel",
@@ -204,6 +209,21 @@ def celery_worker_process(
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         log.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """An S3-compatible server (moto's server mode) on a free loopback port; yield its endpoint URL.
+    Clients need any AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; buckets start empty."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 def main(argv: list[str]) -> int:
