@@ -1,11 +1,17 @@
-"""Core pages: login/logout and the case list (an annotator's queue, or everything for the others)."""
+"""Core pages: login/logout and the case list (an annotator's open work, or the series overview).
+
+Both parts cost the same whatever the dataset's size: the annotator sees at most QUEUE_LENGTH open
+slices and counts of the rest; the overview shows one page of SERIES_PER_PAGE series (their slices as
+chips, state counts by one grouped query over those series only), filtered by project and subject."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -23,9 +29,10 @@ QUEUE_PRIORITY = {
     SliceState.IN_PROGRESS: 1,
     SliceState.PRELABELLED: 2,
     SliceState.UNLABELLED: 3,
-    SliceState.SUBMITTED: 4,
-    SliceState.ACCEPTED: 5,
 }
+DONE_STATES = (SliceState.SUBMITTED, SliceState.ACCEPTED)
+QUEUE_LENGTH = 50
+SERIES_PER_PAGE = 25
 
 
 @login_required
@@ -39,44 +46,67 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "can_manage_projects": access.can_manage_projects(user),
         "label_maps": builtin_label_maps(),
         "states": STATE_ORDER,
+        "subjects": None,
     }
     if access.is_staff(user):
-        context["subjects"] = overview(request.GET.get("project"), user)
-    context["queue"] = my_queue(user) if access.is_annotator(user) else []
+        context.update(overview(request, user))
+    if access.is_annotator(user):
+        context["queue"] = my_queue(user)
+        context["done"] = my_done_counts(user)
     return render(request, "annotator/cases.html", context)
 
 
+def my_assignments(user: Any) -> Any:
+    return Assignment.objects.filter(
+        annotator=user,
+        active=True,
+        slice__series__session__subject__project__in=access.visible_projects(user),
+    ).values("slice_id")
+
+
 def my_queue(user: Any) -> list[Slice]:
+    """My open work, the most urgent first (rejected, in progress, pre-labelled, unlabelled)."""
     priority = Case(
         *[When(state=s, then=Value(p)) for s, p in QUEUE_PRIORITY.items()],
         default=Value(9),
         output_field=IntegerField(),
     )
-    mine = Assignment.objects.filter(
-        annotator=user,
-        active=True,
-        slice__series__session__subject__project__in=access.visible_projects(user),
-    ).values("slice_id")
     return list(
-        Slice.objects.filter(pk__in=mine)
+        Slice.objects.filter(pk__in=my_assignments(user))
+        .exclude(state__in=DONE_STATES)
         .select_related("series__session__subject")
         .annotate(priority=priority)
-        .order_by("priority", "rank", "id")[:500]
+        .order_by("priority", "rank", "id")[:QUEUE_LENGTH]
     )
 
 
-def overview(project: str | None, user: Any) -> list[dict[str, Any]]:
-    """Subjects -> series -> slice counts by state, plus each series' slices for direct links, of the
-    projects the user sees fully."""
+def my_done_counts(user: Any) -> list[tuple[str, int]]:
+    """How many of my slices wait for review or are accepted (listed by /api/slices/?assigned_to_me=1)."""
+    found = dict(
+        Slice.objects.filter(pk__in=my_assignments(user), state__in=DONE_STATES)
+        .values("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    return [(state, found.get(state, 0)) for state in DONE_STATES]
+
+
+def overview(request: HttpRequest, user: Any) -> dict[str, Any]:
+    """One page of series (subject label, id order) of the projects the user sees fully, each with
+    its slice counts by state and its slices as chips. Filters: ?project=<id>, ?subject=<label part>."""
     series_qs = (
         Series.objects.filter(session__subject__project__in=access.staff_projects(user))
         .select_related("session__subject")
         .order_by("session__subject__label", "id")
     )
-    project_id = as_db_id(project)
+    project_id = as_db_id(request.GET.get("project"))
     if project_id is not None:
         series_qs = series_qs.filter(session__subject__project_id=project_id)
-    series_list = list(series_qs[:500])
+    subject = (request.GET.get("subject") or "").strip()[:200]
+    if subject:
+        series_qs = series_qs.filter(session__subject__label__icontains=subject)
+    page = Paginator(series_qs, SERIES_PER_PAGE).get_page(request.GET.get("page"))
+    series_list = list(page.object_list)
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for row in (
         Slice.objects.filter(series__in=series_list).values("series_id", "state").annotate(n=Count("id"))
@@ -91,8 +121,8 @@ def overview(project: str | None, user: Any) -> list[dict[str, Any]]:
         slices[slice_row["series_id"]].append(dict(slice_row))
     subjects: dict[int, dict[str, Any]] = {}
     for series in series_list:
-        subject = series.session.subject
-        entry = subjects.setdefault(subject.pk, {"subject": subject, "series": []})
+        subject_row = series.session.subject
+        entry = subjects.setdefault(subject_row.pk, {"subject": subject_row, "series": []})
         entry["series"].append(
             {
                 "series": series,
@@ -101,4 +131,15 @@ def overview(project: str | None, user: Any) -> list[dict[str, Any]]:
                 "slices": slices[series.pk],
             }
         )
-    return list(subjects.values())
+    keep = {k: v for k, v in (("project", request.GET.get("project", "")), ("subject", subject)) if v}
+
+    def link(number: int) -> str:
+        return "?" + urlencode({**keep, "page": number})
+
+    return {
+        "subjects": list(subjects.values()),
+        "series_page": page,
+        "subject_filter": subject,
+        "previous_link": link(page.previous_page_number()) if page.has_previous() else "",
+        "next_link": link(page.next_page_number()) if page.has_next() else "",
+    }
