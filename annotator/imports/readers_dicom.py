@@ -93,7 +93,8 @@ def _functional(ds: Dataset, index: int, sequence: str) -> Dataset | None:
                 else groups[0]
             )
             if sequence in item and item[sequence].value:
-                return item[sequence].value[0]
+                first: Dataset = item[sequence].value[0]
+                return first
     return None
 
 

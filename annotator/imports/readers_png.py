@@ -63,7 +63,8 @@ def load_mask(path: Path, name: str) -> np.ndarray:
             raise ImportFailed(f"{name}: not a readable .npy array ({exc})", file=name) from exc
         if labels.dtype.kind not in "iub":
             raise ImportFailed(f"{name}: mask values must be integers, got {labels.dtype}", file=name)
-        return labels.astype(np.int32)
+        mask: np.ndarray = labels.astype(np.int32)
+        return mask
     return load_png(path, name).astype(np.int32)
 
 
