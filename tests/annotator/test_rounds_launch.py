@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from annotator.models import Job, Slice, SliceState, TrainingRound
-from annotator.services.masks import save_imported_mask
 from annotator.rounds.training_set import assign_folds
+from annotator.services.masks import save_imported_mask
 
 SMALL = {
     "architectures": ["UD", "FCN8"],

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from annotator.models import Job, ModelVersion, ProjectSplit, Promotion, SimulationRun, TrainingRound
+from annotator.rounds.versions import gate_decision, quality_problem, summarise
 from annotator.services.maskcodec import encode_mask
 from annotator.services.masks import save_human_mask, save_model_prelabel
-from annotator.rounds.versions import gate_decision, quality_problem, summarise
 
 CLASSES = 12
 
