@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -15,7 +17,6 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from annotator.api.inputs import ReviewQueueQuery
 from annotator.api.views.common import validated
 from annotator.errors import SpineLabError
-from annotator.models import Slice
 from annotator.pages.common import access_checked
 from annotator.services import access
 from annotator.services.agreement import agreement_report
@@ -33,31 +34,47 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
     return render(request, template, {"base": base, "can_review": access.can_review(request.user), **context})
 
 
+QUEUE_PAGE = 50
+
+
 @login_required
 @access_checked
 def queue_page(request: HttpRequest) -> HttpResponse:
+    """The review queue, QUEUE_PAGE slices a page (oldest submitted work first), with the API's filters."""
     q = request.GET
     error = ""
-    rows: list[Slice] = []
+    page = None
     try:
         # The API's own checks (finite, bounded numbers; ids in the database's range).
         params = validated(ReviewQueueQuery, {k: v for k, v in q.items() if v != ""})
-        rows = list(
-            review_queue(
-                annotator=params.get("annotator") or None,
-                series=params.get("series"),
-                subject=params.get("subject") or None,
-                class_index=params.get("class"),
-                older_than_hours=params.get("older_than_hours"),
-            ).filter(series__session__subject__project__in=access.staff_projects(request.user))[:200]
-        )
+        queue = review_queue(
+            annotator=params.get("annotator") or None,
+            series=params.get("series"),
+            subject=params.get("subject") or None,
+            class_index=params.get("class"),
+            older_than_hours=params.get("older_than_hours"),
+        ).filter(series__session__subject__project__in=access.staff_projects(request.user))
+        page = Paginator(queue, QUEUE_PAGE).get_page(q.get("page"))
     except (ValueError, SpineLabError) as exc:
         error = f"bad filter: {exc}"
+    keep = {k: v for k, v in q.items() if k != "page" and v != ""}
+
+    def link(number: int) -> str:
+        return "?" + urlencode({**keep, "page": number})
+
     classes = list(default_project().classes.order_by("index").values("index", "name"))
     return _page(
         request,
         "annotator/review_queue.html",
-        {"rows": rows, "filters": q, "error": error, "classes": classes},
+        {
+            "rows": list(page.object_list) if page is not None else [],
+            "page": page,
+            "previous_link": link(page.previous_page_number()) if page and page.has_previous() else "",
+            "next_link": link(page.next_page_number()) if page and page.has_next() else "",
+            "filters": q,
+            "error": error,
+            "classes": classes,
+        },
     )
 
 
