@@ -211,6 +211,21 @@ def celery_worker_process(
         log.unlink(missing_ok=True)
 
 
+def worker_env(settings, **extra: str) -> dict[str, str]:
+    """The environment a worker started by a test needs to share that test's database, media
+    folder, var folder and broker (pytest-django's `settings`), plus `extra` variables."""
+    from django.db import connection
+
+    return {
+        "SPINELAB_DATABASE_URL": database_url_for(connection.settings_dict),
+        "SPINELAB_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "SPINELAB_VAR_DIR": str(settings.VAR_DIR),
+        "SPINELAB_BROKER_URL": settings.CELERY_BROKER_URL,
+        "SPINELAB_CELERY_EAGER": "0",
+        **extra,
+    }
+
+
 @contextlib.contextmanager
 def s3_server() -> Iterator[str]:
     """An S3-compatible server (moto's server mode) on a free loopback port; yield its endpoint URL.

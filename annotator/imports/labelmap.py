@@ -117,8 +117,10 @@ def map_mask(mask: ImportedMask, label_map: LabelMap | None, classes: list[str])
     and the value when a value has no class."""
     lowered = [c.lower() for c in classes]
     out = np.zeros(mask.volume.shape, dtype=np.uint8)
-    for raw in np.unique(mask.volume):
-        value = int(raw)
+    # Plane by plane: no whole-volume temporaries beyond `out` (imports hold one volume, issue 17).
+    found = sorted({int(v) for plane in mask.volume for v in np.unique(plane)})
+    targets: dict[int, int] = {}
+    for value in found:
         target = _lookup(label_map, mask.desc, value) if label_map else None
         if target is None and value == 0:
             continue
@@ -140,7 +142,10 @@ def map_mask(mask: ImportedMask, label_map: LabelMap | None, classes: list[str])
                 file=mask.source_name,
                 value=value,
             )
-        out[mask.volume == raw] = _class_index(target, value, classes, mask.source_name)
+        targets[value] = _class_index(target, value, classes, mask.source_name)
+    for source, mapped in zip(mask.volume, out, strict=True):
+        for value, index in targets.items():
+            mapped[source == value] = index
     return out
 
 

@@ -18,7 +18,7 @@ from django.db import transaction
 
 from annotator.imports.labelmap import LabelMap, map_mask, merge_masks
 from annotator.imports.types import ImportedSeries, ImportReport
-from annotator.imports.volume import resample_onto, zscore_stats
+from annotator.imports.volume import resample_onto
 from annotator.models import Project, Series, Session, Slice, SliceState, SourceFile, Subject
 from annotator.services.masks import save_imported_mask
 from annotator.services.slicedata import channel_stats, save_array
@@ -52,9 +52,36 @@ def content_hash(item: ImportedSeries) -> str:
     return hashlib.sha256("".join(sorted(file_sha256(p) for _, p in item.source_files)).encode()).hexdigest()
 
 
+def zscore_stats_by_plane(volume: np.ndarray) -> tuple[float, float]:
+    """`mlcore.preprocess.zscore_stats` (mean and std over the non-zero voxels, all voxels if none;
+    std never 0) computed plane by plane, so a volume is never copied whole as float64 (Chan et al.'s
+    pairwise merge of per-plane counts, means and squared deviations; equal up to rounding)."""
+    count, mean, m2 = 0, 0.0, 0.0
+    nonzero = bool(np.any(volume))
+    for plane in volume:
+        values = np.asarray(plane, dtype=np.float64)
+        if nonzero:
+            values = values[values != 0]
+        n = int(values.size)
+        if not n:
+            continue
+        plane_mean = float(values.mean())
+        plane_m2 = float(((values - plane_mean) ** 2).sum())
+        total = count + n
+        delta = plane_mean - mean
+        mean += delta * n / total
+        m2 += plane_m2 + delta * delta * count * n / total
+        count = total
+    std = float(np.sqrt(m2 / count)) if count else 0.0
+    return mean, (std if std > 1e-8 else 1.0)
+
+
 def labelled_classes(item: ImportedSeries, mapped: list[np.ndarray], classes: list[str]) -> set[int]:
     """Classes present in the mapped masks, plus those their label tables name."""
-    found = {int(v) for labels in mapped for v in np.unique(labels) if v > 0}
+    found = {
+        int(v) for labels in mapped for plane in labels for v in np.flatnonzero(np.bincount(plane.ravel()))
+    }
+    found.discard(0)
     for mask in item.masks:
         for name in mask.label_table.values():
             index = class_for_label(name, classes)
@@ -76,10 +103,12 @@ def plan(
     planned = []
     for item in series:
         mapped = [map_mask(m, label_map, classes) for m in item.masks]
+        for mask in item.masks:  # the source values are mapped: free them (one volume less to hold)
+            mask.volume = mask.volume[:0]
         planned.append(
             Planned(
                 item,
-                merge_masks(mapped) if mapped else None,
+                (mapped[0] if len(mapped) == 1 else merge_masks(mapped)) if mapped else None,
                 {item.modality: item.volume},
                 mask_names=[m.source_name for m in item.masks],
                 labelled_classes=labelled_classes(item, mapped, classes),
@@ -142,7 +171,7 @@ def _persist_one(
         return existing
     norm = {}
     for channel, volume in p.channels.items():
-        mean, std = zscore_stats(volume)
+        mean, std = zscore_stats_by_plane(volume)
         norm[channel] = {"mean": mean, "std": std}
     series = Series.objects.create(
         session=session,

@@ -7,17 +7,19 @@ whose entities it shares (desc aside), preferring the T2w when several images ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
 import nibabel as nib
 import numpy as np
+from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, io_orientation, ornt_transform
 
 from annotator.env import knob
 from annotator.errors import ImportFailed, PayloadTooLarge
 from annotator.imports.types import ImportedMask, ImportedSeries, ReadResult
-from annotator.imports.volume import axcodes, spacing_of, to_sagittal
+from annotator.imports.volume import SAGITTAL_CODES, axcodes, spacing_of
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 MASK_ONLY_ENTITIES = {"desc", "label", "space", "seg"}
@@ -88,35 +90,65 @@ def check_declared_size(image: Any, name: str) -> None:
         )
 
 
-def load_volume(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """NIfTI file -> (3D array in its stored dtype, or float32 when scl_slope/inter apply; affine)."""
+def load_sagittal(
+    path: Path, name: str, labels: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """NIfTI file -> (volume as sagittal planes (P, R, C) contiguous, its affine, the source affine,
+    the source's 3D shape).
+
+    The volume is decoded slab by slab along the file's last axis straight into its sagittal layout
+    (a view of the output in the source's axis order takes each slab), so an import holds one copy of
+    the volume instead of the file's decoded buffer, the source-order array and the re-oriented copy
+    (bench/RESULTS.md, "Memory"). Stored dtype, or float32 when scl_slope/inter apply; `labels`: float
+    values rounded, kept in the smallest integer type that holds them."""
     try:
-        image: Any = nib.load(str(path))
+        image: Any = nib.load(str(path), keep_file_open=True)
     except Exception as exc:  # nibabel, gzip and zlib raise many types for broken files
         raise ImportFailed(
             f"{name}: cannot read this NIfTI file ({exc.__class__.__name__}: {exc})", file=name
         ) from exc
     check_declared_size(image, name)
+    shape = tuple(int(n) for n in image.shape)
+    while len(shape) > 3 and shape[-1] == 1:
+        shape = shape[:-1]
+    if len(shape) != 3:
+        raise ImportFailed(f"{name}: expected a 3D volume, got shape {shape}", file=name)
     try:
-        data = np.asanyarray(image.dataobj)
         affine = np.asarray(image.affine, dtype=np.float64)
+        tail = (0,) * (len(image.shape) - 3)
+        first = np.asanyarray(image.dataobj[(slice(None), slice(None), 0, *tail)])
+        dtype = np.dtype(np.float32) if first.dtype.kind == "f" else first.dtype
+        # The orientation algebra of mlcore.preprocess.to_sagittal, as views: `source_view` is `out`
+        # seen in the file's axis order, so filling it fills the sagittal planes.
+        to_sag = ornt_transform(io_orientation(affine), axcodes2ornt(SAGITTAL_CODES))
+        sag_shape = apply_orientation(np.broadcast_to(np.zeros((), dtype), shape), to_sag).shape
+        sag_affine = affine @ inv_ornt_aff(to_sag, shape)
+        out = np.empty(sag_shape, dtype)
+        source_view = apply_orientation(
+            out, ornt_transform(axcodes2ornt(SAGITTAL_CODES), io_orientation(affine))
+        )
+        assert source_view.shape == shape and np.shares_memory(source_view, out)
+        for k in range(shape[2]):
+            slab = first if k == 0 else np.asanyarray(image.dataobj[(slice(None), slice(None), k, *tail)])
+            source_view[:, :, k] = np.rint(slab) if labels and slab.dtype.kind == "f" else slab
+    except ImportFailed:
+        raise
     except Exception as exc:  # nibabel, gzip and zlib raise many types for broken files
         raise ImportFailed(
             f"{name}: cannot read this NIfTI file ({exc.__class__.__name__}: {exc})", file=name
         ) from exc
-    while data.ndim > 3 and data.shape[-1] == 1:
-        data = data[..., 0]
-    if data.ndim != 3:
-        raise ImportFailed(f"{name}: expected a 3D volume, got shape {tuple(data.shape)}", file=name)
-    if data.dtype.kind == "f" and data.dtype != np.float32:
-        data = data.astype(np.float32)
-    return data, affine
+    finally:
+        with contextlib.suppress(Exception):
+            image.dataobj._opener.close_if_mine()  # the handle kept open for the slab reads
+    if labels and out.dtype.kind == "f":
+        low, high = (float(out.min()), float(out.max())) if out.size else (0.0, 0.0)
+        out = out.astype(np.result_type(np.min_scalar_type(int(low)), np.min_scalar_type(int(high))))
+    return out, sag_affine, affine, list(shape)
 
 
 def read_image(path: Path, name: str) -> ImportedSeries:
     entities, suffix = parse_name(path.name)
-    raw, affine = load_volume(path, name)
-    volume, sag_affine = to_sagittal(raw, affine)
+    volume, sag_affine, affine, source_shape = load_sagittal(path, name)
     sidecar = read_sidecar(path)
     files = [(name, path)]
     sidecar_path = path.with_name(strip_ext(path.name) + ".json")
@@ -136,7 +168,7 @@ def read_image(path: Path, name: str) -> ImportedSeries:
             "sidecar": sidecar,
             "entities": entities,
             "source_axcodes": axcodes(affine),
-            "source_shape": list(raw.shape),
+            "source_shape": source_shape,
         },
         source_files=files,
         description=strip_ext(path.name),
@@ -145,10 +177,7 @@ def read_image(path: Path, name: str) -> ImportedSeries:
 
 def read_mask(path: Path, name: str) -> tuple[dict[str, str], str, ImportedMask]:
     entities, _ = parse_name(path.name)
-    raw, affine = load_volume(path, name)
-    if raw.dtype.kind == "f":
-        raw = np.rint(raw)
-    volume, _ = to_sagittal(raw.astype(np.int32), affine)
+    volume, _, _, _ = load_sagittal(path, name, labels=True)
     sidecar = read_sidecar(path)
     tokens = set(strip_ext(path.name).split("_"))
     mask = ImportedMask(

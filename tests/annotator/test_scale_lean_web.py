@@ -10,10 +10,9 @@ import subprocess
 import sys
 
 import pytest
-from django.db import connection
 
 from tests.annotator.test_rounds_worker import phantom_subject
-from tests.servers import ROOT, database_url_for
+from tests.servers import ROOT, worker_env
 
 # Runs in the fresh process: every page of the URL configuration (ids filled from argv's JSON), the
 # launch of a round through the API, the new round's page; prints what it saw as JSON.
@@ -77,15 +76,7 @@ def test_visiting_every_page_and_launching_a_round_never_imports_torch(
         "pk": 1,
         "round_options": {"architectures": ["UD"], "folds": 2, "epochs": 1, "steps_per_epoch": 1},
     }
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "annotator.settings",
-        "SPINELAB_DATABASE_URL": database_url_for(connection.settings_dict),
-        "SPINELAB_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "SPINELAB_VAR_DIR": str(settings.VAR_DIR),
-        "SPINELAB_BROKER_URL": settings.CELERY_BROKER_URL,
-        "SPINELAB_CELERY_EAGER": "0",
-    }
+    env = {**os.environ, **worker_env(settings, DJANGO_SETTINGS_MODULE="annotator.settings")}
     run = subprocess.run(
         [sys.executable, "-c", VISIT, json.dumps(ids)],
         cwd=ROOT,
