@@ -22,17 +22,24 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from annotator.users import User
+
 
 class ThrottledLoginBackend(AxesStandaloneBackend):
     """Axes' backend for HTTP logins; server-side calls without a request (management commands,
     `authenticate(username=..., password=...)` in a shell) are not throttled."""
 
     def authenticate(
-        self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any
-    ) -> Any:
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
         if request is None:
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        user: User | None = super().authenticate(request, username=username, password=password, **kwargs)
+        return user
 
 
 def lockout_response(
@@ -69,7 +76,7 @@ class ThrottledTokenView(ObtainAuthToken):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = serializer.validated_data["user"]
+        user: User = serializer.validated_data["user"]
         # A token is a login: the signal resets the failure count (AXES_RESET_ON_SUCCESS).
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         token, _ = Token.objects.get_or_create(user=user)
