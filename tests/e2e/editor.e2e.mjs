@@ -95,7 +95,7 @@ try {
   await page.keyboard.press(keys[3]);
   await strokeThrough(page, [[5, 5], [6, 6]]);
   await Promise.all([page.waitForURL(`**/slices/${IDS.small[2]}/edit/**`), page.keyboard.press(".")]);
-  await page.waitForSelector('body[data-editor-ready="1"]');
+  await page.waitForSelector(`body[data-editor-slice="${IDS.small[2]}"]`);
   results.navigation = { url: new URL(page.url()).pathname, savedBeforeLeaving: (await fetchMask(page, cid)).revision > head.revision };
 
   // --- 4. screenshot with a phantom image and its accepted pre-label ---------------------------------

@@ -5,7 +5,7 @@
 // (test_editor_tools_browser.py does that). Prints one `RESULT=<json>` line; the pytest wrapper asserts.
 import {
   IDS, countDiff, countOff, fetchImage16, fetchMask, floodExpected, imageToPage, launch, login, openEditor,
-  pageErrors, paintExpected, pixelToPage, polygonExpected, setBrushSize, strokeThrough, watchErrors, windowedGrey,
+  pageErrors, paintExpected, pixelToPage, polygonExpected, sectionsOf, setBrushSize, strokeThrough, watchErrors, windowedGrey,
 } from "./lib.mjs";
 
 const results = { errors: {} };
@@ -27,13 +27,7 @@ function paintRuled(labels, width, height, points, size, value, allowed) {
   paintExpected(touched, width, height, points, size, 1);
   for (let i = 0; i < labels.length; i++) if (touched[i] === 1 && allowed(labels[i])) labels[i] = value;
 }
-async function section(name, fn) {
-  try {
-    results[name] = await fn();
-  } catch (e) {
-    results.errors[name] = String(e?.stack ?? e).slice(0, 1500);
-  }
-}
+const section = sectionsOf(results);
 
 const { browser, close } = await launch();
 try {
@@ -137,7 +131,7 @@ try {
     const state = await page.locator("#save-state").getAttribute("data-state");
     const labels = await labelsNow(page);
     await Promise.all([page.waitForURL(`**/slices/${IDS.small[0]}/edit/**`), page.keyboard.press(",")]);
-    await page.waitForSelector('body[data-editor-ready="1"]');
+    await page.waitForSelector(`body[data-editor-slice="${IDS.small[0]}"]`);
     const after = await fetchMask(page, id);
     return { stateBeforeLeaving: state, before, after: after.revision, storedDiff: countDiff(after.labels, labels), url: new URL(page.url()).pathname };
   });
@@ -250,7 +244,10 @@ try {
     await page.mouse.move(centre.x, centre.y);
     const box1 = await cursorBox();
     const under = await page.evaluate(() => window.spinelabEditor.state.cursor);
+    // Ctrl + wheel zooms (the plain wheel steps through slices).
+    await page.keyboard.down("Control");
     await page.mouse.wheel(0, -300);
+    await page.keyboard.up("Control");
     await page.waitForFunction((z) => window.spinelabEditor.state.viewport.zoom > z * 1.2, fitted.zoom);
     const zoomed = await view();
     const underAfter = await page.evaluate(([x, y]) => {
@@ -260,7 +257,9 @@ try {
     const box2 = await cursorBox();
     await page.keyboard.press("Home");
     const refitted = await view();
+    await page.keyboard.down("Control");
     await page.mouse.wheel(0, 200);
+    await page.keyboard.up("Control");
     await page.click("#fit");
     const buttonFit = await view();
     return { sizes, fitted, zoomed, refitted, buttonFit, box1, box2, under, underAfter };

@@ -35,6 +35,18 @@ export function watchErrors(page) {
   });
 }
 
+/** `section(name, fn)`: run one independent part of a script, its result (or its error, so the
+ * other parts still run) going into `results[name]` (or `results.errors[name]`). */
+export function sectionsOf(results) {
+  return async (name, fn) => {
+    try {
+      results[name] = await fn();
+    } catch (e) {
+      results.errors[name] = String(e?.stack ?? e).slice(0, 1500);
+    }
+  };
+}
+
 /** Log in through the real login form and return the page. */
 export async function login(browser, username, password, viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport });
@@ -49,7 +61,7 @@ export async function login(browser, username, password, viewport = { width: 128
 
 export async function openEditor(page, sliceId, query = "") {
   await page.goto(`${BASE}/slices/${sliceId}/edit/${query}`);
-  await page.waitForSelector('body[data-editor-ready="1"]', { timeout: 20000 });
+  await page.waitForSelector(`body[data-editor-ready="1"][data-editor-slice="${sliceId}"]`, { timeout: 20000 });
 }
 
 /** Screen (page) coordinates of the centre of image pixel (x, y). */

@@ -26,8 +26,8 @@ try {
     // on its image pixel through the editor's image -> screen transform (checked after a zoom too).
     await page.goto(`${baseUrl}/slices/${sliceId}/edit/`);
     await page.waitForSelector('body[data-editor-ready="1"]', { timeout: 20000 });
-    await page.waitForSelector("#review-comments li", { timeout: 10000 });
-    out.comments = await page.textContent("#review-comments");
+    await page.waitForSelector("#review-thread li", { timeout: 10000 });
+    out.comments = await page.textContent("#review-thread");
     out.markers = await page.locator(".review-pin-marker").count();
     const offset = () => page.evaluate(() => {
       const ed = window.spinelabEditor, pin = ed.review.review.pins[0], v = ed.state.viewport;
@@ -39,10 +39,12 @@ try {
     out.markerOffset = await offset();
     const st = await page.locator("#stage").boundingBox();
     await page.mouse.move(st.x + st.width / 3, st.y + st.height / 3);
+    await page.keyboard.down("Control");
     await page.mouse.wheel(0, -400);
+    await page.keyboard.up("Control");
     await page.waitForTimeout(200);
     out.markerOffsetZoomed = await offset();
-    out.commentsVisible = await page.locator("#review-comments").isVisible();
+    out.commentsVisible = await page.locator("#review-thread").isVisible();
   } else {
     await page.goto(`${baseUrl}/review/${sliceId}/`);
     await page.waitForSelector("body[data-review-ready='1']", { timeout: 15000 });

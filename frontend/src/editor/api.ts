@@ -21,6 +21,17 @@ export interface SliceDetail {
   assignment: { id: number; annotator: number; purpose: string } | null;
 }
 
+/** A row of the slice list (GET /api/slices/?series=). */
+export interface SliceSummary {
+  id: number;
+  series: number;
+  index: number;
+  state: string;
+  rank: number | null;
+  head_revision: number | null;
+  prelabel_revision: number | null;
+}
+
 export interface LabelClassInfo {
   index: number;
   name: string;
@@ -132,5 +143,18 @@ export class Api {
   /** The slice's review decisions, newest first, with its state. */
   async reviews(id: number): Promise<{ state: string; width: number; height: number; results: ReviewDecision[] }> {
     return (await this.request(`/slices/${id}/reviews/`)).json();
+  }
+
+  /** Every slice of a series the user may see, in index order (all pages). */
+  async seriesSlices(series: number): Promise<SliceSummary[]> {
+    const out: SliceSummary[] = [];
+    let path: string | null = `/slices/?series=${series}&ordering=index&page_size=1000`;
+    while (path) {
+      const page: { results: SliceSummary[]; next: string | null } = await (await this.request(path)).json();
+      out.push(...page.results);
+      // `next` is an absolute URL: keep its path under the API base.
+      path = page.next ? page.next.slice(page.next.indexOf(this.base) + this.base.length) : null;
+    }
+    return out;
   }
 }

@@ -34,6 +34,8 @@ export class Autosave {
     private readonly delayMs: number,
     private readonly onChange: (s: SaveState, detail: string) => void,
     private readonly onConflict: (c: ConflictInfo) => void,
+    /** Each stored revision and the slice's workflow state the server answered with. */
+    private readonly onSaved: (saved: { revision: number; state: string }) => void = () => undefined,
   ) {}
 
   get dirty(): boolean {
@@ -94,6 +96,7 @@ export class Autosave {
       this.editSeconds = Math.max(0, this.editSeconds - seconds);
       this.base = saved.revision;
       this.savedVersion = version;
+      this.onSaved(saved);
       this.set(this.dirty ? "unsaved" : "saved", `revision ${saved.revision}`);
       if (this.dirty) this.schedule();
     } catch (e) {
@@ -101,7 +104,8 @@ export class Autosave {
         this.set("conflict");
         this.onConflict({ current: (e.body.current_revision as number) ?? null, yours: (e.body.your_revision as number) ?? null });
       } else {
-        this.error = e instanceof Error ? e.message : String(e);
+        // fetch() rejects with a TypeError when no answer came at all (network down, server away).
+        this.error = e instanceof TypeError ? "the server cannot be reached" : e instanceof Error ? e.message : String(e);
         this.set("error", this.error);
       }
     }

@@ -5,16 +5,20 @@
  */
 import type { LabelClassInfo, ProjectDetail, SliceDetail } from "./api";
 import { Api } from "./api";
-import { Autosave, type ConflictInfo } from "./autosave";
+import { Autosave, type ConflictInfo, type SaveState } from "./autosave";
+import { browserStorage, DraftStore } from "./drafts";
+import { fillPresets } from "./input";
 import type { ImagePoint, Rect, ScreenPoint, Viewport } from "../shared/geometry";
 import { fitToWindow } from "../shared/geometry";
 import { History } from "./history";
 import type { Diff, PaintRule } from "./mask";
 import { MeasureOverlay } from "./measure";
 import { Mask } from "./mask";
-import { decodeGrey16, decodeMask, encodeMask } from "./png";
+import { decodeMask, encodeMask } from "./png";
 import { colourLut, drawInteractive, MaskLayer, placeLayers } from "./renderer";
 import { ReviewPanel } from "./review_panel";
+import { SliceStore, type LabelMap, type SliceData } from "./store";
+import { SliceStrip } from "./strip";
 import type { StateKey } from "./state";
 import { EditorState } from "./state";
 import type { Gesture, Tool, ToolContext } from "./tools";
@@ -44,8 +48,14 @@ export class Editor implements ToolContext {
   prelabel: { labels: Uint8Array; revision: number } | null = null;
   measure: MeasureOverlay | null = null;
   review: ReviewPanel | null = null;
-  private rawCache = new Map<string, RawImage>();
+  readonly store: SliceStore;
+  readonly strip: SliceStrip;
+  readonly drafts = new DraftStore(browserStorage());
   private raw: RawImage | null = null;
+  private navigating = false;
+  private pendingTarget: { id: number; how: "push" | "pop" } | null = null;
+  /** Set once input.ts has wired the controls (the channel and preset boxes are refilled per slice). */
+  controlsBound = false;
   /** The drag of the active tool (or of a pan / right-button window) in progress. */
   gesture: Gesture | null = null;
   private gestureTool: Tool | null = null;
@@ -53,6 +63,8 @@ export class Editor implements ToolContext {
 
   constructor(readonly ui: Ui, readonly config: EditorConfig) {
     this.api = new Api(config.apiBase, config.csrfToken);
+    this.store = new SliceStore(this.api);
+    this.strip = new SliceStrip(ui.el("slice-strip"), (id) => void this.open(id, "push"));
     this.cursorCtx = ui.cursorCanvas.getContext("2d")!;
     this.state.subscribe((changed) => this.onState(changed));
   }
@@ -83,11 +95,11 @@ export class Editor implements ToolContext {
       this.review?.place(this.state.viewport);
     }
     if (has("wl")) this.renderImage();
-    if (has("visible")) {
+    if (has("visible") && this.maskLayer) {
       this.refreshLut();
       this.rerenderMask();
     }
-    if (has("visible") || has("locked") || has("activeClass")) this.renderClassList();
+    if ((has("visible") || has("locked") || has("activeClass")) && this.slice) this.renderClassList();
     if (has("tool")) this.renderToolbar();
     if (has("brushSize")) {
       this.ui.el<HTMLInputElement>("brush-size").value = String(this.state.brushSize);
@@ -101,67 +113,195 @@ export class Editor implements ToolContext {
     this.ui.root.querySelectorAll<HTMLElement>("[data-tool]").forEach((b) => b.classList.toggle("active", b.dataset.tool === this.state.tool));
   }
 
+  /** First load: the project, the series' strip, then the slice of the page's URL. */
   async load(): Promise<void> {
-    const id = this.config.sliceId;
-    this.slice = await this.api.slice(id);
-    this.project = await this.api.project(this.slice.project);
-    const { width, height } = this.slice;
-    this.mask = new Mask(width, height);
-    this.maskLayer = new MaskLayer(this.ui.maskCanvas, width, height);
-    this.prelabelLayer = new MaskLayer(this.ui.prelabelCanvas, width, height);
+    const first = await this.store.doc(this.config.sliceId);
+    this.project = await this.api.project(first.detail.project);
     this.state.update({ visible: this.classes.map(() => true) });
-    this.refreshLut();
-    this.ui.el("title").textContent = `Subject ${this.slice.subject} · slice ${this.slice.index} · ${this.slice.state}`;
-    const head = this.slice.head_revision !== null ? await this.api.mask(id, "head") : null;
-    if (head) this.mask.replace(this.decodeSized(head.png));
-    if (this.slice.prelabel_revision !== null) {
-      const pre = await this.api.mask(id, "prelabel");
-      if (pre) this.prelabel = { labels: this.decodeSized(pre.png), revision: pre.revision };
-    }
-    this.autosave = new Autosave(
-      { encode: () => encodeMask(this.mask.labels, width, height), put: (png, base, secs, keep) => this.api.saveMask(id, png, base, secs, keep) },
-      head ? head.revision : null,
-      this.config.autosaveMs ?? 2000,
-      (s, detail) => {
-        showSaveState(this.ui, s, detail);
-        // Measurements are of the stored mask: redraw them once a save has landed.
-        if (s === "saved") void this.measure?.refresh();
-      },
-      (c) => this.showConflict(c),
-    );
-    this.ui.el<HTMLAnchorElement>("measure-report").href = `/series/${this.slice.series}/measurements/?slice=${id}`;
-    // The saved mask's measurements; before the first save, the model pre-label's (marked as such).
-    this.measure = new MeasureOverlay(this.ui.measureSvg, this.ui.el("measure-status"), width, height, async () =>
-      (await this.api.measurements(id, "head")) ?? (this.prelabel ? this.api.measurements(id, "prelabel") : null),
-    );
-    showSaveState(this.ui, "saved", head ? `revision ${head.revision}` : "empty mask");
-    this.maskLayer.render(this.mask.labels);
-    if (this.prelabel) this.prelabelLayer.render(this.prelabel.labels);
-    await this.setChannel(this.slice.channels[0]);
-    this.fit();
+    await this.show(first, "load");
     this.renderClassList();
     this.renderToolbar();
-    this.review = new ReviewPanel(this.api, id, this.ui.pinLayer, document.getElementById("review-comments"));
+    void this.api.seriesSlices(first.detail.series).then((list) => {
+      this.strip.set(list);
+      this.strip.show(this.slice.id);
+    }).catch(() => undefined); // the strip is a convenience: the editor works without it
+  }
+
+  /**
+   * Open another slice in place: the mask being left is saved first; when that save fails the
+   * editor stays, says why and keeps the mask (on screen and as a local draft). `how`: "push" adds
+   * a browser history entry, "pop" follows the back/forward buttons (the URL is already there).
+   */
+  async open(id: number | null, how: "push" | "pop" = "push"): Promise<boolean> {
+    if (id === null || id === this.slice?.id) return false;
+    if (this.navigating) {
+      this.pendingTarget = { id, how };
+      return false;
+    }
+    this.navigating = true;
+    try {
+      if (!(await this.leave())) return false;
+      let data: SliceData;
+      try {
+        data = await this.store.doc(id);
+      } catch (e) {
+        this.notify(`Could not open slice ${id}: ${e instanceof Error ? e.message : e}`, "error");
+        return false;
+      }
+      await this.show(data, how);
+      return true;
+    } finally {
+      this.navigating = false;
+      const next = this.pendingTarget;
+      this.pendingTarget = null;
+      if (next) void this.open(next.id, next.how);
+    }
+  }
+
+  /** Save the open slice before leaving it; false (and the mask kept) when it cannot be stored. */
+  private async leave(): Promise<boolean> {
+    if (!this.slice) return true;
+    if (this.gesture) this.endGesture();
+    await this.autosave.flush();
+    if (this.autosave.dirty) {
+      const kept = this.keepDraft();
+      const why = this.autosave.state === "conflict" ? "conflict: choose a version first" : this.autosave.error || "save failed";
+      this.notify(
+        `Slice ${this.slice.index} is not saved (${why}). It stays open${kept ? " and is kept as a local draft" : ""}; press Save to retry.`,
+        "error",
+      );
+      return false;
+    }
+    this.store.forget(this.slice.id);
+    return true;
+  }
+
+  /** Put a slice's data on screen, keeping the view (zoom, pan, channel, windows). */
+  private async show(data: SliceData, how: "load" | "push" | "pop"): Promise<void> {
+    const d = data.detail;
+    const id = d.id;
+    const sameSize = this.slice && this.slice.width === d.width && this.slice.height === d.height;
+    const channel = d.channels.includes(this.state.channel) ? this.state.channel : d.channels[0];
+    // The image first: once it is here everything else is synchronous (one paint, no flicker).
+    const raw = await this.store.image(id, channel);
+    this.slice = { ...d };
+    this.prelabel = data.prelabel;
+    this.history.clear();
+    if (!sameSize) {
+      this.mask = new Mask(d.width, d.height);
+      this.maskLayer = new MaskLayer(this.ui.maskCanvas, d.width, d.height);
+      this.prelabelLayer = new MaskLayer(this.ui.prelabelCanvas, d.width, d.height);
+      this.maskLayer.outline = this.prelabelLayer.outline = this.ui.el<HTMLInputElement>("outline").checked;
+      this.refreshLut();
+    }
+    this.mask.replace(data.head ? data.head.labels : new Uint8Array(d.width * d.height));
+    this.autosave = new Autosave(
+      { encode: () => encodeMask(this.mask.labels, d.width, d.height), put: (png, base, secs, keep) => this.api.saveMask(id, png, base, secs, keep) },
+      data.head ? data.head.revision : null,
+      this.config.autosaveMs ?? 2000,
+      (s, detail) => this.onSaveState(id, s, detail),
+      (c) => this.showConflict(c),
+      (saved) => this.onSaved(id, saved),
+    );
+    this.ui.el<HTMLAnchorElement>("measure-report").href = `/series/${d.series}/measurements/?slice=${id}`;
+    const wasMeasuring = this.measure?.visible ?? false;
+    // The saved mask's measurements; before the first save, the model pre-label's (marked as such).
+    this.measure = new MeasureOverlay(this.ui.measureSvg, this.ui.el("measure-status"), d.width, d.height, async () =>
+      (await this.api.measurements(id, "head")) ?? (this.prelabel ? this.api.measurements(id, "prelabel") : null),
+    );
+    showSaveState(this.ui, "saved", data.head ? `revision ${data.head.revision}` : "empty mask");
+    this.rerenderMask();
+    this.raw = raw;
+    this.ui.imageCanvas.width = raw.width;
+    this.ui.imageCanvas.height = raw.height;
+    this.state.update({ channel });
+    this.state.setWindow(this.state.wlByChannel[channel] ?? presets(d.stats[channel])[0].wl);
+    this.renderImage();
+    if (!sameSize) this.fit();
+    else this.measure.place(this.state.viewport);
+    this.renderTitle();
+    this.comparePrelabel(this.ui.el<HTMLInputElement>("compare-prelabel").checked);
+    if (this.controlsBound) fillPresets(this);
+    if (wasMeasuring) void this.measure.toggle(true);
+    this.review = new ReviewPanel(this.api, id, this.ui.pinLayer, this.ui.el("review-thread"));
+    this.review.place(this.state.viewport);
     void this.review.load().then(() => this.review?.place(this.state.viewport));
+    this.notify("");
+    this.restoreDraft(data.head);
+    if (how === "push") window.history.pushState({ slice: id }, "", `/slices/${id}/edit/${window.location.search}`);
+    else if (how === "load") window.history.replaceState({ slice: id }, "", window.location.href);
+    this.strip.show(id);
+    document.body.dataset.editorSlice = String(id);
+    // The neighbours next: moving there paints from memory.
+    this.store.prefetch(d.previous_slice, channel);
+    this.store.prefetch(d.next_slice, channel);
   }
 
-  private decodeSized(png: ArrayBuffer): Uint8Array {
-    const m = decodeMask(png);
-    if (m.width !== this.slice.width || m.height !== this.slice.height) {
-      throw new Error(`mask is ${m.width}x${m.height}, slice is ${this.slice.width}x${this.slice.height}`);
+  private renderTitle(): void {
+    const s = this.slice;
+    this.ui.el("title").textContent = `Subject ${s.subject} · slice ${s.index} · ${s.state.replace("_", " ")}`;
+    this.ui.el("title").dataset.state = s.state;
+  }
+
+  private onSaveState(id: number, s: SaveState, detail: string): void {
+    if (id !== this.slice.id) return; // a late answer about a slice already left
+    showSaveState(this.ui, s, detail);
+    if (s === "saved") {
+      this.drafts.clear(id);
+      // Measurements are of the stored mask: redraw them once a save has landed.
+      void this.measure?.refresh();
+    } else if (s === "error") {
+      this.keepDraft();
     }
-    return m.labels;
   }
 
-  // --- view -------------------------------------------------------------------------------------
-  /** Show a channel: its window is the one last chosen for it, else its first preset. */
+  /** A save landed: the workflow state may have moved (prelabelled -> in progress). */
+  private onSaved(id: number, saved: { revision: number; state: string }): void {
+    this.strip.update(id, { state: saved.state, head_revision: saved.revision });
+    if (id !== this.slice.id) return;
+    this.slice.state = saved.state;
+    this.slice.head_revision = saved.revision;
+    this.renderTitle();
+  }
+
+  /** Keep the unsaved mask in local storage; true when it is kept. */
+  private keepDraft(): boolean {
+    const png = encodeMask(this.mask.labels, this.slice.width, this.slice.height);
+    return this.drafts.put({ sliceId: this.slice.id, base: this.autosave.base, png, savedAt: new Date().toISOString() });
+  }
+
+  /** A draft left by an earlier failed save comes back as unsaved changes on top of its base. */
+  private restoreDraft(head: LabelMap | null): void {
+    const draft = this.drafts.get(this.slice.id);
+    if (!draft) return;
+    try {
+      const m = decodeMask(draft.png.slice().buffer);
+      if (m.width !== this.slice.width || m.height !== this.slice.height) throw new Error("size differs");
+      // A draft the server did store after all (the page's last keepalive save) is no draft.
+      if (head && sameLabels(head.labels, m.labels)) throw new Error("already stored");
+      this.mask.replace(m.labels);
+    } catch {
+      this.drafts.clear(this.slice.id);
+      return;
+    }
+    this.autosave.base = draft.base;
+    this.rerenderMask();
+    this.autosave.changed();
+    const when = draft.savedAt.slice(0, 16).replace("T", " ");
+    this.notify(`Restored your unsaved mask of slice ${this.slice.index} from a local draft (${when}); it is being saved.`, "info");
+  }
+
+  /** A sentence in the editor's message line ("" hides it). */
+  notify(text: string, kind: "info" | "error" = "info"): void {
+    const box = this.ui.el("notice");
+    box.textContent = text;
+    box.hidden = !text;
+    box.dataset.kind = kind;
+  }
+
+  /** Show a channel of the open slice: its window is the one last chosen for it, else its first preset. */
   async setChannel(channel: string): Promise<void> {
-    let raw = this.rawCache.get(channel);
-    if (!raw) {
-      const got = await this.api.image16(this.slice.id, channel);
-      raw = decodeGrey16(got.png, got.offset, got.scale);
-      this.rawCache.set(channel, raw);
-    }
+    const raw = await this.store.image(this.slice.id, channel);
     this.raw = raw;
     this.ui.imageCanvas.width = raw.width;
     this.ui.imageCanvas.height = raw.height;
@@ -343,35 +483,47 @@ export class Editor implements ToolContext {
       return;
     }
     const theirs = current !== null ? await this.api.mask(this.slice.id, current) : null;
-    this.mask.replace(theirs ? this.decodeSized(theirs.png) : new Uint8Array(this.mask.labels.length));
+    const labels = theirs ? decodeMask(theirs.png) : null;
+    if (labels && (labels.width !== this.slice.width || labels.height !== this.slice.height)) throw new Error("their mask has another size");
+    this.mask.replace(labels ? labels.labels : new Uint8Array(this.mask.labels.length));
     this.history.clear();
     this.rerenderMask();
     this.autosave.reset(current);
   }
 
-  /** Save first, then open another slice's editor. */
+  /** Save first, then open another slice in place. */
   async goTo(sliceId: number | null): Promise<void> {
-    if (sliceId === null) return;
-    await this.autosave.flush();
-    if (this.autosave.dirty && !window.confirm("The mask could not be saved. Leave anyway?")) return;
-    window.location.assign(`/slices/${sliceId}/edit/${window.location.search}`);
+    await this.open(sliceId, "push");
   }
 
-  async nextAssigned(): Promise<void> {
-    await this.autosave.flush();
+  /** The next slice of my queue (claimed through the API), or a message when the queue is empty. */
+  async nextAssigned(): Promise<boolean> {
+    if (!(await this.leave())) return false;
     const { slice } = await this.api.next();
     if (slice === null || slice === undefined) {
-      window.alert("No more slices to annotate.");
-      return;
+      this.notify("No more slices to annotate.", "info");
+      return false;
     }
-    await this.goTo(slice);
+    if (slice === this.slice.id) return false;
+    return this.open(slice, "push");
   }
 
+  /** Submit for review: the mask is saved first; then a confirmation and the next slice of the queue. */
   async submit(): Promise<void> {
     await this.autosave.flush();
     if (this.autosave.dirty) throw new Error("save the mask before submitting");
-    const { state } = await this.api.submit(this.slice.id);
-    this.slice.state = state;
-    this.ui.el("title").textContent = `Subject ${this.slice.subject} · slice ${this.slice.index} · ${state}`;
+    const left = this.slice;
+    const { state } = await this.api.submit(left.id);
+    left.state = state;
+    this.renderTitle();
+    this.strip.update(left.id, { state });
+    const moved = await this.nextAssigned().catch(() => false);
+    this.notify(`Slice ${left.index} submitted for review.` + (moved ? ` Now on slice ${this.slice.index}.` : " No more slices in your queue."), "info");
   }
+}
+
+function sameLabels(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -7,6 +7,9 @@ import type { Gesture } from "./tools";
 import { toolForKey, windowLevel } from "./tools";
 import { presets } from "./window";
 
+/** Wheel delta (CSS pixels) of one mouse-wheel notch: one slice. */
+export const WHEEL_NOTCH = 100;
+
 /** Dragging with the middle button or Space held pans the view, whatever the tool. */
 function panGesture(ed: Editor, start: ScreenPoint): Gesture {
   let last = start;
@@ -62,11 +65,27 @@ export function bindInput(ed: Editor): void {
   stage.addEventListener("pointercancel", end);
   stage.addEventListener("pointerleave", () => ed.state.update({ cursor: null }));
 
+  // Wheel: one slice per notch (trackpads accumulate); Ctrl/Cmd + wheel (and pinch) zooms.
+  let wheelSum = 0;
   stage.addEventListener("wheel", (e) => {
     e.preventDefault();
-    const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
-    ed.setViewport(zoomAround(ed.state.viewport, local(e), factor));
+    if (e.ctrlKey || e.metaKey) {
+      const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
+      ed.setViewport(zoomAround(ed.state.viewport, local(e), factor));
+      return;
+    }
+    wheelSum += e.deltaMode === 1 ? e.deltaY * WHEEL_NOTCH / 3 : e.deltaY;
+    const steps = Math.trunc(wheelSum / WHEEL_NOTCH);
+    if (!steps) return;
+    wheelSum -= steps * WHEEL_NOTCH;
+    void ed.goTo(steps > 0 ? ed.slice.next_slice : ed.slice.previous_slice);
   }, { passive: false });
+
+  // Back / forward between slices opened in place.
+  window.addEventListener("popstate", (e) => {
+    const id = (e.state as { slice?: number } | null)?.slice ?? Number(/\/slices\/(\d+)\/edit\//.exec(window.location.pathname)?.[1]);
+    if (id) void ed.open(id, "pop");
+  });
 
   window.addEventListener("keydown", (e) => {
     const target = e.target as HTMLElement;
@@ -123,6 +142,7 @@ export function bindInput(ed: Editor): void {
 /** Toolbar and side-panel controls. */
 export function bindControls(ed: Editor): void {
   const { el } = ed.ui;
+  ed.controlsBound = true;
   ed.ui.root.querySelectorAll<HTMLElement>("[data-tool]").forEach((b) =>
     b.addEventListener("click", () => ed.setTool(b.dataset.tool!)),
   );
@@ -144,10 +164,10 @@ export function bindControls(ed: Editor): void {
   el("undo").addEventListener("click", () => ed.undo());
   el("redo").addEventListener("click", () => ed.redo());
   el("save-now").addEventListener("click", () => void ed.autosave.flush());
-  el("submit").addEventListener("click", () => void ed.submit().catch((err) => window.alert(`Submit failed: ${err.message}`)));
+  el("submit").addEventListener("click", () => void ed.submit().catch((err) => ed.notify(`Submit failed: ${err.message}`, "error")));
   el("prev-slice").addEventListener("click", () => void ed.goTo(ed.slice.previous_slice));
   el("next-slice").addEventListener("click", () => void ed.goTo(ed.slice.next_slice));
-  el("next-assigned").addEventListener("click", () => void ed.nextAssigned().catch((err) => window.alert(err.message)));
+  el("next-assigned").addEventListener("click", () => void ed.nextAssigned().catch((err) => ed.notify(err.message, "error")));
   el("keep-mine").addEventListener("click", () => void ed.resolveConflict("mine"));
   el("take-theirs").addEventListener("click", () => void ed.resolveConflict("theirs"));
   // A select keeps the keyboard focus (and the editor ignores keys typed into it): hand it back.

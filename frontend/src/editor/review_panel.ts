@@ -10,6 +10,7 @@ import type { Api } from "./api";
 export class ReviewPanel {
   review: ReviewDecision | null = null;
   state = "";
+  resolved = new Set<number>();
 
   constructor(
     private readonly api: Api,
@@ -26,6 +27,7 @@ export class ReviewPanel {
     const latest = body.results[0];
     this.review = latest && latest.decision === "reject" ? latest : null;
     this.state = body.state;
+    this.loadResolved();
     this.render();
   }
 
@@ -39,12 +41,46 @@ export class ReviewPanel {
     head.className = "review-comments-head";
     head.textContent = rejectionHead(review, this.state);
     const list = document.createElement("ol");
-    list.append(...review.pins.map((pin) => {
+    list.append(...review.pins.map((pin, i) => {
       const li = document.createElement("li");
-      li.textContent = `${pinLabel(pin)} ${pin.text}`;
+      const tick = document.createElement("input");
+      tick.type = "checkbox";
+      tick.className = "pin-resolved";
+      tick.title = "Resolved";
+      tick.checked = this.resolved.has(i);
+      li.classList.toggle("resolved", tick.checked);
+      tick.addEventListener("change", () => {
+        if (tick.checked) this.resolved.add(i);
+        else this.resolved.delete(i);
+        li.classList.toggle("resolved", tick.checked);
+        this.layer.children[i]?.classList.toggle("resolved", tick.checked);
+        this.saveResolved();
+      });
+      li.append(tick, ` ${pinLabel(pin)} ${pin.text}`);
       return li;
     }));
     this.box.append(head, list);
+  }
+
+  /** Which pins of this decision the annotator ticked as resolved (kept in this browser). */
+  private get resolvedKey(): string {
+    return `spinelab:resolved:${this.sliceId}:${this.review?.id ?? this.review?.created_at ?? ""}`;
+  }
+
+  private loadResolved(): void {
+    try {
+      this.resolved = new Set(JSON.parse(localStorage.getItem(this.resolvedKey) ?? "[]") as number[]);
+    } catch {
+      this.resolved = new Set();
+    }
+  }
+
+  private saveResolved(): void {
+    try {
+      localStorage.setItem(this.resolvedKey, JSON.stringify([...this.resolved]));
+    } catch {
+      // storage disabled: the ticks last as long as the page
+    }
   }
 
   /** (Re)place the markers for the current view. */
@@ -58,6 +94,7 @@ export class ReviewPanel {
         marker.className = "review-pin-marker";
         this.layer.append(marker);
       }
+      marker.classList.toggle("resolved", this.resolved.has(i));
       marker.title = pin.text;
       marker.textContent = String(i + 1);
       const c = pinOnScreen(pin, v);

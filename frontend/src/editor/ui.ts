@@ -25,11 +25,13 @@ export function buildUi(root: HTMLElement): Ui {
       <button id="prev-slice" title="Previous slice (, or PageUp)">&lsaquo; Prev</button>
       <button id="next-slice" title="Next slice (. or PageDown)">Next &rsaquo;</button>
       <button id="next-assigned" title="Claim my next slice">Next assigned slice</button>
+      <span id="notice" class="ed-notice" role="status" hidden></span>
       <span class="ed-spacer"></span>
       <span id="save-state" class="ed-save" data-state="saved">Saved</span>
       <button id="save-now">Save</button>
       <button id="submit" class="primary">Submit for review</button>
     </header>
+    <nav id="slice-strip" class="ed-strip" aria-label="Slices of this series"></nav>
     <div class="ed-main">
       <aside class="ed-side">
         <section>
@@ -62,7 +64,8 @@ export function buildUi(root: HTMLElement): Ui {
             <button id="redo" title="Redo (Ctrl+Shift+Z / Ctrl+Y)">Redo</button>
           </div>
         </section>
-        <p class="ed-help">Wheel: zoom · Space+drag or middle drag: pan · Right-drag: window/level ·
+        <section id="review-thread" class="ed-review" aria-label="Review comments" hidden></section>
+        <p class="ed-help">Wheel: slices · Ctrl+wheel: zoom · Space+drag or middle drag: pan · Right-drag: window/level ·
           [ ]: brush size · 1-9 0 - =: class · Ctrl+Z / Ctrl+Y · , . : slices · M: measurements</p>
       </aside>
       <div id="stage" class="ed-stage">

@@ -1,0 +1,100 @@
+/**
+ * What the editor loads per slice (detail, head mask, pre-label, channel images), cached and
+ * prefetched so moving to a neighbour paints without waiting for the network. Images never change
+ * and stay cached; a slice's masks are dropped when the editor leaves it (its head has moved on).
+ */
+import { decodeGrey16, decodeMask } from "./png";
+import type { Api, SliceDetail } from "./api";
+import type { RawImage } from "./window";
+
+export interface LabelMap {
+  labels: Uint8Array;
+  revision: number;
+}
+
+export interface SliceData {
+  detail: SliceDetail;
+  head: LabelMap | null;
+  prelabel: LabelMap | null;
+}
+
+/** How many slices' data (masks + images) are kept; the series' neighbourhood fits easily. */
+export const CACHE_SLICES = 12;
+
+export class SliceStore {
+  private docs = new Map<number, Promise<SliceData>>();
+  private images = new Map<string, Promise<RawImage>>();
+  private order: number[] = [];
+
+  constructor(private readonly api: Api) {}
+
+  /** A slice's detail and masks (from the cache when prefetched). */
+  doc(id: number): Promise<SliceData> {
+    let got = this.docs.get(id);
+    if (!got) {
+      got = this.fetchDoc(id);
+      this.docs.set(id, got);
+      // A failed fetch is not cached: the next attempt asks again.
+      got.catch(() => this.docs.delete(id));
+    }
+    this.touch(id);
+    return got;
+  }
+
+  image(id: number, channel: string): Promise<RawImage> {
+    const key = `${id}/${channel}`;
+    let got = this.images.get(key);
+    if (!got) {
+      got = this.api.image16(id, channel).then((r) => decodeGrey16(r.png, r.offset, r.scale));
+      this.images.set(key, got);
+      got.catch(() => this.images.delete(key));
+    }
+    this.touch(id);
+    return got;
+  }
+
+  /** Whether a slice's masks and this channel are already here (or on their way). */
+  has(id: number, channel: string): boolean {
+    return this.docs.has(id) && this.images.has(`${id}/${channel}`);
+  }
+
+  /** Start loading a slice in the background; errors wait for the real visit. */
+  prefetch(id: number | null, channel: string): void {
+    if (id === null) return;
+    this.doc(id).then((d) => (d.detail.channels.includes(channel) ? this.image(id, channel) : null)).catch(() => undefined);
+  }
+
+  /** The editor left this slice: its masks are stale now (images are kept). */
+  forget(id: number): void {
+    this.docs.delete(id);
+  }
+
+  private async fetchDoc(id: number): Promise<SliceData> {
+    const detail = await this.api.slice(id);
+    const sized = (png: ArrayBuffer): Uint8Array => {
+      const m = decodeMask(png);
+      if (m.width !== detail.width || m.height !== detail.height) {
+        throw new Error(`mask is ${m.width}x${m.height}, slice is ${detail.width}x${detail.height}`);
+      }
+      return m.labels;
+    };
+    const [head, pre] = await Promise.all([
+      detail.head_revision !== null ? this.api.mask(id, "head") : null,
+      detail.prelabel_revision !== null ? this.api.mask(id, "prelabel") : null,
+    ]);
+    return {
+      detail,
+      head: head ? { labels: sized(head.png), revision: head.revision } : null,
+      prelabel: pre ? { labels: sized(pre.png), revision: pre.revision } : null,
+    };
+  }
+
+  private touch(id: number): void {
+    this.order = [...this.order.filter((x) => x !== id), id];
+    while (this.order.length > CACHE_SLICES) {
+      const old = this.order.shift()!;
+      this.docs.delete(old);
+      for (const key of [...this.images.keys()]) if (key.startsWith(`${old}/`)) this.images.delete(key);
+    }
+  }
+}
