@@ -149,6 +149,8 @@ def seed(n: int) -> dict[str, Any]:
             sha256=sha,
             labelled_pixels=counts,
             meta={"edit_seconds": 30 + i % 60},
+            edit_seconds=30 + i % 60,  # what save_human_mask stores
+            prelabel_change={},
         )
         for i, sid in enumerate(labelled)
     ]

@@ -38,6 +38,13 @@ class MaskRevision(models.Model):
     # Free-form provenance: model version id, import file name, editing seconds, etc.
     meta = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Page aggregates, stored once at save so statistics never re-read every mask (issue 17):
+    # the validated editing seconds of a human save (services/edit_time), and for a human main-track
+    # revision its change against the pre-label it started from: {"total": [pixels per class of the
+    # pre-label], "changed": [of those, pixels changed]}, {} when it did not start from one, null when
+    # not computed yet (older revisions; annotator_stats fills them in once).
+    edit_seconds = models.FloatField(null=True, blank=True)
+    prelabel_change = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["slice", "id"]

@@ -212,31 +212,34 @@ def _compare(kind: str, a: MaskRevision, b: MaskRevision, k: int) -> Comparison:
 
 
 def comparisons(project: Project) -> list[Comparison]:
-    """Every double-vs-main pair and every gold-vs-reference pair of the project (latest per author)."""
+    """Every double-vs-main pair and every gold-vs-reference pair of the project (latest per author).
+
+    Reads only the project's double/gold revisions and their slices: the cost follows the number of
+    second annotations, not the size of the dataset."""
     k = project.classes.count()
     out: list[Comparison] = []
-    slices = Slice.objects.filter(series__session__subject__project=project).select_related("head_revision")
-    others = MaskRevision.objects.filter(slice__in=slices, is_conflict=False).exclude(
-        track=MaskRevision.Track.MAIN
-    )
+    others = MaskRevision.objects.filter(
+        slice__series__session__subject__project=project, is_conflict=False
+    ).exclude(track=MaskRevision.Track.MAIN)
     latest: dict[tuple[int, str, int | None], MaskRevision] = {}
+    references: dict[int, MaskRevision] = {}  # slice id -> newest gold reference
     for rev in others.order_by("id"):
         if rev.track == MaskRevision.Track.GOLD and rev.meta.get(GOLD_REFERENCE):
+            references[rev.slice_id] = rev
             continue
         latest[(rev.slice_id, rev.track, rev.author_id)] = rev
-    by_slice = {s.pk: s for s in slices}
+    wanted = {slice_id for slice_id, _, _ in latest} | set(references)
+    by_slice = Slice.objects.select_related("head_revision").in_bulk(wanted)
     for (slice_id, track, _), rev in sorted(latest.items(), key=lambda kv: kv[1].pk):
         s = by_slice[slice_id]
         if track == MaskRevision.Track.DOUBLE and s.head_revision is not None:
             out.append(_compare("double", s.head_revision, rev, k))
-        elif track == MaskRevision.Track.GOLD and (ref := gold_reference(s)) is not None:
+        elif track == MaskRevision.Track.GOLD and (ref := references.get(slice_id)) is not None:
             out.append(_compare("gold", ref, rev, k))
-    for s in slices:  # the main annotation of a gold slice is also checked against gold
-        ref = gold_reference(s)
-        head = s.head_revision
+    for slice_id in sorted(references):  # the main annotation of a gold slice is also checked against gold
+        ref, head = references[slice_id], by_slice[slice_id].head_revision
         if (
-            ref is not None
-            and head is not None
+            head is not None
             and head.source == MaskRevision.Source.HUMAN
             and head.author_id not in (None, ref.author_id)
             and ref.meta.get("from_revision") != head.pk  # a gold copied from this head proves nothing

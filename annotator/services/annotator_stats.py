@@ -1,29 +1,88 @@
-"""Per-annotator quality statistics: throughput, acceptance, time, agreement, pre-label edits."""
+"""Per-annotator quality statistics: throughput, acceptance, time, agreement, pre-label edits.
+
+Built from grouped database queries and figures each revision stores once at save
+(`MaskRevision.edit_seconds`, `MaskRevision.prelabel_change`), so a view never re-reads every mask of
+the project; only the double/gold comparisons decode masks (services.agreement).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from annotator.models import MaskRevision, Project, ReviewDecision, Slice, SliceState
 from annotator.services.agreement import comparisons, summarise
-from annotator.services.edit_time import stored_edit_seconds
-from annotator.services.masks import revision_labels
+from annotator.services.masks import model_ancestor, prelabel_change, revision_labels
+
+IN_PROJECT = "slice__series__session__subject__project"
 
 
-def _model_ancestor(rev: MaskRevision, by_id: dict[int, MaskRevision]) -> MaskRevision | None:
-    """Walk `parent` to the model revision this work started from."""
-    seen: set[int] = set()
-    cur: MaskRevision | None = rev
-    while cur is not None and cur.pk not in seen:
-        if cur.source == MaskRevision.Source.MODEL:
-            return cur
-        seen.add(cur.pk)
-        cur = by_id.get(cur.parent_id) if cur.parent_id else None
-    return None
+def _human_main(project: Project) -> Any:
+    return MaskRevision.objects.filter(
+        **{IN_PROJECT: project}, source=MaskRevision.Source.HUMAN, track=MaskRevision.Track.MAIN
+    )
+
+
+def _latest_per_author_and_slice(project: Project) -> Any:
+    """Each author's newest non-conflict human main revision of each slice they worked on."""
+    newer = MaskRevision.objects.filter(
+        slice=OuterRef("slice"),
+        author=OuterRef("author"),
+        source=MaskRevision.Source.HUMAN,
+        track=MaskRevision.Track.MAIN,
+        is_conflict=False,
+        pk__gt=OuterRef("pk"),
+    )
+    return _human_main(project).filter(is_conflict=False).exclude(Exists(newer))
+
+
+def _fill_prelabel_changes(project: Project, k: int) -> None:
+    """Compute, once, the pre-label change of revisions stored before it was kept at save."""
+    missing = _latest_per_author_and_slice(project).filter(prelabel_change__isnull=True)
+    for rev in missing.select_related("parent").iterator():
+        rev.prelabel_change = prelabel_change(revision_labels(rev), model_ancestor(rev.parent), k)
+        rev.save(update_fields=["prelabel_change"])
+
+
+def _prelabel_sums(project: Project, k: int) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
+    """{author: (slices from a pre-label, pixels changed per class, pre-label pixels per class)}."""
+    _fill_prelabel_changes(project, k)
+    sums: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+    rows = (
+        _latest_per_author_and_slice(project)
+        .filter(author__isnull=False, prelabel_change__has_key="total")
+        .values_list("author_id", "prelabel_change")
+    )
+    for author, change in rows.iterator():
+        count, changed, total = sums.get(author, (0, np.zeros(k, np.int64), np.zeros(k, np.int64)))
+        sums[author] = (
+            count + 1,
+            changed + np.asarray(change["changed"][:k]),
+            total + np.asarray(change["total"][:k]),
+        )
+    return sums
+
+
+def _submitted_slices(project: Project, uid: int) -> int:
+    """Slices of the user's that were reviewed, or wait for review / are accepted with their head."""
+    decided = (
+        ReviewDecision.objects.filter(**{IN_PROJECT: project}, revision__author=uid)
+        .order_by()
+        .values("slice_id")
+    )
+    heads = (
+        Slice.objects.filter(
+            series__session__subject__project=project,
+            state__in=[SliceState.SUBMITTED, SliceState.ACCEPTED],
+            head_revision__author=uid,
+        )
+        .order_by()
+        .values("pk")
+    )
+    return decided.union(heads).count()
 
 
 def annotator_stats(project: Project) -> dict[str, Any]:
@@ -32,52 +91,34 @@ def annotator_stats(project: Project) -> dict[str, Any]:
     agreement_double_per_class, agreement_gold_per_class, prelabel_changed_share,
     prelabel_changed_per_class}]}; null where there is nothing to measure."""
     k = project.classes.count()
-    slices = Slice.objects.filter(series__session__subject__project=project)
-    revs = list(MaskRevision.objects.filter(slice__in=slices).defer("png").order_by("id"))
-    by_id = {r.pk: r for r in revs}
-    human_main = [
-        r for r in revs if r.source == MaskRevision.Source.HUMAN and r.track == MaskRevision.Track.MAIN
-    ]
-    authors = sorted({r.author_id for r in human_main if r.author_id is not None})
-    decisions = list(ReviewDecision.objects.filter(slice__in=slices).select_related("revision"))
-    submitted_heads = dict(
-        slices.filter(state__in=[SliceState.SUBMITTED, SliceState.ACCEPTED]).values_list(
-            "pk", "head_revision_id"
-        )
+    authors = set(
+        _human_main(project).filter(author__isnull=False).values_list("author_id", flat=True).distinct()
     )
+    reviews = {
+        row["revision__author"]: row
+        for row in ReviewDecision.objects.filter(**{IN_PROJECT: project})
+        .values("revision__author")
+        .annotate(
+            reviewed=Count("id"), accepted=Count("id", filter=Q(decision=ReviewDecision.Decision.ACCEPT))
+        )
+    }
+    timed = {
+        row["author"]: row
+        for row in _human_main(project)
+        .filter(edit_seconds__isnull=False)
+        .values("author")
+        .annotate(seconds=Sum("edit_seconds"), slices=Count("slice", distinct=True))
+    }
+    prelabel = _prelabel_sums(project, k)
     items = comparisons(project)
-    users = get_user_model().objects.in_bulk(authors + [c.b_author for c in items if c.b_author])
+    everyone = sorted(authors | {c.b_author for c in items if c.b_author})
+    users = get_user_model().objects.in_bulk(everyone)
     rows = []
-    for uid in sorted(set(authors) | {c.b_author for c in items if c.b_author}):
-        mine = [d for d in decisions if d.revision.author_id == uid]
-        accepted = sum(d.decision == ReviewDecision.Decision.ACCEPT for d in mine)
-        done = {d.slice_id for d in mine} | {
-            sid for sid, head in submitted_heads.items() if head in by_id and by_id[head].author_id == uid
-        }
-        seconds: dict[int, float] = defaultdict(float)
-        latest: dict[int, MaskRevision] = {}
-        for r in human_main:
-            if r.author_id != uid:
-                continue
-            value = stored_edit_seconds(r.meta)
-            if value is not None:
-                seconds[r.slice_id] += value
-            if not r.is_conflict:
-                latest[r.slice_id] = r
-        changed, total = np.zeros(k, np.int64), np.zeros(k, np.int64)
-        from_prelabel = 0
-        for rev in latest.values():
-            start = _model_ancestor(rev, by_id)
-            if start is None:
-                continue
-            # Only now fetch the PNGs (deferred above): (H, W) uint8 each.
-            after = revision_labels(MaskRevision.objects.get(pk=rev.pk))
-            before = revision_labels(MaskRevision.objects.get(pk=start.pk))
-            if after.shape != before.shape:
-                continue
-            from_prelabel += 1
-            total += np.bincount(before.ravel(), minlength=k)[:k]
-            changed += np.bincount(before[after != before].ravel(), minlength=k)[:k]
+    for uid in everyone:
+        review = reviews.get(uid, {"reviewed": 0, "accepted": 0})
+        reviewed, accepted = review["reviewed"], review["accepted"]
+        time_row = timed.get(uid)
+        from_prelabel, changed, total = prelabel.get(uid, (0, np.zeros(k, np.int64), np.zeros(k, np.int64)))
         double = [c for c in items if c.kind == "double" and uid in (c.a_author, c.b_author)]
         gold = [c for c in items if c.kind == "gold" and c.b_author == uid]
         double_summary, gold_summary = summarise(double, k), summarise(gold, k)
@@ -86,12 +127,14 @@ def annotator_stats(project: Project) -> dict[str, Any]:
             {
                 "id": uid,
                 "username": user.username if user else str(uid),
-                "slices_submitted": len(done),
-                "reviewed": len(mine),
+                "slices_submitted": _submitted_slices(project, uid),
+                "reviewed": reviewed,
                 "accepted": accepted,
-                "rejected": len(mine) - accepted,
-                "acceptance_rate": round(accepted / len(mine), 4) if mine else None,
-                "mean_seconds_per_slice": round(sum(seconds.values()) / len(seconds), 1) if seconds else None,
+                "rejected": reviewed - accepted,
+                "acceptance_rate": round(accepted / reviewed, 4) if reviewed else None,
+                "mean_seconds_per_slice": round(time_row["seconds"] / time_row["slices"], 1)
+                if time_row and time_row["slices"]
+                else None,
                 "agreement_double": double_summary["mean_iou"],
                 "agreement_double_per_class": double_summary["iou_per_class"],
                 "agreement_gold": gold_summary["mean_iou"],

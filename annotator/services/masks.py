@@ -11,6 +11,7 @@ from django.db import transaction
 from annotator.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from annotator.models import MaskRevision, Slice, SliceState
 from annotator.services import access, workflow
+from annotator.services.edit_time import stored_edit_seconds
 from annotator.services.maskcodec import class_counts, decode_mask, encode_mask, mask_hash, validate_mask
 
 
@@ -51,6 +52,30 @@ def build_revision(
         is_conflict=is_conflict,
         meta=meta or {},
     )
+
+
+def model_ancestor(revision: MaskRevision | None) -> MaskRevision | None:
+    """The model revision a chain of revisions started from (walking `parent`), or None."""
+    seen: set[int] = set()
+    while revision is not None and revision.pk not in seen:
+        if revision.source == MaskRevision.Source.MODEL:
+            return revision
+        seen.add(revision.pk)
+        revision = revision.parent
+    return None
+
+
+def prelabel_change(labels: np.ndarray, start: MaskRevision | None, num_classes: int) -> dict[str, Any]:
+    """{"total": pixels per class of the pre-label `start`, "changed": of those, pixels that differ in
+    `labels` (H, W)}; {} without a pre-label of the same shape."""
+    if start is None:
+        return {}
+    before = revision_labels(start)
+    if before.shape != labels.shape:
+        return {}
+    total = np.bincount(before.ravel(), minlength=num_classes)[:num_classes]
+    changed = np.bincount(before[labels != before].ravel(), minlength=num_classes)[:num_classes]
+    return {"total": total.astype(int).tolist(), "changed": changed.astype(int).tolist()}
 
 
 def track_head(slice_: Slice, track: str, author: Any = None) -> MaskRevision | None:
@@ -114,6 +139,12 @@ def save_human_mask(
             is_conflict=stale,
             meta=meta,
         )
+        # Stored once for the annotator statistics (services/annotator_stats).
+        revision.edit_seconds = stored_edit_seconds(meta)
+        if track == MaskRevision.Track.MAIN:
+            num_classes = len(revision.labelled_pixels)
+            revision.prelabel_change = prelabel_change(labels, model_ancestor(parent), num_classes)
+        revision.save(update_fields=["edit_seconds", "prelabel_change"])
         if stale:
             conflict = Conflict(
                 f"slice {slice_id} was saved by someone else since revision {base_revision_id}: "

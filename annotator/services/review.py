@@ -26,7 +26,7 @@ from annotator.models import (
 )
 from annotator.services import access, workflow
 from annotator.services.ids import as_db_id
-from annotator.services.masks import revision_labels
+from annotator.services.masks import model_ancestor, revision_labels
 
 MAX_PINS = 50
 MAX_TEXT = 5000
@@ -247,14 +247,7 @@ def my_queue(user: Any) -> list[QueueRow]:
 
 def starting_prelabel(slice_: Slice) -> MaskRevision | None:
     """The model revision the head descends from (walking `parent`), else the slice's pre-label."""
-    seen: set[int] = set()
-    rev = slice_.head_revision
-    while rev is not None and rev.pk not in seen:
-        if rev.source == MaskRevision.Source.MODEL:
-            return rev
-        seen.add(rev.pk)
-        rev = rev.parent
-    return slice_.prelabel_revision
+    return model_ancestor(slice_.head_revision) or slice_.prelabel_revision
 
 
 @dataclass

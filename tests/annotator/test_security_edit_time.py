@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from annotator.models import Assignment, MaskRevision
-from annotator.services.edit_time import MAX_EDIT_SECONDS
+from annotator.services.edit_time import MAX_EDIT_SECONDS, stored_edit_seconds
 from annotator.services.maskcodec import encode_mask
 
 
@@ -54,7 +54,10 @@ def test_dashboards_survive_absurd_edit_times_stored_before_the_bound(client_for
         saved = put(alice, slice_.pk, "10")
         assert saved.status_code == 201
         # What an older server (or a direct database write) may have left behind: two of them sum to inf.
-        MaskRevision.objects.filter(pk=saved.json()["revision"]).update(meta={"edit_seconds": stored})
+        # Such rows got their stored `edit_seconds` from migration 0010, through the same reader.
+        MaskRevision.objects.filter(pk=saved.json()["revision"]).update(
+            meta={"edit_seconds": stored}, edit_seconds=stored_edit_seconds({"edit_seconds": stored})
+        )
         assert alice.post(f"/api/slices/{slice_.pk}/submit/").status_code == 200
     stats = client_for("sam").get("/api/annotator-stats/")
     assert stats.status_code == 200, stats.content
