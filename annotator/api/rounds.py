@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api import inputs
-from annotator.api.views.common import validated
+from annotator.api.views.common import check_valid
 from annotator.errors import InvalidInput, NotFound
 from annotator.models import ModelVersion, Project, SimulationRun, TrainingRound
 from annotator.rounds import dashboard as board
@@ -61,13 +61,13 @@ def request_object(request: Request) -> Any:
 
 class CheckedInput(serializers.Serializer):
     """Input whose `is_valid(raise_exception=True)` answers like every hand-written view: a 400
-    InvalidInput naming each bad field (annotator.api.views.common.validated)."""
+    InvalidInput naming each bad field (annotator.api.views.common.check_valid)."""
 
     def is_valid(self, *, raise_exception: bool = False) -> bool:
-        if super().is_valid() or not raise_exception:
-            return not self.errors
-        validated(type(self), self.initial_data)  # raises InvalidInput with the usual message
-        return False
+        if not raise_exception:
+            return super().is_valid()
+        check_valid(self)
+        return True
 
 
 class RoundsViewSet(viewsets.GenericViewSet):
