@@ -33,6 +33,9 @@ from annotator.services.ids import MAX_DB_ID, as_db_id
 from annotator.services.masks import save_human_mask, track_head
 from annotator.services.slicedata import channel_stats, load_channel
 
+# Editor-made masks that correction effort should tell apart from painting (X-Mask-Source).
+MASK_SOURCES = ("copy", "interpolate")
+
 MAX_MASK_BYTES = 16 * 1024 * 1024
 TRACKS = [t.value for t in MaskRevision.Track]
 
@@ -155,6 +158,14 @@ class SliceMaskView(APIView):
                 description="revision id the edit started from; empty for a first save",
             ),
             OpenApiParameter("X-Edit-Seconds", float, OpenApiParameter.HEADER, description="editing time"),
+            OpenApiParameter(
+                "X-Mask-Source",
+                str,
+                OpenApiParameter.HEADER,
+                enum=MASK_SOURCES,
+                description="how the editor made this mask when not painted from scratch: copied from a "
+                "neighbour or interpolated between two (stored as meta.source)",
+            ),
             OpenApiParameter("track", str, enum=TRACKS, description="double for blind second annotation"),
         ],
         request={"image/png": OpenApiTypes.BINARY},
@@ -183,6 +194,11 @@ class SliceMaskView(APIView):
         body = read_body(request)
         check_png_header(body, slice_)
         meta: dict[str, Any] = {"edit_seconds": seconds} if seconds is not None else {}
+        source = request.headers.get("X-Mask-Source", "")
+        if source and source not in MASK_SOURCES:
+            raise InvalidInput(f"X-Mask-Source must be one of {MASK_SOURCES}, got {source[:40]!r}")
+        if source:
+            meta["source"] = source
         result = save_human_mask(
             slice_id=slice_.pk, user=request.user, png=body, base_revision_id=base, track=track, meta=meta
         )
