@@ -1,6 +1,6 @@
 """Signal receivers: when a Celery worker starts, the jobs its previous life was running are marked
 failed (retryable) at once, and its job watch starts (dead workers' jobs fail within
-SPINELAB_JOB_STALE_SECONDS; see annotator/services/job_watch.py). When a slice's main-track head
+SPINELAB_JOB_STALE_SECONDS; see annotator/tasks/watch.py). When a slice's main-track head
 changes, its correction-effort figures are brought up to date (annotator/rounds/effort.py), so the
 rounds dashboard only reads stored sums."""
 
@@ -20,8 +20,8 @@ logger = logging.getLogger(__name__)
 
 @worker_ready.connect
 def watch_jobs(sender: Any = None, **_: object) -> None:
-    from annotator.services.job_watch import start_watch_thread
     from annotator.services.jobs import fail_orphaned_running_jobs
+    from annotator.tasks.watch import start_watch_thread
 
     worker = str(getattr(sender, "hostname", "") or "")
     count = fail_orphaned_running_jobs(worker)

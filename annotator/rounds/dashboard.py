@@ -81,7 +81,7 @@ def round_summary(rnd: TrainingRound) -> dict[str, Any]:
 def round_detail_for(rnd: TrainingRound, user: Any) -> dict[str, Any]:
     """A round with its jobs as `user` may see them: job tracebacks (`error`, with server paths) for
     ML staff and admins only. Read-only: lost workers' jobs are reaped and ended rounds finalized by
-    the workers' job watch (annotator/services/job_watch.py), never by a read."""
+    the workers' job watch (annotator/tasks/watch.py), never by a read."""
     data = round_summary(rnd)
     show_error = access.sees_job_errors(user)
     data["jobs"] = [

@@ -135,7 +135,7 @@ def test_slice_list_filters_by_state_subject_and_orders_by_rank(make_slices, cli
 
 
 def test_silent_running_jobs_are_failed_by_the_job_watch_and_can_be_retried(db, client_for, users):
-    from annotator.services.job_watch import watch_once
+    from annotator.tasks.watch import watch_once
 
     stale = Job.objects.create(
         kind="train",

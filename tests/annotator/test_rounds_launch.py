@@ -145,7 +145,7 @@ def test_a_cancelled_rounds_progress_bar_shows_how_far_training_got_not_full(cli
 def test_a_round_whose_workers_died_is_reaped_and_finalized_by_the_job_watch(client_for, accepted):
     from django.utils import timezone
 
-    from annotator.services.job_watch import watch_once
+    from annotator.tasks.watch import watch_once
 
     accepted(["S01", "S02"])
     rnd = client_for("mia").post("/api/rounds/", SMALL, format="json").json()

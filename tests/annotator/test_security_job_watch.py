@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from annotator.models import Job
-from annotator.services.job_watch import watch_once
 from annotator.services.jobs import fail_orphaned_running_jobs
+from annotator.tasks.watch import watch_once
 
 
 def old() -> object:

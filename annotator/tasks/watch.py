@@ -1,6 +1,7 @@
 """The periodic watch over jobs that every Celery worker runs on its own timer (annotator/signals.py):
 jobs of dead workers become failed (retryable), and rounds whose training ended get finalized.
-Reads never do this (a GET changes nothing)."""
+Reads never do this (a GET changes nothing). It lives with the worker's tasks because it drives both
+services (jobs) and a feature (rounds), which services may not import."""
 
 from __future__ import annotations
 
