@@ -34,12 +34,12 @@ from annotator.api.review_serializers import (
 from annotator.api.views.common import check_valid
 from annotator.api.views.pixels import check_png_header
 from annotator.errors import InvalidInput, NotFound
-from annotator.models import Project, Slice
+from annotator.models import Assignment, Project, Slice
 from annotator.services import access
 from annotator.services.agreement import agreement_report, do_mark_gold, do_send_for_double, do_send_gold
 from annotator.services.annotator_stats import annotator_stats
 from annotator.services.masks import revision_labels
-from annotator.services.review import QueueRow, decisions_of, do_review, mask_diff, my_queue, review_queue
+from annotator.services.review import decisions_of, do_review, mask_diff, my_queue, queue_rows, review_queue
 
 MAX_GOLD_BYTES = 16 * 1024 * 1024
 
@@ -213,8 +213,13 @@ class MyQueueView(generics.ListAPIView):
     pagination_class = Pagination
     filter_backends: list[Any] = []
 
-    def get_queryset(self) -> list[QueueRow]:  # type: ignore[override]
+    def get_queryset(self) -> QuerySet[Assignment]:
         return my_queue(self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = queue_rows(page if page is not None else [])
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 class DoubleAnnotationView(ServiceCreateView):

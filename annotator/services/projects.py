@@ -91,7 +91,8 @@ COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 def project_sequences(project: Project) -> list[str]:
     """The sequences present in a project: its series' modalities and the slices' channel names."""
-    found = set(Series.objects.filter(session__subject__project=project).values_list("modality", flat=True))
+    series = Series.objects.filter(session__subject__project=project).order_by()
+    found = set(series.values_list("modality", flat=True).distinct())
     for channels in Slice.objects.filter(series__session__subject__project=project).values_list(
         "channels", flat=True
     )[:2000]:

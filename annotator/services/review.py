@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from annotator.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
@@ -216,11 +216,12 @@ class QueueRow:
     review: ReviewDecision | None
 
 
-def my_queue(user: Any) -> list[QueueRow]:
-    """The user's active assignments in projects where they still hold a role: rejected slices first
-    (with the latest rejection), then the others by rank; accepted/submitted main work is not listed
-    (nothing left to do)."""
-    assignments = (
+def my_queue(user: Any) -> QuerySet[Assignment]:
+    """The user's active assignments in projects where they still hold a role: rejected slices first,
+    then the others by rank, then slice id; accepted/submitted main work is not listed (nothing left
+    to do). Ordered in the database, so a page of it costs the same whatever the queue's length."""
+    rejected_first = Case(When(slice__state=SliceState.REJECTED, then=Value(0)), default=Value(1))
+    return (
         Assignment.objects.filter(
             annotator=user,
             active=True,
@@ -231,18 +232,18 @@ def my_queue(user: Any) -> list[QueueRow]:
             purpose=Assignment.Purpose.MAIN, slice__state__in=[SliceState.SUBMITTED, SliceState.ACCEPTED]
         )
         .exclude(purpose__in=[Assignment.Purpose.DOUBLE, Assignment.Purpose.GOLD], completed_at__isnull=False)
+        .annotate(rejected_first=rejected_first)
+        .order_by("rejected_first", F("slice__rank").asc(nulls_last=True), "slice_id", "id")
     )
-    rows: list[QueueRow] = []
+
+
+def queue_rows(assignments: Any) -> list[QueueRow]:
+    """Assignments (a page of `my_queue`) with the latest rejection of each rejected main slice."""
+    rows = []
     for a in assignments:
         rejected = a.purpose == Assignment.Purpose.MAIN and a.slice.state == SliceState.REJECTED
         rows.append(QueueRow(a.slice, a, latest_rejection(a.slice) if rejected else None))
-
-    def order(row: QueueRow) -> tuple[int, int, int]:
-        rank = row.slice.rank if row.slice.rank is not None else 1 << 30
-        first = row.review is not None or row.slice.state == SliceState.REJECTED
-        return (0 if first else 1, rank, row.slice.pk)
-
-    return sorted(rows, key=order)
+    return rows
 
 
 def starting_prelabel(slice_: Slice) -> MaskRevision | None:
