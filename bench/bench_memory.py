@@ -129,7 +129,17 @@ def import_child(tree: str, bare: bool) -> None:
         slices = report.slices
     seconds = time.perf_counter() - start
     peak = status_kb("VmHWM")
-    print(json.dumps({"before_mb": before / 1024, "peak_mb": peak / 1024, "array_mb": nbytes / 2**20, "slices": slices, "seconds": seconds}))
+    print(
+        json.dumps(
+            {
+                "before_mb": before / 1024,
+                "peak_mb": peak / 1024,
+                "array_mb": nbytes / 2**20,
+                "slices": slices,
+                "seconds": seconds,
+            }
+        )
+    )
 
 
 def bench_import(args: argparse.Namespace, env: dict[str, str]) -> None:
@@ -138,7 +148,9 @@ def bench_import(args: argparse.Namespace, env: dict[str, str]) -> None:
         tree = Path(tmp) / "mids"
         write_tree(tree, shape)  # type: ignore[arg-type]
         print(f"volume {args.shape} int16 with a uint8 label volume; load average {os.getloadavg()[0]:.1f}")
-        print(f"{'what':24} {'array MB':>9} {'RSS before':>11} {'peak':>8} {'peak - before':>14} {'ratio':>6} {'s':>6}")
+        print(
+            f"{'what':24} {'array MB':>9} {'RSS before':>11} {'peak':>8} {'peak - before':>14} {'ratio':>6} {'s':>6}"
+        )
         for bare in (True, False):
             env["SPINELAB_VAR_DIR"] = str(Path(tmp) / ("var-bare" if bare else "var"))
             r = fresh("import-child", str(tree), "1" if bare else "0", env=env)
@@ -149,17 +161,230 @@ def bench_import(args: argparse.Namespace, env: dict[str, str]) -> None:
             )
 
 
+# --- web ------------------------------------------------------------------------------------------
+def seeded_var(prefix: str) -> tuple[Path, dict[str, str]]:
+    """A throw-away var folder with the demo seeded (phantom only) and its environment."""
+    var = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "SPINELAB_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "annotator.settings"}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], check=True, env=env, cwd=ROOT)
+    subprocess.run(
+        [*manage, "seed_demo", "--no-real", "--no-lesions"],
+        check=True,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    return var, env
+
+
+def page_urls() -> list[str]:
+    """Every page and parameterless API list of the URL configuration, ids filled from the demo."""
+    import re
+
+    from django.urls import get_resolver
+    from django.urls.resolvers import URLResolver
+
+    from annotator.models import Project, Slice
+
+    first = Slice.objects.order_by("pk").first()
+    ids = {"slice_id": first.pk if first else 1, "series_id": first.series_id if first else 1, "pk": 1}
+    ids["slug"] = Project.objects.order_by("pk").first().slug  # type: ignore[union-attr]
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            else:
+                yield prefix + str(p.pattern)
+
+    urls = []
+    for pattern in walk(get_resolver().url_patterns):
+        if (
+            pattern.startswith(("admin/", "static/", "media/", "logout"))
+            or "(?P" in pattern
+            or "^" in pattern
+        ):
+            continue
+        if pattern.startswith("api/") and ("<" in pattern or "schema" in pattern or "docs" in pattern):
+            continue
+        urls.append("/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids.get(m.group(1), 1)), pattern))
+    return urls
+
+
+class Browser:
+    """A logged-in session over real HTTP (cookies, CSRF), like a user's browser."""
+
+    def __init__(self, base: str) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def csrf(self) -> str:
+        return next((c.value for c in self.jar if c.name == "csrftoken"), "")
+
+    def request(self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> int:
+        import urllib.error
+        import urllib.request
+
+        req = urllib.request.Request(self.base + path, data=data, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=120) as response:
+                response.read()
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except urllib.error.URLError:
+            return 0  # not listening yet
+
+    def login(self, username: str, password: str) -> None:
+        from urllib.parse import urlencode
+
+        self.request("/login/")
+        form = {"username": username, "password": password, "csrfmiddlewaretoken": self.csrf()}
+        self.request("/login/", urlencode(form).encode(), {"Referer": self.base + "/login/"})
+
+
+def bench_web(args: argparse.Namespace) -> None:
+    import socket
+
+    var, env = seeded_var("spinelab-bench-web-")
+    os.environ.update(env)
+    django_setup()
+    urls = page_urls()
+    password = json.loads((var / "demo-credentials.json").read_text())["admin"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "annotator.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "1",
+         "--threads", "1", "--timeout", "300", "--log-level", "warning"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        browser = Browser(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 120
+        while browser.request("/login/") != 200:
+            if time.monotonic() > deadline:
+                raise SystemExit("gunicorn did not answer")
+            time.sleep(0.5)
+        worker = [p for p in tree_pids(server.pid) if p != server.pid][0]
+        idle = status_kb("VmRSS", worker) / 1024
+        browser.login("admin", password)
+        statuses = {url: browser.request(url) for url in urls}
+        options = {"architectures": ["UD"], "folds": 2, "epochs": 1, "steps_per_epoch": 1}
+        launch = browser.request(
+            "/api/rounds/",
+            json.dumps(options).encode(),
+            {
+                "Content-Type": "application/json",
+                "X-CSRFToken": browser.csrf(),
+                "Referer": browser.base + "/",
+            },
+        )
+        statuses["POST /api/rounds/"] = launch
+        for url in urls:  # a second visit: the pages with a round to show
+            browser.request(url)
+        after = status_kb("VmRSS", worker) / 1024
+        peak = status_kb("VmHWM", worker) / 1024
+        torch_maps = any("libtorch" in line for line in Path(f"/proc/{worker}/maps").read_text().splitlines())
+    finally:
+        server.terminate()
+        server.wait(30)
+    errors = {u: s for u, s in statuses.items() if s >= 500}
+    print(
+        f"load average {os.getloadavg()[0]:.1f}; gunicorn 1 sync worker; {len(urls)} pages and API lists, twice"
+    )
+    print(f"round launch: HTTP {launch}; responses >= 500: {errors or 'none'}; torch loaded: {torch_maps}")
+    print(
+        f"worker RSS: idle {idle:.0f} MB, after every page + launch {after:.0f} MB, peak {peak:.0f} MB (target <= 250)"
+    )
+
+
+# --- worker ---------------------------------------------------------------------------------------
+def bench_worker(args: argparse.Namespace) -> None:
+    import threading
+
+    var, env = seeded_var("spinelab-bench-worker-")
+    os.environ.update(env)
+    django_setup()
+    from django.contrib.auth.models import User
+
+    from annotator.models import Job
+    from annotator.rounds.launch import launch_round
+    from annotator.rounds.options import parse_options
+    from annotator.services.projects import default_project
+
+    overrides = {"folds": 2, "epochs": 1, "steps_per_epoch": args.steps}
+    print(f"load average {os.getloadavg()[0]:.1f}; demo round, cpu preset with {overrides}")
+    print(f"{'pool':34} {'idle MB':>8} {'peak MB':>8} {'after MB':>9} {'round s':>8}")
+    for pool in ("prefork", "solo"):
+        command = [sys.executable, "-m", "celery", "-A", "annotator", "worker", "-Q", "default,gpu",
+                   "-n", f"{pool}@%h", "--pool", pool, "--concurrency", "1", "--loglevel", "INFO",
+                   "--without-gossip", "--without-mingle"]  # fmt: skip
+        log = (var / f"worker-{pool}.log").open("w")
+        worker = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        samples: list[float] = []
+        stop = threading.Event()
+
+        def sample(
+            pid: int = worker.pid, samples: list[float] = samples, stop: threading.Event = stop
+        ) -> None:
+            while not stop.is_set():
+                samples.append(tree_rss_mb(pid))
+                time.sleep(0.25)
+
+        try:
+            deadline = time.monotonic() + 120
+            while b"ready" not in (var / f"worker-{pool}.log").read_bytes():
+                if time.monotonic() > deadline or worker.poll() is not None:
+                    raise SystemExit(
+                        f"worker did not start:\n{(var / f'worker-{pool}.log').read_text()[-2000:]}"
+                    )
+                time.sleep(0.5)
+            time.sleep(3)
+            idle = tree_rss_mb(worker.pid)
+            thread = threading.Thread(target=sample, daemon=True)
+            thread.start()
+            started = time.monotonic()
+            rnd = launch_round(default_project(), User.objects.get(username="mila"), parse_options(overrides))
+            while Job.objects.get(pk=rnd.job_id).state not in ("succeeded", "failed", "cancelled"):
+                time.sleep(1)
+            seconds = time.monotonic() - started
+            time.sleep(5)  # the prefork pool replaces its child
+            after = tree_rss_mb(worker.pid)
+            stop.set()
+            thread.join()
+            state = Job.objects.get(pk=rnd.job_id).state
+        finally:
+            worker.terminate()
+            worker.wait(60)
+        label = "prefork, 1 child, max 1 task/child" if pool == "prefork" else "solo (before)"
+        print(f"{label:34} {idle:8.0f} {max(samples or [0]):8.0f} {after:9.0f} {seconds:8.0f}  round {state}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("mode", choices=["import", "web", "worker", "import-child"])
     parser.add_argument("rest", nargs="*")
     parser.add_argument("--shape", default="224,224,77")
+    parser.add_argument("--steps", type=int, default=10, help="worker: steps per epoch of the round")
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     if args.mode == "import-child":
         import_child(args.rest[0], args.rest[1] == "1")
     elif args.mode == "import":
         bench_import(args, env)
+    elif args.mode == "web":
+        bench_web(args)
+    else:
+        bench_worker(args)
 
 
 if __name__ == "__main__":

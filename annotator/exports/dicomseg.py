@@ -12,11 +12,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-import highdicom as hd
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.sr.coding import Code
 
 from annotator.errors import InvalidInput
 from annotator.exports.common import ClassTable, WriteReport, bids_label, load_labels
@@ -25,7 +23,7 @@ from annotator.imports.readers_dicom import frames_of
 from annotator.models import Series
 
 # Generic SNOMED CT codes: the class name travels in SegmentLabel (what viewers show).
-TISSUE = Code("85756007", "SCT", "Tissue")
+TISSUE = ("85756007", "SCT", "Tissue")  # SNOMED CT code of every segment (a pydicom Code when used)
 
 
 def refuse_unless_dicom(series: Series) -> None:
@@ -75,6 +73,13 @@ def plane_order(datasets: list[Dataset]) -> list[tuple[int, int]]:
 
 def build_seg(part: SeriesItems, classes: ClassTable) -> Any:
     """A highdicom Segmentation of the selected planes of one DICOM series."""
+    # highdicom and pydicom's SR code tables are imported where they are used: at module level they
+    # made every web process ~110 MB larger (issue 17: the API and pages import this module).
+    import highdicom as hd
+    from pydicom.sr.coding import Code
+
+    tissue = Code(*TISSUE)
+
     series = part.series
     refuse_unless_dicom(series)
     datasets = source_datasets(series)
@@ -105,8 +110,8 @@ def build_seg(part: SeriesItems, classes: ClassTable) -> Any:
             segment_label=classes.names[class_index]
             if class_index < len(classes.names)
             else f"class {class_index}",
-            segmented_property_category=TISSUE,
-            segmented_property_type=TISSUE,
+            segmented_property_category=tissue,
+            segmented_property_type=tissue,
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
         )
         for number, class_index in enumerate(present, start=1)
@@ -121,6 +126,8 @@ def build_seg(part: SeriesItems, classes: ClassTable) -> Any:
 
 
 def _segmentation(sources: list[Dataset], frames: np.ndarray, descriptions: list[Any]) -> Any:
+    import highdicom as hd
+
     return hd.seg.Segmentation(
         source_images=sources,
         pixel_array=frames,
