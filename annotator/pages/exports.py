@@ -20,6 +20,7 @@ from annotator.pages.common import access_checked
 from annotator.services import access
 
 KINDS = ("export", "dicomweb_import", "dicomweb_push")
+LISTED = 200  # subjects and DICOM series offered at once
 
 
 @login_required
@@ -29,6 +30,10 @@ def exports_page(request: HttpRequest) -> HttpResponse:
         access.can_export(request.user), "only supervisors, ML staff and admins may export datasets"
     )
     project = access.project_from_request(request, *access.EXPORTERS, what="export its datasets")
+    # The subject and DICOM series choices are searched, never listed whole: the page stays the same
+    # size however many subjects the project has (none chosen still exports them all).
+    subject_filter = (request.GET.get("subject") or "").strip()[:200]
+    subjects = project.subjects.filter(label__icontains=subject_filter).order_by("label")
     recent = access.visible_jobs(request.user).filter(kind__in=KINDS).order_by("-id")[:20]
     context: dict[str, Any] = {
         "project": project,
@@ -37,13 +42,17 @@ def exports_page(request: HttpRequest) -> HttpResponse:
         "channel_sets": sorted(CHANNEL_SETS),
         "rounds": TrainingRound.objects.filter(project=project).order_by("-number"),
         "chosen_round": request.GET.get("round", ""),
-        "subjects": project.subjects.order_by("label"),
+        "subjects": subjects[:LISTED],
+        "subject_count": subjects.count(),
+        "subject_filter": subject_filter,
+        "listed": LISTED,
         "jobs": recent,
         "dicomweb": knob("DICOMWEB_URL"),
         "can_import": access.can_import(request.user),
         "dicom_series": Series.objects.filter(session__subject__project=project, source_format="dicom")
+        .filter(session__subject__label__icontains=subject_filter)
         .select_related("session__subject")
-        .order_by("id"),
+        .order_by("id")[:LISTED],
         "config": {"csrfToken": get_token(request), "project": project.pk},
     }
     return render(request, "annotator/exports.html", context)
