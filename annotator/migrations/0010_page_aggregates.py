@@ -2,8 +2,10 @@
 # PNGs on each view. MaskRevision now stores, once at save, its validated editing seconds and (human
 # main track) its change against the pre-label it started from. Editing seconds of existing revisions
 # are filled in here; their pre-label changes are computed once by the first statistics view that
-# needs them (services/annotator_stats.py), so this migration never decodes masks.
+# needs them (services/annotator_stats.py), so this migration never decodes masks. MaskComparison keeps
+# the confusion matrix of each double/gold pair of (immutable) revisions once it has been computed.
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -37,4 +39,40 @@ class Migration(migrations.Migration):
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.RunPython(backfill_edit_seconds, migrations.RunPython.noop),
+        migrations.CreateModel(
+            name="MaskComparison",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "confusion",
+                    models.JSONField(help_text="(K, K) counts: rows = other's class, columns = reference's"),
+                ),
+                (
+                    "other",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="annotator.maskrevision",
+                    ),
+                ),
+                (
+                    "reference",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="annotator.maskrevision",
+                    ),
+                ),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(fields=("reference", "other"), name="unique_mask_comparison")
+                ]
+            },
+        ),
     ]

@@ -45,3 +45,18 @@ class ReviewComment(models.Model):
 
     def __str__(self) -> str:
         return f"pin ({self.x:.0f}, {self.y:.0f}) on {self.decision_id}"
+
+
+class MaskComparison(models.Model):
+    """The confusion matrix of two revisions (`reference` = main or gold, `other` = the second
+    annotator's), computed once: revisions never change, so agreement views never decode them again."""
+
+    reference = models.ForeignKey("annotator.MaskRevision", on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey("annotator.MaskRevision", on_delete=models.CASCADE, related_name="+")
+    confusion = models.JSONField(help_text="(K, K) counts: rows = other's class, columns = reference's")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["reference", "other"], name="unique_mask_comparison")]
+
+    def __str__(self) -> str:
+        return f"rev {self.other_id} vs {self.reference_id}"

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 
 from annotator.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from annotator.models import Assignment, MaskRevision, Project, Slice, SliceState
+from annotator.models.review import MaskComparison
 from annotator.services import access
 from annotator.services.ids import as_db_id
 from annotator.services.maskcodec import decode_mask
@@ -204,11 +205,27 @@ class Comparison:
     iou: list[float | None] = field(default_factory=list)
 
 
-def _compare(kind: str, a: MaskRevision, b: MaskRevision, k: int) -> Comparison:
-    la, lb = revision_labels(a), revision_labels(b)
-    cm = confusion_matrix(lb, la, k) if la.shape == lb.shape else np.zeros((k, k), np.int64)
-    iou = [None if np.isnan(v) else round(float(v), 4) for v in iou_per_class(cm)]
-    return Comparison(kind, a.slice_id, a.author_id, b.author_id, cm, iou)
+def _confusions(pairs: list[tuple[MaskRevision, MaskRevision]], k: int) -> list[np.ndarray]:
+    """(K, K) confusion of each (reference, other) pair: stored ones read back, the others computed
+    from the masks once and stored (MaskComparison)."""
+    stored = {
+        (row.reference_id, row.other_id): row
+        for row in MaskComparison.objects.filter(
+            reference__in={a.pk for a, _ in pairs}, other__in={b.pk for _, b in pairs}
+        )
+    }
+    out = []
+    for a, b in pairs:
+        row = stored.get((a.pk, b.pk))
+        cm = np.asarray(row.confusion, np.int64) if row is not None else None
+        if cm is None or cm.shape != (k, k):  # new pair, or classes appended since
+            la, lb = revision_labels(a), revision_labels(b)
+            cm = confusion_matrix(lb, la, k) if la.shape == lb.shape else np.zeros((k, k), np.int64)
+            MaskComparison.objects.update_or_create(
+                reference=a, other=b, defaults={"confusion": cm.astype(int).tolist()}
+            )
+        out.append(cm)
+    return out
 
 
 def comparisons(project: Project) -> list[Comparison]:
@@ -230,12 +247,13 @@ def comparisons(project: Project) -> list[Comparison]:
         latest[(rev.slice_id, rev.track, rev.author_id)] = rev
     wanted = {slice_id for slice_id, _, _ in latest} | set(references)
     by_slice = Slice.objects.select_related("head_revision").in_bulk(wanted)
+    pairs: list[tuple[str, MaskRevision, MaskRevision]] = []
     for (slice_id, track, _), rev in sorted(latest.items(), key=lambda kv: kv[1].pk):
         s = by_slice[slice_id]
         if track == MaskRevision.Track.DOUBLE and s.head_revision is not None:
-            out.append(_compare("double", s.head_revision, rev, k))
+            pairs.append(("double", s.head_revision, rev))
         elif track == MaskRevision.Track.GOLD and (ref := references.get(slice_id)) is not None:
-            out.append(_compare("gold", ref, rev, k))
+            pairs.append(("gold", ref, rev))
     for slice_id in sorted(references):  # the main annotation of a gold slice is also checked against gold
         ref, head = references[slice_id], by_slice[slice_id].head_revision
         if (
@@ -244,7 +262,11 @@ def comparisons(project: Project) -> list[Comparison]:
             and head.author_id not in (None, ref.author_id)
             and ref.meta.get("from_revision") != head.pk  # a gold copied from this head proves nothing
         ):
-            out.append(_compare("gold", ref, head, k))
+            pairs.append(("gold", ref, head))
+    confusions = _confusions([(a, b) for _, a, b in pairs], k)
+    for (kind, a, b), cm in zip(pairs, confusions, strict=True):
+        iou = [None if np.isnan(v) else round(float(v), 4) for v in iou_per_class(cm)]
+        out.append(Comparison(kind, a.slice_id, a.author_id, b.author_id, cm, iou))
     return out
 
 
