@@ -29,16 +29,19 @@ SCRATCH = 0  # source of slices drawn from scratch
 
 
 def _origin(head: MaskRevision) -> tuple[MaskRevision | None, float]:
-    """(model revision the human chain started from or None, summed edit seconds of the chain)."""
+    """(model revision the human chain started from or None, summed edit seconds of the chain). The
+    slice's main-track revisions are read in one query, without their PNGs."""
+    by_id = {
+        r.pk: r
+        for r in MaskRevision.objects.filter(slice_id=head.slice_id, track=MaskRevision.Track.MAIN).only(
+            "id", "parent_id", "source", "meta"
+        )
+    }
     seconds = 0.0
     node: MaskRevision | None = head
     while node is not None and node.source == MaskRevision.Source.HUMAN:
         seconds += stored_edit_seconds(node.meta) or 0.0
-        node = (
-            MaskRevision.objects.filter(pk=node.parent_id, track=MaskRevision.Track.MAIN).first()
-            if node.parent_id
-            else None
-        )
+        node = by_id.get(node.parent_id) if node.parent_id else None
     if node is not None and node.source == MaskRevision.Source.MODEL:
         return node, seconds
     return None, seconds
