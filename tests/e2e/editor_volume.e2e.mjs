@@ -1,7 +1,8 @@
 // Browser checks of the volume-aware editor in Debian chromium, against a server seeded by
-// tests/e2e/volume_seed.py (one series of 8 slices; 0 and 7 labelled, 1 and 2 pre-labelled, ranked):
+// tests/e2e/volume_seed.py (one series of 12 slices; 0 and 11 labelled, 1 and 2 pre-labelled, ranked):
 // in-place slice navigation (wheel, keys, strip, back button) keeping the view, the title following
-// the workflow state, submit moving on, and saves refused while switching losing nothing.
+// the workflow state, submit moving on, saves refused while switching losing nothing, and copying /
+// interpolating from the labelled neighbours.
 // Prints one `RESULT=<json>` line; test_editor_volume_browser.py asserts.
 import { IDS, countDiff, fetchMask, launch, login, openEditor, pageErrors, setBrushSize, strokeThrough, watchErrors, sectionsOf } from "./lib.mjs";
 
@@ -128,6 +129,81 @@ try {
     await again.keyboard.press(".");
     await waitSlice(again, S[6]);
     out.movedAfterSave = true;
+    return out;
+  });
+
+  // --- 4. reuse of neighbours: copy, class-only copy, interpolation proposals, said errors ----------
+  // Labelled by now: 0, 1, 3, 5 (the sections above) and 11.
+  await section("reuse", async () => {
+    const page = await login(browser, "alice", "alice-pass-123");
+    const out = {};
+    const notice = () => page.textContent("#notice");
+    const headOf = async (id) => fetchMask(page, id);
+    const revisionMeta = async (id) => {
+      const rev = (await headOf(id)).revision;
+      return page.evaluate(async (r) => (await (await fetch(`/api/revisions/${r}/`)).json()).meta, rev);
+    };
+    const stripLoaded = () => page.waitForFunction((n) => document.querySelectorAll("#slice-strip [data-slice]").length === n, S.length);
+
+    await openEditor(page, S[0], "?autosave=600000");
+    await stripLoaded();
+    await page.click("#copy-prev");
+    await page.waitForSelector('#notice[data-kind="error"]');
+    out.noPrevious = await notice();
+    await page.click("#interpolate");
+    await page.waitForFunction(() => document.getElementById("notice").textContent.startsWith("Interpolation needs"));
+    out.noInterpolation = await notice();
+
+    await openEditor(page, S[4], "?autosave=600000");
+    await stripLoaded();
+    const empty = await labelsNow(page);
+    await page.click("#copy-prev");
+    await page.waitForFunction(() => document.getElementById("notice").textContent.startsWith("Copied"));
+    const three = await headOf(S[3]);
+    out.copyPrevDiff = countDiff(await labelsNow(page), three.labels);
+    out.copyNotice = await notice();
+    await page.keyboard.press("Control+z");
+    out.undoDiff = countDiff(await labelsNow(page), empty);
+    const five = await headOf(S[5]);
+    const keys = await page.evaluate(() => Object.fromEntries(window.spinelabEditor.classes.map((c) => [c.index, c.key])));
+    const cls = five.labels.find((v) => v !== 0);
+    await page.keyboard.press(keys[cls]);
+    await page.check("#copy-class-only");
+    await page.click("#copy-next");
+    await page.waitForFunction(() => document.getElementById("notice").textContent.startsWith("Copied"));
+    const classCopy = await labelsNow(page);
+    out.classOnly = { copied: classCopy.filter((v) => v === cls).length, want: five.labels.filter((v) => v === cls).length, others: classCopy.filter((v) => v !== 0 && v !== cls).length };
+    await page.uncheck("#copy-class-only");
+    await page.keyboard.press("Control+z");
+    await page.click("#interpolate");
+    await page.waitForFunction(() => document.getElementById("notice").textContent.startsWith("Interpolated"));
+    out.interpolateNotice = await notice();
+    out.interpolatedHere = (await labelsNow(page)).filter((v) => v !== 0).length;
+    await page.click("#save-now");
+    await page.waitForSelector('body[data-save-state="saved"]');
+    out.interpolatedMeta = await revisionMeta(S[4]);
+
+    // Between 5 and 11: proposals for 6..10, applied here (8) and accepted on 9 slice by slice.
+    await openEditor(page, S[8], "?autosave=600000");
+    await stripLoaded();
+    await page.click("#interpolate");
+    await page.waitForFunction(() => document.getElementById("notice").textContent.startsWith("Interpolated"));
+    const eight = await labelsNow(page);
+    const ends = [await headOf(S[5]), await headOf(S[11])];
+    out.series = {
+      notice: await notice(), painted: eight.filter((v) => v !== 0).length,
+      ends: ends.map((e) => e.labels.filter((v) => v !== 0).length),
+    };
+    await page.keyboard.press(".");
+    await waitSlice(page, S[9]);
+    out.series.proposalOffered = await page.locator("#accept-proposal").isVisible();
+    await page.click("#accept-proposal");
+    out.series.acceptedPainted = (await labelsNow(page)).filter((v) => v !== 0).length;
+    out.series.offeredAfter = await page.locator("#accept-proposal").isVisible();
+    await page.click("#save-now");
+    await page.waitForSelector('body[data-save-state="saved"]');
+    out.series.acceptedMeta = await revisionMeta(S[9]);
+    out.series.eightMeta = await revisionMeta(S[8]);
     return out;
   });
 } finally {

@@ -34,8 +34,8 @@ def test_the_strip_shows_every_slice_with_state_prelabel_and_rank(e2e):
     strip = e2e["navigate"]["strip"]
     ids = e2e["ids"]["slices"]
     assert [c["id"] for c in strip] == ids
-    assert [c["rank"] for c in strip] == list(range(1, 9))
-    assert [c["prelabel"] for c in strip] == [False, True, True, False, False, False, False, False]
+    assert [c["rank"] for c in strip] == list(range(1, 13))
+    assert [c["prelabel"] for c in strip] == [False, True, True] + [False] * 9
     assert strip[1]["state"] == "prelabelled" and strip[3]["state"] == "unlabelled"
     assert [c["current"] for c in strip].index(True) == 3
 
@@ -94,3 +94,35 @@ def test_a_draft_left_by_a_closed_tab_is_restored_and_stored(e2e):
     assert r["storedDiff"] == 0 and r["onScreenDiff"] == 0
     assert not r["draftAfterSave"]
     assert e2e["faults"]["movedAfterSave"]
+
+
+def test_copy_and_interpolation_say_when_a_labelled_neighbour_is_missing(e2e):
+    r = e2e["reuse"]
+    assert r["noPrevious"] == "No labelled slice before slice 0 to copy from."
+    assert r["noInterpolation"].startswith(
+        "Interpolation needs a labelled slice on both sides: none before slice 0"
+    )
+
+
+def test_copying_the_previous_labelled_slice_is_one_undoable_change(e2e):
+    r = e2e["reuse"]
+    assert r["copyPrevDiff"] == 0 and "slice 3" in r["copyNotice"]
+    assert r["undoDiff"] == 0
+
+
+def test_copying_one_class_takes_only_that_class(e2e):
+    c = e2e["reuse"]["classOnly"]
+    assert c["copied"] == c["want"] > 0
+    assert c["others"] == 0
+
+
+def test_interpolation_fills_the_slices_between_as_proposals_saved_as_interpolated(e2e):
+    r = e2e["reuse"]
+    assert r["interpolatedHere"] > 0 and r["interpolatedMeta"]["source"] == "interpolate"
+    s = r["series"]
+    assert "slices 6–10 from slices 5 and 11" in s["notice"]
+    assert min(s["ends"]) * 0.5 < s["painted"] < max(s["ends"]) * 1.5
+    assert s["proposalOffered"] and not s["offeredAfter"]
+    assert s["acceptedPainted"] > 0
+    assert s["acceptedMeta"]["source"] == "interpolate"
+    assert s["eightMeta"]["source"] == "interpolate"

@@ -53,7 +53,7 @@ print("SEED=" + json.dumps({"project": project.pk, "series": series.pk, "slices"
 
 
 def volume_seed(
-    n: int = 8,
+    n: int = 12,
     h: int = 96,
     w: int = 128,
     labelled: tuple[int, ...] | None = None,

@@ -108,17 +108,15 @@ export class Api {
   }
 
   /** PUT a mask; `keepalive` lets the request outlive the page (leaving the slice). */
-  async saveMask(id: number, png: Uint8Array, base: number | null, editSeconds: number, keepalive = false): Promise<SavedMask> {
-    const res = await this.request(`/slices/${id}/mask/`, {
-      method: "PUT",
-      body: png as BodyInit,
-      keepalive,
-      headers: {
-        "Content-Type": "image/png",
-        "X-Base-Revision": base === null ? "" : String(base),
-        "X-Edit-Seconds": editSeconds.toFixed(1),
-      },
-    });
+  /** `source`: how the editor made the mask when not painted ("copy", "interpolate"; meta.source). */
+  async saveMask(id: number, png: Uint8Array, base: number | null, editSeconds: number, keepalive = false, source: string | null = null): Promise<SavedMask> {
+    const headers: Record<string, string> = {
+      "Content-Type": "image/png",
+      "X-Base-Revision": base === null ? "" : String(base),
+      "X-Edit-Seconds": editSeconds.toFixed(1),
+    };
+    if (source) headers["X-Mask-Source"] = source;
+    const res = await this.request(`/slices/${id}/mask/`, { method: "PUT", body: png as BodyInit, keepalive, headers });
     return res.json();
   }
 

@@ -13,6 +13,7 @@ import { fitToWindow } from "../shared/geometry";
 import { History } from "./history";
 import type { Diff, PaintRule } from "./mask";
 import { MeasureOverlay } from "./measure";
+import { NeighbourActions, type MaskSource } from "./neighbours";
 import { Mask } from "./mask";
 import { decodeMask, encodeMask } from "./png";
 import { colourLut, drawInteractive, MaskLayer, placeLayers } from "./renderer";
@@ -54,6 +55,9 @@ export class Editor implements ToolContext {
   private raw: RawImage | null = null;
   private navigating = false;
   private pendingTarget: { id: number; how: "push" | "pop" } | null = null;
+  readonly neighbours = new NeighbourActions(this);
+  /** How the unsaved mask was made when not only painted (sent with the next save). */
+  maskSource: MaskSource | null = null;
   /** Set once input.ts has wired the controls (the channel and preset boxes are refilled per slice). */
   controlsBound = false;
   /** The drag of the active tool (or of a pan / right-button window) in progress. */
@@ -187,6 +191,7 @@ export class Editor implements ToolContext {
     this.slice = { ...d };
     this.prelabel = data.prelabel;
     this.history.clear();
+    this.maskSource = null;
     if (!sameSize) {
       this.mask = new Mask(d.width, d.height);
       this.maskLayer = new MaskLayer(this.ui.maskCanvas, d.width, d.height);
@@ -196,7 +201,7 @@ export class Editor implements ToolContext {
     }
     this.mask.replace(data.head ? data.head.labels : new Uint8Array(d.width * d.height));
     this.autosave = new Autosave(
-      { encode: () => encodeMask(this.mask.labels, d.width, d.height), put: (png, base, secs, keep) => this.api.saveMask(id, png, base, secs, keep) },
+      { encode: () => encodeMask(this.mask.labels, d.width, d.height), put: (png, base, secs, keep) => this.api.saveMask(id, png, base, secs, keep, this.maskSource) },
       data.head ? data.head.revision : null,
       this.config.autosaveMs ?? 2000,
       (s, detail) => this.onSaveState(id, s, detail),
@@ -227,6 +232,7 @@ export class Editor implements ToolContext {
     this.review.place(this.state.viewport);
     void this.review.load().then(() => this.review?.place(this.state.viewport));
     this.notify("");
+    this.neighbours.showProposal();
     this.restoreDraft(data.head);
     if (how === "push") window.history.pushState({ slice: id }, "", `/slices/${id}/edit/${window.location.search}`);
     else if (how === "load") window.history.replaceState({ slice: id }, "", window.location.href);
@@ -259,6 +265,7 @@ export class Editor implements ToolContext {
   private onSaved(id: number, saved: { revision: number; state: string }): void {
     this.strip.update(id, { state: saved.state, head_revision: saved.revision });
     if (id !== this.slice.id) return;
+    this.maskSource = null;
     this.slice.state = saved.state;
     this.slice.head_revision = saved.revision;
     this.renderTitle();
@@ -436,6 +443,27 @@ export class Editor implements ToolContext {
     if (!diff) return;
     if (this.gestureTool?.entersUndo !== false) this.history.push(diff);
     this.autosave.changed();
+  }
+
+  /**
+   * Replace the mask by `labels` as one undoable change (the protection rules apply), recorded as
+   * made by `source`; false when nothing changed.
+   */
+  applyLabels(labels: Uint8Array, source: MaskSource): boolean {
+    const rec = this.mask.begin();
+    const { width } = this.mask;
+    const rule = this.rule;
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] !== this.mask.labels[i]) rec.paint(i % width, Math.floor(i / width), labels[i], rule);
+    }
+    const diff = rec.finish();
+    this.autosave.activity();
+    if (!diff) return false;
+    this.history.push(diff);
+    this.maskLayer.render(this.mask.labels, diff.box);
+    this.maskSource = source;
+    this.autosave.changed();
+    return true;
   }
 
   undo(): void {

@@ -159,6 +159,12 @@ export function bindControls(ed: Editor): void {
   });
   el<HTMLInputElement>("compare-prelabel").addEventListener("change", (e) => ed.comparePrelabel((e.target as HTMLInputElement).checked));
   el("accept-prelabel").addEventListener("click", () => ed.acceptPrelabel());
+  const classOnly = () => el<HTMLInputElement>("copy-class-only").checked;
+  const failed = (err: Error) => ed.notify(err.message, "error");
+  el("copy-prev").addEventListener("click", () => void ed.neighbours.copy(-1, classOnly()).catch(failed));
+  el("copy-next").addEventListener("click", () => void ed.neighbours.copy(1, classOnly()).catch(failed));
+  el("interpolate").addEventListener("click", () => void ed.neighbours.interpolate().catch(failed));
+  el("accept-proposal").addEventListener("click", () => ed.neighbours.acceptProposal());
   el("toggle-measure").addEventListener("click", () => void ed.toggleMeasurements());
   el("fit").addEventListener("click", () => ed.fit());
   el("undo").addEventListener("click", () => ed.undo());

@@ -69,6 +69,13 @@ export class SliceStore {
     this.docs.delete(id);
   }
 
+  /** Drop everything (the benchmark's "not prefetched" case). */
+  clear(): void {
+    this.docs.clear();
+    this.images.clear();
+    this.order = [];
+  }
+
   private async fetchDoc(id: number): Promise<SliceData> {
     const detail = await this.api.slice(id);
     const sized = (png: ArrayBuffer): Uint8Array => {

@@ -13,17 +13,17 @@ export function cellText(s: SliceSummary): { label: string; title: string } {
 }
 
 export class SliceStrip {
-  private slices: SliceSummary[] = [];
+  private list: SliceSummary[] = [];
   private current: number | null = null;
 
   constructor(private readonly root: HTMLElement, private readonly onPick: (id: number) => void) {}
 
-  get ids(): number[] {
-    return this.slices.map((s) => s.id);
+  get slices(): readonly SliceSummary[] {
+    return this.list;
   }
 
   set(slices: SliceSummary[]): void {
-    this.slices = [...slices].sort((a, b) => a.index - b.index);
+    this.list = [...slices].sort((a, b) => a.index - b.index);
     this.render();
   }
 
@@ -36,14 +36,14 @@ export class SliceStrip {
 
   /** A slice's state or revisions changed (saved, submitted). */
   update(id: number, patch: Partial<SliceSummary>): void {
-    const s = this.slices.find((x) => x.id === id);
+    const s = this.list.find((x) => x.id === id);
     if (!s) return;
     Object.assign(s, patch);
     this.render();
   }
 
   private render(): void {
-    this.root.replaceChildren(...this.slices.map((s) => {
+    this.root.replaceChildren(...this.list.map((s) => {
       const b = document.createElement("button");
       const { label, title } = cellText(s);
       b.type = "button";

@@ -47,6 +47,16 @@ export function buildUi(root: HTMLElement): Ui {
           <ul id="class-list" class="ed-classes"></ul>
         </section>
         <section>
+          <h3>Neighbours</h3>
+          <div class="ed-tools">
+            <button id="copy-prev" title="Copy the previous labelled slice's mask">Copy previous</button>
+            <button id="copy-next" title="Copy the next labelled slice's mask">Copy next</button>
+          </div>
+          <label><input id="copy-class-only" type="checkbox"> Only the active class</label>
+          <button id="interpolate" title="Shape-based interpolation between the labelled slices before and after this one">Interpolate between labelled</button>
+          <button id="accept-proposal" hidden>Accept interpolated proposal</button>
+        </section>
+        <section>
           <h3>View</h3>
           <label>Mask opacity <input id="opacity" type="range" min="0" max="100" value="50"></label>
           <label><input id="outline" type="checkbox"> Outline only (O)</label>
