@@ -175,7 +175,7 @@ class GoldFromInput(serializers.Serializer):
 
 
 class RoundLaunchInput(serializers.Serializer):
-    """Types of the launch options; services.rounds.parse_options checks ranges and names."""
+    """Types of the launch options; annotator.rounds.options.parse_options checks ranges and names."""
 
     project = ProjectRefField(required=False, allow_null=True)
     architectures = NamesField(required=False, allow_null=True)
