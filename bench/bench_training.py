@@ -1,116 +1,149 @@
-"""Training throughput (images/s) and inference latency (ms/slice) of UVD and U1 at 256x256:
-the fp32 baseline against the optimised path, measured in the same process.
+"""Training and inference speed of the code production runs, baseline against candidate, interleaved
+and repeated in one process (ABBA order in every repeat, so a machine whose load drifts slows both
+alike; the ratio of each repeat is printed with the median, and the load average).
 
-CUDA: optimised = channels_last + bf16 autocast (+ cudnn.benchmark).
-CPU:  optimised = channels_last for training; inference_mode + channels_last (+ torch.compile with
-      --compile) for inference.
+- `train_fold`: mlcore.train.train_fold (what a round's fold job runs) on the demo's phantom with the
+  CPU preset (UD, 16 filters, plan 2.2 mm -> 128 px, batch 4), `--steps` optimiser steps and the
+  validation of one fold's slices by sliding window; baseline = fp32 contiguous
+  (`channels_last=False`), candidate = the default TrainConfig (channels_last; bf16 autocast on CUDA).
+- `predict_batch`: mlcore.predict.predict_batch (two fold models on the demo's slices at the plan's
+  128 px); baseline = contiguous (`channels_last=False`), candidate = the default (channels_last,
+  inference_mode; bf16 on CUDA with --amp).
+The pre-label job itself: bench/bench_prelabel.py.
 
-    uv run python bench/bench_training.py --steps 3 --batch 2 --filters 16
-Not a test: numbers depend on the machine; it prints the device so figures stay attributable.
+    uv run python bench/bench_training.py --repeats 3 --steps 20
+Not a test: figures depend on the machine and its load; it prints both.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
+import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from mlcore.data import Sample  # noqa: E402
 from mlcore.device import device_name, resolve_device  # noqa: E402
-from mlcore.losses import dice_ce, supervised_loss  # noqa: E402
-from mlcore.models import build_model, make_optimiser  # noqa: E402
+from mlcore.models import build_model  # noqa: E402
+from mlcore.phantom import LUMBAR_CLASSES, generate_subject  # noqa: E402
+from mlcore.predict import predict_batch, to_plan  # noqa: E402
+from mlcore.preprocess import Plan, zscore, zscore_stats  # noqa: E402
+from mlcore.train import TrainConfig, train_fold  # noqa: E402
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def phantom_samples(subjects: int, size: int) -> list[Sample]:
+    samples = []
+    for i in range(subjects):
+        subject = generate_subject(7 + i, n_slices=9, size=(size, size))
+        stats = zscore_stats(subject.t2)
+        for n, (image, mask) in enumerate(zip(subject.t2, subject.masks, strict=True)):
+            samples.append(
+                Sample(
+                    id=f"P{i}-{n}",
+                    subject=f"P{i}",
+                    image=zscore(image, *stats)[None],
+                    mask=mask.astype(np.int64),
+                    spacing=(1.1, 1.1),
+                )
+            )
+    return samples
 
 
-def _timed(fn: Callable[[], None], steps: int, warmup: int, device: torch.device) -> float:
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        fn()
-    _sync(device)
-    return (time.perf_counter() - start) / steps
+def interleaved(variants: dict[str, Callable[[], None]], repeats: int) -> dict[str, list[float]]:
+    """Seconds per run of each of two variants, ABBA within every repeat (after one warm-up each)."""
+    names = list(variants)
+    for name in names:
+        variants[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(repeats):
+        for name in (*names, *reversed(names)):
+            start = time.perf_counter()
+            variants[name]()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return {name: [sum(t[i : i + 2]) / 2 for i in range(0, len(t), 2)] for name, t in times.items()}
 
 
-def bench_train(arch: str, optimised: bool, args: argparse.Namespace, device: torch.device) -> float:
-    """Images per second of full training steps (forward, deep-supervision loss, backward, step)."""
-    torch.manual_seed(0)
-    fmt = torch.channels_last if optimised else torch.contiguous_format
-    model = build_model(arch, 1, 12, **({"filters": args.filters} if args.filters else {}))
-    model = model.to(device, memory_format=fmt).train()
-    opt = make_optimiser(model.spec, model.parameters())
-    x = torch.randn(args.batch, 1, args.size, args.size, device=device).contiguous(memory_format=fmt)
-    y = torch.randint(0, 12, (args.batch, args.size, args.size), device=device)
-    amp = optimised and device.type == "cuda"
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
-        with ctx:
-            out = model(x)
-        supervised_loss(out, y, dice_ce).backward()
-        opt.step()
-
-    return args.batch / _timed(step, args.steps, args.warmup, device)
-
-
-def bench_infer(arch: str, optimised: bool, args: argparse.Namespace, device: torch.device) -> float:
-    """Milliseconds per slice of eval-mode forward passes on a batch."""
-    torch.manual_seed(0)
-    fmt = torch.channels_last if optimised else torch.contiguous_format
-    model = build_model(arch, 1, 12, **({"filters": args.filters} if args.filters else {}))
-    model = model.to(device, memory_format=fmt).eval()
-    run: Callable[[torch.Tensor], torch.Tensor] = model
-    if optimised and args.compile:
-        run = torch.compile(model)
-    x = torch.randn(args.batch, 1, args.size, args.size, device=device).contiguous(memory_format=fmt)
-    amp = optimised and device.type == "cuda"
-
-    def forward() -> None:
-        grad = torch.inference_mode() if optimised else torch.no_grad()
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
-        with grad, ctx:
-            run(x)
-
-    return 1000 * _timed(forward, args.steps, args.warmup, device) / args.batch
+def report(what: str, unit: str, per: float, times: dict[str, list[float]]) -> None:
+    base, cand = times["baseline"], times["candidate"]
+    ratios = [b / c for b, c in zip(base, cand, strict=True)]
+    print(
+        f"{what:14} {unit:10} baseline {statistics.median(base) * per:9.1f}  candidate "
+        f"{statistics.median(cand) * per:9.1f}  speed-up {statistics.median(ratios):.2f}x "
+        f"(repeats {min(ratios):.2f}..{max(ratios):.2f})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--archs", default="UVD,U1")
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--filters", type=int, default=0, help="0 = the paper's initial filters")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20, help="optimiser steps per train_fold run")
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the optimised inference model")
+    parser.add_argument("--amp", action="store_true", help="predict_batch candidate with bf16 autocast")
+    parser.add_argument("--only", default="train,predict")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+    samples = phantom_samples(6, 256)
+    train, val = samples[:27], samples[27:]
+    load = os.getloadavg()
     print(
-        f"device: {device_name(device)}; torch {torch.__version__}; {args.size}x{args.size}, batch {args.batch}, "
-        f"{args.steps} timed steps, filters {args.filters or 'paper'}"
+        f"device: {device_name(device)}; torch {torch.__version__}; load average {load[0]:.1f} / {load[1]:.1f} "
+        f"(1/5 min) at the start; {args.repeats} repeats, ABBA"
     )
-    print(f"{'arch':5} {'measure':24} {'baseline fp32':>14} {'optimised':>12} {'ratio':>7}")
-    for arch in args.archs.split(","):
-        base, fast = bench_train(arch, False, args, device), bench_train(arch, True, args, device)
-        print(f"{arch:5} {'train images/s':24} {base:14.2f} {fast:12.2f} {fast / base:6.2f}x")
-        base, fast = bench_infer(arch, False, args, device), bench_infer(arch, True, args, device)
-        print(f"{arch:5} {'inference ms/slice':24} {base:14.1f} {fast:12.1f} {base / fast:6.2f}x")
+    if "train" in args.only:
+        base = TrainConfig(
+            arch="UD",
+            in_channels=1,
+            num_classes=len(LUMBAR_CLASSES),
+            class_names=list(LUMBAR_CLASSES),
+            epochs=1,
+            steps_per_epoch=args.steps,
+            batch_size=4,
+            min_spacing=2.2,
+            model_overrides={"filters": 16},
+            device=str(device),
+            channels_last=False,
+            amp=False,
+        )
+        cand = dataclasses.replace(base, channels_last=True, amp=True)
+        times = interleaved(
+            {
+                "baseline": lambda: train_fold(base, train, val),
+                "candidate": lambda: train_fold(cand, train, val),
+            },
+            args.repeats,
+        )
+        report("train_fold", "s/fold", 1.0, times)
+        print(
+            f"  ({args.steps} steps of batch 4 + validation of {len(val)} slices; UD 16 filters, 2.2 mm plan)"
+        )
+    if "predict" in args.only:
+        torch.manual_seed(0)
+        models = [build_model("UD", 1, len(LUMBAR_CLASSES), filters=16).to(device).eval() for _ in range(2)]
+        plan = Plan(target_spacing=(2.2, 2.2), patch_size=(128, 128))
+        images = np.stack(to_plan(plan, [s.image for s in samples], [s.spacing for s in samples]))
+        times = interleaved(
+            {
+                "baseline": lambda: predict_batch(models, images, channels_last=False),
+                "candidate": lambda: predict_batch(models, images, channels_last=True, amp=args.amp),
+            },
+            args.repeats,
+        )
+        report("predict_batch", "ms/slice", 1000 / len(images), times)
+        print(f"  ({len(images)} slices of 128x128, 2 fold models, batch 8)")
 
 
 if __name__ == "__main__":
