@@ -29,7 +29,8 @@ class SliceFilter(django_filters.FilterSet):
     series = IdFilter(field_name="series_id")
     subject = IdFilter(field_name="series__session__subject_id")
     project = IdFilter(field_name="series__session__subject__project_id")
-    state = django_filters.MultipleChoiceFilter(choices=SliceState.choices)
+    # A slice has one state: no DISTINCT (which sorted and counted every matching slice).
+    state = django_filters.MultipleChoiceFilter(choices=SliceState.choices, distinct=False)
     assigned_to_me = django_filters.BooleanFilter(method="filter_assigned_to_me")
 
     class Meta:

@@ -1,7 +1,7 @@
 """Core pages: login/logout and the case list (an annotator's open work, or the series overview).
 
 Both parts cost the same whatever the dataset's size: the annotator sees at most QUEUE_LENGTH open
-slices and counts of the rest; the overview shows one page of SERIES_PER_PAGE series (their slices as
+slices and links to the API lists of the rest (submitted, accepted); the overview shows one page of SERIES_PER_PAGE series (their slices as
 chips, state counts by one grouped query over those series only), filtered by project and subject."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         context.update(overview(request, user))
     if access.is_annotator(user):
         context["queue"] = my_queue(user)
-        context["done"] = my_done_counts(user)
+        context["done"] = DONE_STATES
     return render(request, "annotator/cases.html", context)
 
 
@@ -78,17 +78,6 @@ def my_queue(user: Any) -> list[Slice]:
         .annotate(priority=priority)
         .order_by("priority", "rank", "id")[:QUEUE_LENGTH]
     )
-
-
-def my_done_counts(user: Any) -> list[tuple[str, int]]:
-    """How many of my slices wait for review or are accepted (listed by /api/slices/?assigned_to_me=1)."""
-    found = dict(
-        Slice.objects.filter(pk__in=my_assignments(user), state__in=DONE_STATES)
-        .values("state")
-        .annotate(n=Count("id"))
-        .values_list("state", "n")
-    )
-    return [(state, found.get(state, 0)) for state in DONE_STATES]
 
 
 def overview(request: HttpRequest, user: Any) -> dict[str, Any]:
