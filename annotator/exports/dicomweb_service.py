@@ -34,8 +34,7 @@ def queue_import(data: dict[str, Any], user: Any) -> Job:
     series = check_uid(str(data["series"]), "series") if data.get("series") else ""
     params = {"project": project.pk, "study": study, "series": series}
     return jobs.create_job(
-        "dicomweb_import",
-        task_name="annotator.tasks.exports.dicomweb_import",
+        Job.Kind.DICOMWEB_IMPORT,
         params=params,
         user=user,
         queue="io",
@@ -87,8 +86,7 @@ def queue_push(data: dict[str, Any], user: Any) -> Job:
     require_items(selection)
     params = {"series": series.pk, "selection": selection.as_params()}
     return jobs.create_job(
-        "dicomweb_push",
-        task_name="annotator.tasks.exports.dicomweb_push",
+        Job.Kind.DICOMWEB_PUSH,
         params=params,
         user=user,
         queue="io",

@@ -31,7 +31,6 @@ from annotator.services.ids import as_db_id
 
 FORMATS = ("nifti", "nnunet", "dicom-seg", "png")
 CHANNEL_SETS = {"T2w": ["T2w"], "T2w+T1w": ["T2w", "T1w"]}
-TASK = "annotator.tasks.exports.run_export"
 
 
 class Gone(SpineLabError):
@@ -68,7 +67,7 @@ def queue_export(data: dict[str, Any], user: Any) -> Job:
     selection, fmt, options = parse_request(data)
     purge_expired()
     params = {"selection": selection.as_params(), "format": fmt, "options": options}
-    return jobs.create_job("export", task_name=TASK, params=params, user=user, queue="io")
+    return jobs.create_job(Job.Kind.EXPORT, params=params, user=user, queue="io")
 
 
 def _splits(selection: Selection) -> tuple[dict[str, int] | None, str]:

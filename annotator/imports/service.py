@@ -101,9 +101,7 @@ def queue_import(
     stored = default_storage.save(f"imports/pending/{uuid.uuid4().hex}/{name}", uploaded_file)
     params = {"stored": stored, "name": name, "project": project.pk, "kind": kind, "label_map": label_map}
     try:
-        return jobs.create_job(
-            "import", task_name="annotator.tasks.imports.run_import", params=params, user=user, queue="io"
-        )
+        return jobs.create_job(Job.Kind.IMPORT, params=params, user=user, queue="io")
     except Exception:
         default_storage.delete(stored)
         raise

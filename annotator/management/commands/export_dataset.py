@@ -64,7 +64,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         params = {"selection": selection.as_params(), "format": fmt, "options": opts}
         if options["background"]:
-            job = jobs.create_job("export", task_name=service.TASK, params=params, queue="io")
+            job = jobs.create_job(Job.Kind.EXPORT, params=params, queue="io")
             self.stdout.write(f"queued export job {job.pk}")
             return
         job = Job.objects.create(kind="export", params=params, queue="io")
