@@ -90,13 +90,18 @@ def table_rows(table: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lesion_cell(cell: dict[str, Any] | None) -> str:
-    """'3/4 found (75.0 %), 0.50 FP/slice, lesion Dice 61.2 %' for one class and architecture."""
+    """'3/4 found (75.0 %), 0.50 FP/slice, 1.50 FP/volume, lesion Dice 61.2 %' for one class and
+    architecture (FP/volume only where the report counted volumes)."""
     if not cell:
         return "–"
     sens = "–" if cell["sensitivity"] is None else f"{cell['sensitivity'] * 100:.1f} %"
     dice = "–" if cell["lesion_dice"] is None else f"{cell['lesion_dice'] * 100:.1f} %"
     fp = "–" if cell["fp_per_image"] is None else f"{cell['fp_per_image']:.2f}"
-    return f"{cell['detected']}/{cell['lesions']} found ({sens}), {fp} FP/slice, lesion Dice {dice}"
+    per_volume = cell.get("fp_per_volume")
+    fp_volume = "" if per_volume is None else f", {per_volume:.2f} FP/volume"
+    return (
+        f"{cell['detected']}/{cell['lesions']} found ({sens}), {fp} FP/slice{fp_volume}, lesion Dice {dice}"
+    )
 
 
 def _config(request: HttpRequest, project: Project, **extra: Any) -> dict[str, Any]:

@@ -121,7 +121,7 @@ def iou_table(rnd: TrainingRound) -> dict[str, Any]:
 
 def lesion_rows(rnd: TrainingRound, archs: list[str]) -> list[dict[str, Any]]:
     """Per lesion class of the round's report: {class, cells: {arch: {lesions, detected, sensitivity,
-    false_positives, fp_per_image, lesion_dice}}}; empty when the project declares no lesion class."""
+    false_positives, fp_per_image, fp_per_volume, lesion_dice}}}; empty when the project declares no lesion class."""
     names = rnd.project.class_names()
     found: dict[str, dict[str, Any]] = {}
     for a in archs:

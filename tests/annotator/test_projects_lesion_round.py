@@ -88,14 +88,16 @@ def test_a_lesion_round_trains_on_both_channels_and_reports_lesion_metrics(
     version = rnd["versions"][0]
     lesions = version["report"]["lesions"]
     assert set(lesions["classes"]) == {"1", "2"} and lesions["images"] > 0
+    assert lesions["volumes"] == 3  # every validation volume of the 2 folds, counted once
     for row in lesions["classes"].values():
         assert 0 <= row["detected"] <= row["lesions"] and row["false_positives"] >= 0
+        assert row["fp_per_volume"] == pytest.approx(row["false_positives"] / 3)
     table = mia.get(f"/api/rounds/{body['id']}/report/").json()
     assert [r["class"] for r in table["lesions"]] == ["lytic lesion", "sclerotic lesion"]
     browser = Client()
     browser.force_login(users["mia"])
     html = browser.get(f"/rounds/{body['id']}/").content.decode()
-    assert "lesion Dice" in html and "lytic lesion" in html
+    assert "lesion Dice" in html and "lytic lesion" in html and "FP/volume" in html
     assert "lesion Dice" in browser.get("/rounds/?project=mets").content.decode()  # the dashboard
     # The live model pre-labels the unlabelled slices of this project only.
     prelabelled = Slice.objects.filter(series__session__subject__project=mets, state=SliceState.PRELABELLED)
