@@ -39,6 +39,14 @@ class Migration(migrations.Migration):
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.RunPython(backfill_edit_seconds, migrations.RunPython.noop),
+        migrations.AddIndex(
+            model_name="maskrevision",
+            index=models.Index(
+                condition=models.Q(("track", "main"), _negated=True),
+                fields=["track"],
+                name="revision_second_track",
+            ),
+        ),
         migrations.CreateModel(
             name="MaskComparison",
             fields=[

@@ -48,6 +48,10 @@ class MaskRevision(models.Model):
 
     class Meta:
         ordering = ["slice", "id"]
+        # Double/gold revisions are few: agreement finds them without reading the main track.
+        indexes = [
+            models.Index(fields=["track"], condition=~models.Q(track="main"), name="revision_second_track")
+        ]
 
     def __str__(self) -> str:
         return f"rev {self.pk} of {self.slice_id} ({self.source})"

@@ -235,12 +235,18 @@ def comparisons(project: Project) -> list[Comparison]:
     second annotations, not the size of the dataset."""
     k = project.classes.count()
     out: list[Comparison] = []
-    others = MaskRevision.objects.filter(
-        slice__series__session__subject__project=project, is_conflict=False
-    ).exclude(track=MaskRevision.Track.MAIN)
+    # Second annotations only (a partial index on track keeps this independent of the main track).
+    second = list(
+        MaskRevision.objects.exclude(track=MaskRevision.Track.MAIN).filter(is_conflict=False).defer("png")
+    )
+    mine = set(
+        Slice.objects.filter(
+            pk__in={r.slice_id for r in second}, series__session__subject__project=project
+        ).values_list("pk", flat=True)
+    )
     latest: dict[tuple[int, str, int | None], MaskRevision] = {}
     references: dict[int, MaskRevision] = {}  # slice id -> newest gold reference
-    for rev in others.order_by("id"):
+    for rev in sorted((r for r in second if r.slice_id in mine), key=lambda r: r.pk):
         if rev.track == MaskRevision.Track.GOLD and rev.meta.get(GOLD_REFERENCE):
             references[rev.slice_id] = rev
             continue
