@@ -1,16 +1,29 @@
-// Editor benchmark (not a test): per pointer-move paint cost at 512x512 and 1024x1024, and time from
-// stroke end to "saved" with autosave delay 0, in Debian chromium against a live throw-away server.
-// Usage: node bench/bench_editor.mjs   (starts the server itself via tests/e2e/editor_server.py)
-// Writes the figures to the "Editor" section of bench/RESULTS.md.
+// Editor benchmark (not a test), in Debian chromium against a live throw-away server:
+// 1. per pointer-move paint cost at 512x512 and 1024x1024, and time from stroke end to "saved" with
+//    autosave delay 0 ("Editor" section of bench/RESULTS.md);
+// 2. `volume`: slice switching (prefetched neighbour / not prefetched) to the first painted frame,
+//    interpolating 10 slices of a 12-class 512x512 series, and pointer event -> painted frame
+//    ("Editor: volume navigation" section, raw figures in bench/results/editor-volume.json).
+// Usage: node bench/bench_editor.mjs [paint|volume]   (both by default; starts the servers itself via
+// tests/e2e/editor_server.py and tests/e2e/volume_seed.py)
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+const part = process.argv[2] ?? "all";
 if (!process.env.SPINELAB_URL) {
   const root = join(import.meta.dirname, "..");
-  const run = spawnSync("uv", ["run", "python", "-m", "tests.e2e.editor_server", "--", "node", join(root, "bench/bench_editor.mjs")],
-    { cwd: root, stdio: "inherit" });
-  process.exit(run.status ?? 1);
+  const servers = { paint: ["tests.e2e.editor_server"], volume: ["tests.e2e.volume_seed", "12", "512", "512"] };
+  for (const name of part === "all" ? ["paint", "volume"] : [part]) {
+    const run = spawnSync("uv", ["run", "python", "-m", ...servers[name], "--", "node", join(root, "bench/bench_editor.mjs"), name],
+      { cwd: root, stdio: "inherit" });
+    if (run.status !== 0) process.exit(run.status ?? 1);
+  }
+  process.exit(0);
+}
+if (part === "volume") {
+  await import("./bench_editor_volume.mjs");
+  process.exit(0);
 }
 
 const { IDS, ROOT, launch, login, openEditor } = await import("../tests/e2e/lib.mjs");

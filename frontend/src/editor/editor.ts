@@ -147,7 +147,9 @@ export class Editor implements ToolContext {
       if (!(await this.leave())) return false;
       let data: SliceData;
       try {
-        data = await this.store.doc(id);
+        // The image of the channel on screen is fetched alongside the masks (one round trip less).
+        this.store.image(id, this.state.channel).catch(() => undefined);
+        data = await this.store.doc(id, this.strip.slices.find((s) => s.id === id));
       } catch (e) {
         this.notify(`Could not open slice ${id}: ${e instanceof Error ? e.message : e}`, "error");
         return false;
@@ -238,9 +240,13 @@ export class Editor implements ToolContext {
     else if (how === "load") window.history.replaceState({ slice: id }, "", window.location.href);
     this.strip.show(id);
     document.body.dataset.editorSlice = String(id);
-    // The neighbours next: moving there paints from memory.
-    this.store.prefetch(d.previous_slice, channel);
-    this.store.prefetch(d.next_slice, channel);
+    // The neighbours next, once this slice is on screen (their decoding stays out of its frame):
+    // moving there then paints from memory.
+    requestAnimationFrame(() => setTimeout(() => {
+      const hint = (n: number | null) => this.strip.slices.find((s) => s.id === n);
+      this.store.prefetch(d.previous_slice, channel, hint(d.previous_slice));
+      this.store.prefetch(d.next_slice, channel, hint(d.next_slice));
+    }, 0));
   }
 
   private renderTitle(): void {

@@ -59,6 +59,8 @@ function classExtents(m: Uint8Array, width: number): (ClassExtent | undefined)[]
 }
 
 const INF = 1e20;
+/** Pixels of distance map kept around each class's box. */
+const MARGIN = 2;
 
 /** 1-D squared distance transform of `f` (length n) into `d` (lower envelope of parabolas). */
 function edt1d(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
@@ -108,13 +110,13 @@ function squaredEdt(site: Uint8Array, w: number, h: number): Float64Array {
  * Signed distance of class `cls` of `labels` inside box `b` (negative inside). A class absent here
  * is a point at `centre` (the other end's centroid): interpolation shrinks the shape onto it.
  */
-function signedDistance(labels: Uint8Array, width: number, cls: number, b: Box, centre: { cx: number; cy: number }): Float32Array {
+function signedDistance(labels: Uint8Array, width: number, height: number, cls: number, b: Box, centre: { cx: number; cy: number }): Float32Array {
   const w = b.x1 - b.x0, h = b.y1 - b.y0;
   const inside = new Uint8Array(w * h);
   let any = false;
-  for (let y = 0; y < h; y++) {
+  for (let y = Math.max(0, -b.y0); y < Math.min(h, height - b.y0); y++) {
     const row = (y + b.y0) * width + b.x0;
-    for (let x = 0; x < w; x++) {
+    for (let x = Math.max(0, -b.x0); x < Math.min(w, width - b.x0); x++) {
       if (labels[row + x] === cls) {
         inside[y * w + x] = 1;
         any = true;
@@ -143,34 +145,26 @@ export function interpolateLabels(a: Uint8Array, b: Uint8Array, width: number, h
   const outs = ts.map(() => new Uint8Array(width * height));
   const best = ts.map(() => new Float32Array(width * height)); // 0: only inside (negative) wins
   const ea = classExtents(a, width), eb = classExtents(b, width);
-  const MARGIN = 2;
   for (let cls = 1; cls < Math.max(ea.length, eb.length); cls++) {
     const A = ea[cls], B = eb[cls];
     if (!A && !B) continue;
-    const boxes = [A?.box, B?.box].filter((x): x is Box => !!x);
-    const u: Box = {
-      x0: Math.max(0, Math.min(...boxes.map((q) => q.x0)) - MARGIN), y0: Math.max(0, Math.min(...boxes.map((q) => q.y0)) - MARGIN),
-      x1: Math.min(width, Math.max(...boxes.map((q) => q.x1)) + MARGIN), y1: Math.min(height, Math.max(...boxes.map((q) => q.y1)) + MARGIN),
-    };
-    const uw = u.x1 - u.x0, uh = u.y1 - u.y0;
-    const da = signedDistance(a, width, cls, u, (B ?? A)!);
-    const db = signedDistance(b, width, cls, u, (A ?? B)!);
-    // Outside the computed box a distance is at least the way to the box plus its margin.
-    const at = (d: Float32Array, x: number, y: number): number => {
-      const lx = x - u.x0, ly = y - u.y0;
-      if (lx >= 0 && ly >= 0 && lx < uw && ly < uh) return d[ly * uw + lx];
-      const ox = lx < 0 ? -lx : lx >= uw ? lx - uw + 1 : 0, oy = ly < 0 ? -ly : ly >= uh ? ly - uh + 1 : 0;
-      return MARGIN + Math.hypot(ox, oy);
-    };
     const dx = A && B ? Math.round(B.cx - A.cx) : 0, dy = A && B ? Math.round(B.cy - A.cy) : 0;
+    // Each end's distance map covers its own box plus a margin (the other end's when it has none);
+    // further out a distance is taken as the way to that box plus the margin (outside, positive).
+    const grow = (q: Box): Box => ({ x0: q.x0 - MARGIN, y0: q.y0 - MARGIN, x1: q.x1 + MARGIN, y1: q.y1 + MARGIN });
+    const boxA = grow((A ?? B)!.box), boxB = grow((B ?? A)!.box);
+    const da = signedDistance(a, width, height, cls, boxA, (B ?? A)!);
+    const db = signedDistance(b, width, height, cls, boxB, (A ?? B)!);
     ts.forEach((t, k) => {
       const out = outs[k], bst = best[k];
       // a's shape moves t of the way to b's centroid; b's comes back the rest of the way.
       const ax = Math.round(t * dx), ay = Math.round(t * dy), bx = ax - dx, by = ay - dy;
-      for (let y = u.y0; y < u.y1; y++) {
+      const x0 = Math.max(0, Math.min(boxA.x0 + ax, boxB.x0 + bx)), x1 = Math.min(width, Math.max(boxA.x1 + ax, boxB.x1 + bx));
+      const y0 = Math.max(0, Math.min(boxA.y0 + ay, boxB.y0 + by)), y1 = Math.min(height, Math.max(boxA.y1 + ay, boxB.y1 + by));
+      for (let y = y0; y < y1; y++) {
         const row = y * width;
-        for (let x = u.x0; x < u.x1; x++) {
-          const s = (1 - t) * at(da, x - ax, y - ay) + t * at(db, x - bx, y - by);
+        for (let x = x0; x < x1; x++) {
+          const s = (1 - t) * sample(da, boxA, x - ax, y - ay) + t * sample(db, boxB, x - bx, y - by);
           if (s < bst[row + x]) {
             bst[row + x] = s;
             out[row + x] = cls;
@@ -180,6 +174,14 @@ export function interpolateLabels(a: Uint8Array, b: Uint8Array, width: number, h
     });
   }
   return outs;
+}
+
+/** A distance map's value at image point (x, y); outside its box, the way to the box plus the margin. */
+function sample(d: Float32Array, b: Box, x: number, y: number): number {
+  const lx = x - b.x0, ly = y - b.y0, w = b.x1 - b.x0;
+  if (lx >= 0 && ly >= 0 && x < b.x1 && y < b.y1) return d[ly * w + lx];
+  const ox = lx < 0 ? -lx : x >= b.x1 ? x - b.x1 + 1 : 0, oy = ly < 0 ? -ly : y >= b.y1 ? y - b.y1 + 1 : 0;
+  return MARGIN + Math.sqrt(ox * ox + oy * oy);
 }
 
 /** Index of the nearest slice before (-1) or after (+1) position `at` whose `labelled` is true. */

@@ -28,11 +28,14 @@ export class SliceStore {
 
   constructor(private readonly api: Api) {}
 
-  /** A slice's detail and masks (from the cache when prefetched). */
-  doc(id: number): Promise<SliceData> {
+  /**
+   * A slice's detail and masks (from the cache when prefetched). `hint` (the slice list's row) says
+   * which masks exist, so they are fetched alongside the detail instead of after it.
+   */
+  doc(id: number, hint?: { head_revision: number | null; prelabel_revision: number | null }): Promise<SliceData> {
     let got = this.docs.get(id);
     if (!got) {
-      got = this.fetchDoc(id);
+      got = this.fetchDoc(id, hint);
       this.docs.set(id, got);
       // A failed fetch is not cached: the next attempt asks again.
       got.catch(() => this.docs.delete(id));
@@ -59,9 +62,9 @@ export class SliceStore {
   }
 
   /** Start loading a slice in the background; errors wait for the real visit. */
-  prefetch(id: number | null, channel: string): void {
+  prefetch(id: number | null, channel: string, hint?: { head_revision: number | null; prelabel_revision: number | null }): void {
     if (id === null) return;
-    this.doc(id).then((d) => (d.detail.channels.includes(channel) ? this.image(id, channel) : null)).catch(() => undefined);
+    this.doc(id, hint).then((d) => (d.detail.channels.includes(channel) ? this.image(id, channel) : null)).catch(() => undefined);
   }
 
   /** The editor left this slice: its masks are stale now (images are kept). */
@@ -76,7 +79,11 @@ export class SliceStore {
     this.order = [];
   }
 
-  private async fetchDoc(id: number): Promise<SliceData> {
+  private async fetchDoc(id: number, hint?: { head_revision: number | null; prelabel_revision: number | null }): Promise<SliceData> {
+    const early = {
+      head: hint?.head_revision != null ? this.api.mask(id, "head") : null,
+      prelabel: hint?.prelabel_revision != null ? this.api.mask(id, "prelabel") : null,
+    };
     const detail = await this.api.slice(id);
     const sized = (png: ArrayBuffer): Uint8Array => {
       const m = decodeMask(png);
@@ -85,9 +92,10 @@ export class SliceStore {
       }
       return m.labels;
     };
+    // The detail is the truth: a mask it has that the hint did not know is fetched now.
     const [head, pre] = await Promise.all([
-      detail.head_revision !== null ? this.api.mask(id, "head") : null,
-      detail.prelabel_revision !== null ? this.api.mask(id, "prelabel") : null,
+      detail.head_revision !== null ? early.head ?? this.api.mask(id, "head") : null,
+      detail.prelabel_revision !== null ? early.prelabel ?? this.api.mask(id, "prelabel") : null,
     ]);
     return {
       detail,
