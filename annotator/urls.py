@@ -25,3 +25,8 @@ urlpatterns = [
     path("", include("annotator.pages.measurements_urls")),
     path("", include("annotator.pages.projects_urls")),
 ]
+
+# Refused and missing pages in the site's layout, saying what the user's role may do instead
+# (JSON under /api/).
+handler403 = "annotator.pages.errors.forbidden"
+handler404 = "annotator.pages.errors.not_found"

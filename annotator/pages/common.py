@@ -6,14 +6,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 
 from annotator.errors import Forbidden, NotFound
 
 
 def access_checked(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Turn annotator.services.access refusals into pages: NotFound -> 404, Forbidden -> 403 with the
-    reason as its text."""
+    reason (both rendered by annotator.pages.errors in the site's layout)."""
 
     @wraps(view)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -22,6 +23,6 @@ def access_checked(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         except NotFound as exc:
             raise Http404(exc.message) from exc
         except Forbidden as exc:
-            return HttpResponseForbidden(exc.message)
+            raise PermissionDenied(exc.message) from exc
 
     return checked

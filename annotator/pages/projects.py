@@ -6,12 +6,13 @@ superusers and members of the global admin group (roles.is_global_admin)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
 from annotator.errors import SpineLabError
@@ -20,8 +21,8 @@ from annotator.services import access
 from annotator.services import projects as service
 
 
-def _forbidden() -> HttpResponse:
-    return HttpResponseForbidden("Only site admins manage projects, their schemas and members.")
+def _forbidden() -> NoReturn:
+    raise PermissionDenied("Only site admins manage projects, their schemas and members.")
 
 
 def split_names(raw: str) -> list[str]:
