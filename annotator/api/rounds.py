@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
@@ -27,6 +27,7 @@ from annotator.models import ModelVersion, Project, SimulationRun, TrainingRound
 from annotator.rounds import dashboard as board
 from annotator.rounds import lifecycle, versions
 from annotator.rounds.launch import cancel_round, launch_round
+from annotator.rounds.next_slices import ranking_page
 from annotator.rounds.options import parse_options
 from annotator.services import access
 from annotator.services.jobs import job_json
@@ -133,11 +134,15 @@ class RoundLaunchSerializer(CheckedInput, inputs.RoundLaunchInput):
     create=extend_schema(request=inputs.RoundLaunchInput, responses={201: OpenApiTypes.OBJECT}),
     retrieve=extend_schema(responses=OpenApiTypes.OBJECT),
     report=extend_schema(responses=OpenApiTypes.OBJECT),
+    ranking=extend_schema(
+        parameters=[OpenApiParameter("page", int, description="1 (default) .. last; past the end: the last")],
+        responses=OpenApiTypes.OBJECT,
+    ),
     cancel=extend_schema(request=None, responses=OpenApiTypes.OBJECT),
 )
 class RoundViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, RoundsViewSet):
     """GET: rounds of a project (?project=id|slug), newest first. POST: launch a round. A round, its
-    IoU table (`report`) and `cancel`."""
+    IoU table (`report`), its project's next slices in rank order (`ranking`, 50 a page) and `cancel`."""
 
     trainer_actions = {"create": "launch a training round"}
     open_actions = ("cancel",)  # anyone who sees the project learns why they may not cancel
@@ -180,6 +185,13 @@ class RoundViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrie
     @action(detail=True, methods=["get"])
     def report(self, request: Request, pk: Any = None) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
+
+    @action(detail=True, methods=["get"])
+    def ranking(self, request: Request, pk: Any = None) -> Response:
+        """{strategy, count, page, num_pages, results: [{rank, score, slice, subject, ..., state,
+        assignee, editor_url, thumbnail_url}]}: the project's current ranking (rounds.next_slices)."""
+        rnd = self.get_object()
+        return Response({"round": rnd.pk, **ranking_page(rnd.project, request.query_params.get("page"))})
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:

@@ -1,4 +1,5 @@
-"""Rounds pages: the dashboard (/rounds/), the launch form (/rounds/new) and a round (/rounds/<id>/).
+"""Rounds pages: the dashboard (/rounds/), the launch form (/rounds/new), a round (/rounds/<id>/) and
+the next slices in rank order (/rounds/<id>/ranking/).
 
 The dashboard and round pages render the IoU tables server-side and hand live parts (job progress,
 learning curves, promotion buttons) to static/annotator/js/rounds.js through a JSON config block."""
@@ -9,13 +10,15 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 
 from annotator.errors import Forbidden, NotFound, SpineLabError
 from annotator.models import Project, TrainingRound
 from annotator.rounds import dashboard as board
+from annotator.rounds import next_slices as ranked
 from annotator.rounds import options as round_options
 from annotator.rounds.data import CHANNEL_SETS, project_channel_choice
 from annotator.rounds.launch import launch_round
@@ -41,15 +44,20 @@ def _project(request: HttpRequest) -> Project:
     return default_project()
 
 
-def _project_denial(request: HttpRequest, project: Project, *names: str) -> HttpResponse | None:
-    """404 for a project the user holds no role in, 403 when their role there is not one of `names`."""
+def _require_role(request: HttpRequest, project: Project, *names: str) -> None:
+    """404 for a project the user holds no role in, 403 (the styled page, annotator.pages.errors) when
+    their role there is not one of `names`."""
     try:
         access.require_role_in(request.user, project, *names, what="open this page")
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    except Forbidden:
-        return HttpResponseForbidden(f"Your role in project {project.slug!r} does not allow this page.")
-    return None
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+def _require_reader(request: HttpRequest) -> None:
+    if not _reader(request):
+        raise PermissionDenied("Training rounds are for ML staff, supervisors and admins.")
 
 
 def _pct(cell: dict[str, Any] | None) -> str:
@@ -116,11 +124,9 @@ def _config(request: HttpRequest, project: Project, **extra: Any) -> dict[str, A
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if not _reader(request):
-        return HttpResponseForbidden("The rounds dashboard is for ML staff, supervisors and admins.")
+    _require_reader(request)
     project = _project(request)
-    if (denied := _project_denial(request, project, *access.STAFF)) is not None:
-        return denied
+    _require_role(request, project, *access.STAFF)
     data = board.dashboard(project)
     return render(
         request,
@@ -129,6 +135,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "project": project,
             "data": data,
             "tables": [table_rows(t) for t in data["tables"]],
+            "ranked_count": ranked.ranked_slices(project).count(),
             "config": _config(request, project),
             "can_launch": access.can_train(request.user),
         },
@@ -137,11 +144,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    if not _reader(request):
-        return HttpResponseForbidden("The rounds dashboard is for ML staff, supervisors and admins.")
+    _require_reader(request)
     rnd = get_object_or_404(TrainingRound, pk=pk)
-    if (denied := _project_denial(request, rnd.project, *access.STAFF)) is not None:
-        return denied
+    _require_role(request, rnd.project, *access.STAFF)
     data = board.round_detail_for(rnd, request.user)
     table = table_rows(board.iou_table(rnd)) if rnd.report else None
     return render(
@@ -160,10 +165,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def new(request: HttpRequest) -> HttpResponse:
     if not access.can_train(request.user):
-        return HttpResponseForbidden("Only ML staff can launch a training round.")
+        raise PermissionDenied("Only ML staff can launch a training round.")
     project = _project(request)
-    if (denied := _project_denial(request, project, *access.TRAINERS)) is not None:
-        return denied
+    _require_role(request, project, *access.TRAINERS)
     error, values = "", {}
     if request.method == "POST":
         values = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
@@ -197,3 +201,17 @@ def new(request: HttpRequest) -> HttpResponse:
         },
         status=400 if error else 200,
     )
+
+
+@login_required
+def ranking(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next slices to annotate, 50 a page: the round's project's current ranking."""
+    _require_reader(request)
+    rnd = get_object_or_404(TrainingRound, pk=pk)
+    _require_role(request, rnd.project, *access.STAFF)
+    context: dict[str, Any] = {"round": rnd, "project": rnd.project, "error": ""}
+    try:
+        context["ranking"] = ranked.ranking_page(rnd.project, request.GET.get("page"))
+    except SpineLabError as exc:
+        context["error"] = exc.message
+    return render(request, "annotator/rounds_ranking.html", context, status=400 if context["error"] else 200)

@@ -9,4 +9,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("rounds/new", rounds.new, name="rounds-new"),
     path("rounds/new/", rounds.new),
     path("rounds/<int:pk>/", rounds.detail, name="round-page"),
+    path("rounds/<int:pk>/ranking/", rounds.ranking, name="round-ranking-page"),
 ]
