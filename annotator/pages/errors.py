@@ -6,6 +6,7 @@ answer stays JSON in the API's shape ({"detail", "code"}), so clients never pars
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -22,7 +23,7 @@ def _reason(exception: Exception | None, fallback: str) -> str:
 def _answer(request: HttpRequest, status: int, code: str, reason: str, title: str) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": reason, "code": code}, status=status)
-    user = request.user
+    user = getattr(request, "user", None) or AnonymousUser()  # absent when a middleware failed first
     return render(
         request,
         f"annotator/{status}.html",
