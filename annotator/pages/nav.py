@@ -39,10 +39,10 @@ LINKS = (
 
 # One sentence per role: what that role does, and where.
 ROLE_DOES = {
-    roles.ANNOTATOR: ("Annotators", "open their queue of assigned slices at /", "/"),
-    roles.SUPERVISOR: ("Supervisors", "review submitted slices at /review/", "/review/"),
-    roles.ML_STAFF: ("ML staff", "launch and follow training rounds at /rounds/", "/rounds/"),
-    roles.ADMIN: ("Admins", "do everything, and manage projects at /projects/", "/projects/"),
+    roles.ANNOTATOR: ("Annotators", "open their queue of assigned slices", "/"),
+    roles.SUPERVISOR: ("Supervisors", "review submitted slices", "/review/"),
+    roles.ML_STAFF: ("ML staff", "launch and follow training rounds", "/rounds/"),
+    roles.ADMIN: ("Admins", "do everything, and manage projects", "/projects/"),
 }
 
 
