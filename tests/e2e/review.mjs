@@ -45,6 +45,13 @@ try {
     await page.waitForTimeout(200);
     out.markerOffsetZoomed = await offset();
     out.commentsVisible = await page.locator("#review-thread").isVisible();
+    // A "resolved" tick per pin: the list item and the marker say so, and it is still ticked after a reload.
+    await page.check("#review-thread li:first-child .pin-resolved");
+    out.resolved = await page.evaluate(() => [document.querySelector("#review-thread li").classList.contains("resolved"),
+      document.querySelector(".review-pin-marker").classList.contains("resolved")]);
+    await page.reload();
+    await page.waitForSelector("#review-thread li .pin-resolved", { timeout: 20000 });
+    out.resolvedAfterReload = await page.isChecked("#review-thread li:first-child .pin-resolved");
   } else {
     await page.goto(`${baseUrl}/review/${sliceId}/`);
     await page.waitForSelector("body[data-review-ready='1']", { timeout: 15000 });

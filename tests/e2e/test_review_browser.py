@@ -50,6 +50,8 @@ def test_reject_fix_resubmit_accept_in_the_browser(transactional_db, live_server
     assert comments["markers"] == 1
     # The marker sits on its pixel, before and after zooming the editor's view.
     assert comments["markerOffset"] < 2 and comments["markerOffsetZoomed"] < 2, comments
+    assert comments["commentsVisible"], "the thread is beside the image, not under the editor"
+    assert comments["resolved"] == [True, True] and comments["resolvedAfterReload"]
 
     alice = APIClient()
     alice.force_authenticate(users["alice"])
