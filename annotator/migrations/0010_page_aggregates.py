@@ -39,6 +39,11 @@ class Migration(migrations.Migration):
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.RunPython(backfill_edit_seconds, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="slice",
+            name="updated_at",
+            field=models.DateTimeField(auto_now=True, db_index=True),
+        ),
         migrations.AddIndex(
             model_name="maskrevision",
             index=models.Index(

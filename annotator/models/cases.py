@@ -113,7 +113,8 @@ class Slice(models.Model):
     # Active-learning priority: lower rank = annotate sooner. Null = not ranked yet.
     rank = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     rank_score = models.FloatField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Indexed: its maximum tells the statistics cache that some slice changed (services/annotator_stats).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["series", "index"]

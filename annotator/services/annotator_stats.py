@@ -7,12 +7,14 @@ the project; only the double/gold comparisons decode masks (services.agreement).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 
 from annotator.models import MaskRevision, Project, ReviewDecision, Slice, SliceState
 from annotator.services.agreement import comparisons, summarise
@@ -92,7 +94,30 @@ def _submitted_slices(project: Project) -> dict[int, int]:
         return {author: n for author, n in cursor.fetchall()}
 
 
+def inputs_version(project: Project) -> str:
+    """Changes whenever an input of the statistics may have: a new revision or decision anywhere, a
+    slice changed (state, head), the project's classes. Each part is an index lookup, never a scan."""
+    revision = MaskRevision.objects.aggregate(v=Max("pk"))["v"]
+    decision = ReviewDecision.objects.aggregate(v=Max("pk"))["v"]
+    latest = Slice.objects.aggregate(v=Max("updated_at"))["v"]
+    changed = latest.timestamp() if latest is not None else None
+    classes = "\n".join(project.classes.order_by("index").values_list("name", flat=True))
+    schema = hashlib.sha256(classes.encode()).hexdigest()[:16]
+    return f"annotator-stats:{project.pk}:{revision}:{decision}:{changed}:{schema}"
+
+
 def annotator_stats(project: Project) -> dict[str, Any]:
+    """The statistics of `project`, computed once per change of their inputs (`inputs_version`) and
+    kept in the cache until then."""
+    key = inputs_version(project)
+    found = cache.get(key)
+    if found is None:
+        found = compute_annotator_stats(project)
+        cache.set(key, found, timeout=3600)
+    return found
+
+
+def compute_annotator_stats(project: Project) -> dict[str, Any]:
     """{"classes": [...], "annotators": [{username, slices_submitted, reviewed, accepted, rejected,
     acceptance_rate, mean_seconds_per_slice, agreement_double, agreement_gold (mean IoU, foreground),
     agreement_double_per_class, agreement_gold_per_class, prelabel_changed_share,

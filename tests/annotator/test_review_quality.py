@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from annotator.models import Assignment, MaskRevision
-from annotator.services.masks import save_human_mask
 from annotator.services.access import can_view_main_mask
+from annotator.services.masks import save_human_mask
 from tests.annotator.test_review_support import painted_of, png, prelabel_of, submitted_slice
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +107,22 @@ def test_annotator_stats_report_throughput_acceptance_time_and_prelabel_edits(us
     assert alice["agreement_gold"] is None
     assert client_for("bob").get("/api/annotator-stats/").status_code == 403
     assert client_for("sam").get("/api/annotator-stats/?project=9999").status_code == 404
+
+
+def test_annotator_stats_follow_each_review_and_submission(users, client_for, make_slices):
+    # The report is kept between views; every review or submission must show in the next one.
+    a1 = submitted_slice(make_slices, users)
+    mia, sam = client_for("mia"), client_for("sam")
+
+    def alice_row() -> dict:
+        stats = mia.get("/api/annotator-stats/").json()
+        return next(row for row in stats["annotators"] if row["username"] == "alice")
+
+    assert (alice_row()["slices_submitted"], alice_row()["reviewed"]) == (1, 0)
+    sam.post(f"/api/slices/{a1.pk}/review/", {"decision": "accept"}, format="json")
+    assert (alice_row()["accepted"], alice_row()["reviewed"]) == (1, 1)
+    submitted_slice(make_slices, users)
+    assert alice_row()["slices_submitted"] == 2
 
 
 def test_a_blind_second_annotator_cannot_read_the_first_annotators_mask(client_for, users, make_slices):
