@@ -1,7 +1,7 @@
 """The exports page (/exports/): export a selection as a Job, follow it, download its zip; and, when a
 DICOMweb server is configured, search the PACS, import a study and push a series' SEG back.
 
-Server-rendered; static/annotator/js/exports.js posts to /api/exports/ and /api/dicomweb/* and polls
+Server-rendered; frontend/src/pages/exports.ts posts to /api/exports/ and /api/dicomweb/* and polls
 the Jobs. Supervisors, ML staff and admins only (the roles that may export)."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 the next slices in rank order (/rounds/<id>/ranking/).
 
 The dashboard and round pages render the IoU tables server-side and hand live parts (job progress,
-learning curves, promotion buttons) to static/annotator/js/rounds.js through a JSON config block."""
+learning curves, promotion buttons) to frontend/src/pages/rounds.ts through a JSON config block."""
 
 from __future__ import annotations
 
