@@ -18,6 +18,7 @@ import { Mask } from "./mask";
 import { decodeMask } from "./png";
 import { colourLut, drawInteractive, MaskLayer, placeLayers } from "./renderer";
 import { ReviewPanel } from "./review_panel";
+import { SideBySide } from "./sidebyside";
 import { SliceStore } from "./store";
 import { SliceStrip } from "./strip";
 import type { StateKey } from "./state";
@@ -55,6 +56,7 @@ export class Editor implements ToolContext {
   private raw: RawImage | null = null;
   readonly nav = new SliceNavigation(this);
   readonly neighbours = new NeighbourActions(this);
+  readonly side = new SideBySide(this);
   /** How the unsaved mask was made when not only painted (sent with the next save). */
   maskSource: MaskSource | null = null;
   /** Set once input.ts has wired the controls (the channel and preset boxes are refilled per slice). */
@@ -93,7 +95,8 @@ export class Editor implements ToolContext {
   private onState(changed: ReadonlySet<StateKey>): void {
     const has = (k: StateKey) => changed.has(k);
     if (has("viewport")) {
-      placeLayers([this.ui.imageCanvas, this.ui.prelabelCanvas, this.ui.maskCanvas], this.state.viewport);
+      // The right pane's layers sit in a box one pane to the right: the same transform lines them up.
+      placeLayers([this.ui.imageCanvas, this.ui.prelabelCanvas, this.ui.maskCanvas, this.ui.imageCanvas2, this.ui.maskCanvas2], this.state.viewport);
       this.measure?.place(this.state.viewport);
       this.review?.place(this.state.viewport);
     }
@@ -169,6 +172,7 @@ export class Editor implements ToolContext {
     this.state.update({ channel });
     this.state.setWindow(wl);
     this.renderImage();
+    void this.side.refresh();
   }
 
   setWindow(wl: WindowLevel): void {
@@ -205,13 +209,16 @@ export class Editor implements ToolContext {
     const dpr = window.devicePixelRatio || 1;
     this.ui.cursorCanvas.width = Math.round(r.width * dpr);
     this.ui.cursorCanvas.height = Math.round(r.height * dpr);
-    this.setViewport(fitToWindow(this.slice.width, this.slice.height, r.width, r.height));
+    const w = this.side.on ? r.width / 2 : r.width;
+    this.setViewport(fitToWindow(this.slice.width, this.slice.height, w, r.height));
     this.drawCursor(); // the cursor canvas was cleared by its resize
   }
 
   drawCursor(): void {
     const s = this.state;
-    drawInteractive(this.cursorCtx, s.viewport, s.cursor, this.tool.cursor === "brush" ? s.brushSize : null, s.lasso);
+    // Side by side: the same cursor and lasso in both panes, at the same image point.
+    this.side.viewports().forEach((v, i) =>
+      drawInteractive(this.cursorCtx, v, s.cursor, this.tool.cursor === "brush" ? s.brushSize : null, s.lasso, i === 0));
   }
 
   refreshLut(): void {

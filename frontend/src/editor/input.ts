@@ -25,6 +25,7 @@ function panGesture(ed: Editor, start: ScreenPoint): Gesture {
 export function bindInput(ed: Editor): void {
   const stage = ed.ui.stage;
   let spaceDown = false;
+  let gestureViewport = ed.state.viewport;
   const local = (e: { clientX: number; clientY: number }): ScreenPoint => {
     const r = stage.getBoundingClientRect();
     return screenPoint(e.clientX - r.left, e.clientY - r.top);
@@ -40,10 +41,11 @@ export function bindInput(ed: Editor): void {
       // Synthetic events (tests, benchmark) have no active pointer to capture.
     }
     e.preventDefault();
+    gestureViewport = ed.side.viewportAt(s);
     // preventDefault() also stops the browser moving focus to the stage: do it here, or a select
     // used last would keep swallowing the editor's keys.
     if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
-    const p = toImage(s, ed.state.viewport);
+    const p = toImage(s, ed.side.viewportAt(s));
     if (e.button === 1 || spaceDown) ed.startPlainGesture(panGesture(ed, s));
     else if (e.button === 2) ed.startGesture(windowLevel, p, s);
     else if (e.button === 0) ed.startGesture(ed.tool, p, s);
@@ -51,7 +53,8 @@ export function bindInput(ed: Editor): void {
 
   stage.addEventListener("pointermove", (e) => {
     const s = local(e);
-    const p = toImage(s, ed.state.viewport);
+    // While a gesture runs, the pane it started in maps the pointer (a stroke may cross the middle).
+    const p = toImage(s, ed.busy ? gestureViewport : ed.side.viewportAt(s));
     ed.state.update({ cursor: p });
     ed.moveGesture(p, s);
   });
@@ -71,7 +74,7 @@ export function bindInput(ed: Editor): void {
     e.preventDefault();
     if (e.ctrlKey || e.metaKey) {
       const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
-      ed.setViewport(zoomAround(ed.state.viewport, local(e), factor));
+      ed.setViewport(zoomAround(ed.state.viewport, ed.side.toLeft(local(e)), factor));
       return;
     }
     wheelSum += e.deltaMode === 1 ? e.deltaY * WHEEL_NOTCH / 3 : e.deltaY;
@@ -118,6 +121,8 @@ export function bindInput(ed: Editor): void {
       box.dispatchEvent(new Event("change"));
     } else if (key === "m" || key === "M") {
       void ed.toggleMeasurements();
+    } else if (key === "d" || key === "D") {
+      ed.side.toggle();
     } else if (key === "Home") {
       ed.fit();
     } else if (key === "," || key === "PageUp") {
@@ -151,7 +156,7 @@ export function bindControls(ed: Editor): void {
   el<HTMLInputElement>("opacity").addEventListener("input", (e) => {
     // Opacity is a CSS property of the mask layer: no pixel is re-rendered.
     const v = Number((e.target as HTMLInputElement).value) / 100;
-    ed.ui.maskCanvas.style.opacity = ed.ui.prelabelCanvas.style.opacity = String(v);
+    ed.ui.maskCanvas.style.opacity = ed.ui.prelabelCanvas.style.opacity = ed.ui.maskCanvas2.style.opacity = String(v);
   });
   el<HTMLInputElement>("outline").addEventListener("change", (e) => {
     ed.maskLayer.outline = ed.prelabelLayer.outline = (e.target as HTMLInputElement).checked;
@@ -159,6 +164,7 @@ export function bindControls(ed: Editor): void {
   });
   el<HTMLInputElement>("compare-prelabel").addEventListener("change", (e) => ed.comparePrelabel((e.target as HTMLInputElement).checked));
   el("accept-prelabel").addEventListener("click", () => ed.acceptPrelabel());
+  el("side-by-side").addEventListener("click", () => ed.side.toggle());
   const classOnly = () => el<HTMLInputElement>("copy-class-only").checked;
   const failed = (err: Error) => ed.notify(err.message, "error");
   el("copy-prev").addEventListener("click", () => void ed.neighbours.copy(-1, classOnly()).catch(failed));

@@ -85,7 +85,7 @@ export class SliceNavigation {
     this.ed.maskSource = null;
     if (!sameSize) {
       this.ed.mask = new Mask(d.width, d.height);
-      this.ed.maskLayer = new MaskLayer(this.ed.ui.maskCanvas, d.width, d.height);
+      this.ed.maskLayer = new MaskLayer(this.ed.ui.maskCanvas, d.width, d.height, this.ed.ui.maskCanvas2);
       this.ed.prelabelLayer = new MaskLayer(this.ed.ui.prelabelCanvas, d.width, d.height);
       this.ed.maskLayer.outline = this.ed.prelabelLayer.outline = this.ed.ui.el<HTMLInputElement>("outline").checked;
       this.ed.refreshLut();
@@ -113,6 +113,7 @@ export class SliceNavigation {
     this.renderTitle();
     this.ed.comparePrelabel(this.ed.ui.el<HTMLInputElement>("compare-prelabel").checked);
     if (this.ed.controlsBound) fillPresets(this.ed);
+    this.ed.side.available();
     if (wasMeasuring) void this.ed.measure.toggle(true);
     this.ed.review = new ReviewPanel(this.ed.api, id, this.ed.ui.pinLayer, this.ed.ui.el("review-thread"));
     this.ed.review.place(this.ed.state.viewport);

@@ -45,13 +45,20 @@ export function paintRect(labels: Uint8Array, width: number, height: number, r: 
 /** Draws a label map onto an image-resolution canvas, dirty rectangle by dirty rectangle. */
 export class MaskLayer {
   private readonly ctx: CanvasRenderingContext2D;
+  private readonly mirrorCtx: CanvasRenderingContext2D | null = null;
   lut: Uint32Array = new Uint32Array(256);
   outline = false;
 
-  constructor(readonly canvas: HTMLCanvasElement, readonly width: number, readonly height: number) {
+  /** `mirror`, when given, receives the same pixels (the right pane of side by side). */
+  constructor(readonly canvas: HTMLCanvasElement, readonly width: number, readonly height: number, mirror: HTMLCanvasElement | null = null) {
     canvas.width = width;
     canvas.height = height;
     this.ctx = canvas.getContext("2d")!;
+    if (mirror) {
+      mirror.width = width;
+      mirror.height = height;
+      this.mirrorCtx = mirror.getContext("2d")!;
+    }
   }
 
   render(labels: Uint8Array, dirty: Rect | null = null): void {
@@ -63,6 +70,7 @@ export class MaskLayer {
     const img = this.ctx.createImageData(r.x1 - r.x0, r.y1 - r.y0);
     paintRect(labels, this.width, this.height, r, this.lut, this.outline, new Uint32Array(img.data.buffer));
     this.ctx.putImageData(img, r.x0, r.y0);
+    this.mirrorCtx?.putImageData(img, r.x0, r.y0);
   }
 }
 
@@ -75,10 +83,11 @@ export function placeLayers(layers: HTMLCanvasElement[], v: Viewport): void {
 /** The interactive overlay: brush cursor at its true size and the lasso path, in screen pixels. */
 export function drawInteractive(
   ctx: CanvasRenderingContext2D, v: Viewport, cursor: ImagePoint | null, brushSize: number | null, lasso: readonly ImagePoint[],
+  clear = true,
 ): void {
   const dpr = window.devicePixelRatio || 1;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  if (clear) ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
   if (lasso.length > 1) {
     ctx.beginPath();
     lasso.forEach((p, i) => {

@@ -10,6 +10,9 @@ export interface Ui {
   imageCanvas: HTMLCanvasElement;
   prelabelCanvas: HTMLCanvasElement;
   maskCanvas: HTMLCanvasElement;
+  /** The right pane of side by side: its channel's image and a mirror of the mask. */
+  imageCanvas2: HTMLCanvasElement;
+  maskCanvas2: HTMLCanvasElement;
   cursorCanvas: HTMLCanvasElement;
   measureSvg: SVGSVGElement;
   /** Review pin markers (screen-positioned through the viewport). */
@@ -66,6 +69,7 @@ export function buildUi(root: HTMLElement): Ui {
           <p id="measure-status" class="ed-readout" hidden></p>
           <a id="measure-report" href="#" target="_blank" rel="noopener">Series measurement report</a>
           <label>Channel <select id="channel"></select></label>
+          <button id="side-by-side" title="Two channels side by side, one mask (D)" aria-pressed="false">Side by side</button>
           <label>Window <select id="wl-preset"></select></label>
           <span id="wl-readout" class="ed-readout"></span>
           <div class="ed-tools">
@@ -76,7 +80,7 @@ export function buildUi(root: HTMLElement): Ui {
         </section>
         <section id="review-thread" class="ed-review" aria-label="Review comments" hidden></section>
         <p class="ed-help">Wheel: slices · Ctrl+wheel: zoom · Space+drag or middle drag: pan · Right-drag: window/level ·
-          [ ]: brush size · 1-9 0 - =: class · Ctrl+Z / Ctrl+Y · , . : slices · M: measurements</p>
+          [ ]: brush size · 1-9 0 - =: class · Ctrl+Z / Ctrl+Y · , . : slices · M: measurements · D: side by side</p>
       </aside>
       <div id="stage" class="ed-stage">
         <canvas id="image-layer" class="ed-layer"></canvas>
@@ -84,6 +88,10 @@ export function buildUi(root: HTMLElement): Ui {
         <canvas id="mask-layer" class="ed-layer"></canvas>
         <svg id="measure-layer" class="ed-layer" hidden></svg>
         <div id="pin-layer" class="ed-pins"></div>
+        <div id="pane-right" class="ed-pane-right" hidden>
+          <canvas id="image-layer-2" class="ed-layer"></canvas>
+          <canvas id="mask-layer-2" class="ed-layer"></canvas>
+        </div>
         <canvas id="cursor-layer" class="ed-cursor"></canvas>
         <div id="stage-message" class="ed-message" hidden></div>
       </div>
@@ -105,6 +113,8 @@ export function buildUi(root: HTMLElement): Ui {
     imageCanvas: el<HTMLCanvasElement>("image-layer"),
     prelabelCanvas: el<HTMLCanvasElement>("prelabel-layer"),
     maskCanvas: el<HTMLCanvasElement>("mask-layer"),
+    imageCanvas2: el<HTMLCanvasElement>("image-layer-2"),
+    maskCanvas2: el<HTMLCanvasElement>("mask-layer-2"),
     cursorCanvas: el<HTMLCanvasElement>("cursor-layer"),
     measureSvg: root.querySelector<SVGSVGElement>("#measure-layer")!,
     pinLayer: el("pin-layer"),
