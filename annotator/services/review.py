@@ -158,10 +158,6 @@ def decisions_of(slice_: Slice) -> QuerySet[ReviewDecision]:
     return ReviewDecision.objects.filter(slice=slice_).select_related("reviewer").prefetch_related("pins")
 
 
-def latest_rejection(slice_: Slice) -> ReviewDecision | None:
-    return decisions_of(slice_).filter(decision=ReviewDecision.Decision.REJECT).first()
-
-
 def _user_filter(value: str) -> Q:
     user_id = as_db_id(value)
     return Q(pk=user_id) if user_id is not None else Q(username=value)
@@ -239,11 +235,27 @@ def my_queue(user: Any) -> QuerySet[Assignment]:
 
 def queue_rows(assignments: Any) -> list[QueueRow]:
     """Assignments (a page of `my_queue`) with the latest rejection of each rejected main slice."""
-    rows = []
-    for a in assignments:
-        rejected = a.purpose == Assignment.Purpose.MAIN and a.slice.state == SliceState.REJECTED
-        rows.append(QueueRow(a.slice, a, latest_rejection(a.slice) if rejected else None))
-    return rows
+    assignments = list(assignments)
+    rejected_ids = {
+        a.slice_id
+        for a in assignments
+        if a.purpose == Assignment.Purpose.MAIN and a.slice.state == SliceState.REJECTED
+    }
+    # One query (plus one for pins) for the whole page, not one per rejected row: newest first, so
+    # the first decision seen per slice is its latest rejection.
+    latest: dict[int, ReviewDecision] = {}
+    if rejected_ids:
+        rejections = (
+            ReviewDecision.objects.filter(slice_id__in=rejected_ids, decision=ReviewDecision.Decision.REJECT)
+            .select_related("reviewer")
+            .prefetch_related("pins")
+        )
+        for decision in rejections:
+            latest.setdefault(decision.slice_id, decision)
+    return [
+        QueueRow(a.slice, a, latest.get(a.slice_id) if a.slice_id in rejected_ids else None)
+        for a in assignments
+    ]
 
 
 def starting_prelabel(slice_: Slice) -> MaskRevision | None:
