@@ -50,7 +50,13 @@ class ExportInputSerializer(serializers.Serializer):
     round = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=1, max_value=2**31
     )
-    channels = serializers.ChoiceField(choices=sorted(service.CHANNEL_SETS), default="T2w")
+    channels = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="nnunet: input channels joined by '+' ('T2w', 'T2w+T1w', 'STIR+T1c'); default the project's",
+    )
     include_images = serializers.BooleanField(default=True)
 
 

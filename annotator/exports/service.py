@@ -28,9 +28,9 @@ from annotator.exports.selection import Selection, iter_series, parse_selection,
 from annotator.models import Job, Project, ProjectSplit, TrainingRound
 from annotator.services import access, jobs
 from annotator.services.ids import as_db_id
+from annotator.services.projects import channel_names, project_channel_choice
 
 FORMATS = ("nifti", "nnunet", "dicom-seg", "png")
-CHANNEL_SETS = {"T2w": ["T2w"], "T2w+T1w": ["T2w", "T1w"]}
 
 
 class Gone(SpineLabError):
@@ -46,10 +46,12 @@ def parse_request(data: dict[str, Any]) -> tuple[Selection, str, dict[str, Any]]
     selection = parse_selection(data)
     options: dict[str, Any] = {}
     if fmt == "nnunet":
-        channels = str(data.get("channels") or "T2w")
-        if channels not in CHANNEL_SETS:
-            raise InvalidInput(f"unknown channels {channels!r}: choose one of {sorted(CHANNEL_SETS)}")
-        options["channels"] = channels
+        # The project's training channels unless others are chosen ('T2w', 'T2w+T1w', 'STIR+T1c', ...).
+        choice = str(data.get("channels") or "") or project_channel_choice(
+            Project.objects.get(pk=selection.project)
+        )
+        channel_names(choice)  # InvalidInput naming the choice
+        options["channels"] = choice
     if fmt == "nifti":
         raw = data.get("include_images", True)
         options["include_images"] = str(raw).lower() not in ("0", "false", "no", "off")
@@ -97,7 +99,9 @@ def write_export(job_id: int, params: dict[str, Any], root: Path) -> dict[str, A
     summary = WriteReport()
     extra: dict[str, Any] = {}
     nnunet = (
-        NnUNetWriter(root, classes, CHANNEL_SETS[options.get("channels", "T2w")]) if fmt == "nnunet" else None
+        NnUNetWriter(root, classes, channel_names(options.get("channels", "T2w")))
+        if fmt == "nnunet"
+        else None
     )
     png = PngWriter(root, classes) if fmt == "png" else None
     if fmt == "nifti":

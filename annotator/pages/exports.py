@@ -14,10 +14,11 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 
 from annotator.env import knob
-from annotator.exports.service import CHANNEL_SETS, FORMATS
+from annotator.exports.service import FORMATS
 from annotator.models import Series, TrainingRound
 from annotator.pages.common import access_checked
 from annotator.services import access
+from annotator.services.projects import CHANNEL_SETS, project_channel_choice
 
 KINDS = ("export", "dicomweb_import", "dicomweb_push")
 LISTED = 200  # subjects and DICOM series offered at once
@@ -39,7 +40,7 @@ def exports_page(request: HttpRequest) -> HttpResponse:
         "project": project,
         "projects": access.staff_projects(request.user).order_by("id"),
         "formats": FORMATS,
-        "channel_sets": sorted(CHANNEL_SETS),
+        "channel_sets": list(dict.fromkeys([project_channel_choice(project), *CHANNEL_SETS])),
         "rounds": TrainingRound.objects.filter(project=project).order_by("-number"),
         "chosen_round": request.GET.get("round", ""),
         "subjects": subjects[:LISTED],

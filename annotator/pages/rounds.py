@@ -20,11 +20,10 @@ from annotator.models import Project, TrainingRound
 from annotator.rounds import dashboard as board
 from annotator.rounds import next_slices as ranked
 from annotator.rounds import options as round_options
-from annotator.rounds.data import CHANNEL_SETS, project_channel_choice
 from annotator.rounds.launch import launch_round
 from annotator.services import access
 from annotator.services.ids import as_db_id
-from annotator.services.projects import default_project
+from annotator.services.projects import CHANNEL_SETS, default_project, project_channel_choice
 
 
 def _reader(request: HttpRequest) -> bool:

@@ -16,28 +16,6 @@ from annotator.models import MaskRevision, Series, Slice
 from annotator.services.masks import revision_labels
 from annotator.services.slicedata import load_channel
 
-CHANNEL_SETS: dict[str, list[str]] = {"T2w": ["T2w"], "T2w+T1w": ["T2w", "T1w"]}
-
-
-def channel_names(choice: str) -> list[str]:
-    """'T2w', 'T2w+T1w' or any sequence names joined by '+' ('STIR+T1c') -> the ordered channels."""
-    if choice in CHANNEL_SETS:
-        return CHANNEL_SETS[choice]
-    from annotator.services.projects import CHANNEL_NAME
-
-    names = str(choice).split("+")
-    if not all(CHANNEL_NAME.match(n) for n in names) or len(set(names)) != len(names) or len(names) > 8:
-        raise InvalidInput(
-            f"unknown input channels {choice!r}: give up to 8 sequence names joined by '+' "
-            f"(e.g. 'STIR+T1c'), or one of {sorted(CHANNEL_SETS)}"
-        )
-    return names
-
-
-def project_channel_choice(project: Any) -> str:
-    """A project's training channels as a round's `channels` option (T2w when it names none)."""
-    return "+".join(project.channels) if project.channels else "T2w"
-
 
 def lacking_channels(slices: list[Slice], channels: list[str]) -> dict[str, list[int]]:
     """{channel: ids of the slices without it} for the channels some slice lacks."""

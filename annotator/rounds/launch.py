@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from annotator.errors import Forbidden, InvalidInput
 from annotator.models import Job, Project, TrainingRound
-from annotator.rounds.data import channel_names, project_channel_choice
 from annotator.rounds.options import ALL_SUBJECTS, RoundOptions
 from annotator.rounds.training_set import accepted_training_set, ensure_split
 from annotator.rounds.versions import live_version
 from annotator.services import access, jobs
+from annotator.services.projects import channel_names, project_channel_choice
 
 
 def launch_round(project: Project, user: Any, options: RoundOptions) -> TrainingRound:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from annotator.errors import InvalidInput
-from annotator.rounds.data import channel_names
+from annotator.services.projects import channel_names
 from mlcore.architectures import ARCHITECTURES
 from mlcore.architectures import PAPER_ARCHITECTURES as PAPER_ARCHS
 

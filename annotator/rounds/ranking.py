@@ -18,9 +18,10 @@ from django.utils import timezone
 from annotator.errors import InvalidInput
 from annotator.models import Job, ModelVersion, Slice, SliceState, TrainingRound
 from annotator.rounds import checkpoints, lifecycle
-from annotator.rounds.data import ImageLoader, channel_names, has_channels, slice_spacing
+from annotator.rounds.data import ImageLoader, has_channels, slice_spacing
 from annotator.services import jobs
 from annotator.services.masks import save_model_prelabel
+from annotator.services.projects import channel_names
 
 CANDIDATE_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED)
 

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from annotator.models import Job, ModelVersion, TrainingRound
 from annotator.rounds import checkpoints, lifecycle, versions
-from annotator.rounds.data import channel_names, load_samples
+from annotator.rounds.data import load_samples
 from annotator.rounds.options import ALL_SUBJECTS
 from annotator.services import jobs
+from annotator.services.projects import channel_names
 from mlcore.lesions import merge_summaries
 
 

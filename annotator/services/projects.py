@@ -89,6 +89,27 @@ CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,19}$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
+CHANNEL_SETS: dict[str, list[str]] = {"T2w": ["T2w"], "T2w+T1w": ["T2w", "T1w"]}
+
+
+def channel_names(choice: str) -> list[str]:
+    """'T2w', 'T2w+T1w' or any sequence names joined by '+' ('STIR+T1c') -> the ordered channels."""
+    if choice in CHANNEL_SETS:
+        return CHANNEL_SETS[choice]
+    names = str(choice).split("+")
+    if not all(CHANNEL_NAME.match(n) for n in names) or len(set(names)) != len(names) or len(names) > 8:
+        raise InvalidInput(
+            f"unknown input channels {choice!r}: give up to 8 sequence names joined by '+' "
+            f"(e.g. 'STIR+T1c'), or one of {sorted(CHANNEL_SETS)}"
+        )
+    return names
+
+
+def project_channel_choice(project: Any) -> str:
+    """A project's training channels as a round's `channels` option (T2w when it names none)."""
+    return "+".join(project.channels) if project.channels else "T2w"
+
+
 def project_sequences(project: Project) -> list[str]:
     """The sequences present in a project: its series' modalities and the slices' channel names."""
     series = Series.objects.filter(session__subject__project=project).order_by()

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--state", default="accepted", choices=["accepted", "submitted", "labelled"])
         parser.add_argument("--round", type=int, default=None, help="export round N's frozen training set")
         parser.add_argument("--track", default="main", choices=["main", "double", "gold"])
-        parser.add_argument("--channels", default="T2w", choices=sorted(service.CHANNEL_SETS))
+        parser.add_argument(
+            "--channels", default="", help="nnunet: channels joined by '+' (default: the project's, else T2w)"
+        )
         parser.add_argument("--no-images", action="store_true", help="nifti: masks only, no source images")
         parser.add_argument("--out", default="", help="copy the zip here")
         parser.add_argument("--background", action="store_true", help="queue the Job for an io worker")
