@@ -15,12 +15,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api import inputs
+from annotator.api.pagination import Pagination
 from annotator.api.views.common import check_valid
 from annotator.errors import InvalidInput, NotFound
 from annotator.models import ModelVersion, Project, SimulationRun, TrainingRound
@@ -72,10 +72,10 @@ class CheckedInput(serializers.Serializer):
 
 
 class RoundsViewSet(viewsets.GenericViewSet):
-    """Shared by the rounds API: plain page-number pagination, no filter backends, and the role each
+    """Shared by the rounds API: the API's pagination (`?page=`, `?page_size=`), no filter backends, and the role each
     action needs (`trainer_actions`: ML staff, naming the action; `open_actions`: checked inside)."""
 
-    pagination_class = PageNumberPagination
+    pagination_class = Pagination
     filter_backends: list[Any] = []
     trainer_actions: dict[str, str] = {}
     open_actions: tuple[str, ...] = ()
