@@ -55,6 +55,19 @@ try {
     const stillAt = await pixelIn(page, 1, 40, 30);
     const cursor = await page.evaluate(() => window.spinelabEditor.state.cursor);
 
+    // A right-drag on the right pane changes the right channel's window only.
+    const wlBefore = await page.evaluate(() => ({ ...window.spinelabEditor.state.wlByChannel }));
+    const rightBefore = await greys(page, "#image-layer-2");
+    await page.mouse.down({ button: "right" });
+    await page.mouse.move(at.x + 60, at.y - 30);
+    await page.mouse.up({ button: "right" });
+    const wlAfter = await page.evaluate(() => ({ ...window.spinelabEditor.state.wlByChannel }));
+    const rightAfter = await greys(page, "#image-layer-2");
+    const windowing = {
+      before: wlBefore, after: wlAfter, leftUnchanged: (await greys(page, "#image-layer")).every((g, i) => g === left[i]),
+      rightChanged: rightAfter.filter((g, i) => g !== rightBefore[i]).length,
+    };
+
     // A brush stroke on the right pane, saved, read back through the API.
     await page.keyboard.press("2");
     await setBrushSize(page, 5);
@@ -89,7 +102,7 @@ try {
     await page.click("#side-by-side");
     const backToSingle = await page.evaluate(() => ({ hidden: document.getElementById("pane-right").hidden, viewport: window.spinelabEditor.state.viewport }));
     return {
-      channels, differ, pixels: left.length, singleViewport, split, zoomed, transforms, at, stillAt, cursor,
+      channels, differ, windowing, pixels: left.length, singleViewport, split, zoomed, transforms, at, stillAt, cursor,
       paintedCount: painted.length, outside, missing, classes: [...new Set(painted.map((i) => stored.labels[i]))], cls, mirrored, backToSingle,
     };
   });

@@ -50,6 +50,13 @@ def test_zooming_over_the_right_pane_moves_both_and_keeps_the_point_under_the_mo
     assert 40 <= d["cursor"]["x"] < 41 and 30 <= d["cursor"]["y"] < 31
 
 
+def test_a_window_drag_on_the_right_pane_sets_that_channels_window_only(e2e):
+    w = e2e["dual"]["windowing"]
+    assert w["after"]["T2w"] == w["before"]["T2w"]
+    assert w["after"]["T1w"] != w["before"].get("T1w")
+    assert w["leftUnchanged"] and w["rightChanged"] > 0
+
+
 def test_a_stroke_on_the_right_pane_edits_the_one_saved_mask_at_its_image_pixels(e2e):
     d = e2e["dual"]
     assert d["paintedCount"] > 40

@@ -45,8 +45,13 @@ export function bindInput(ed: Editor): void {
     // preventDefault() also stops the browser moving focus to the stage: do it here, or a select
     // used last would keep swallowing the editor's keys.
     if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
-    const p = toImage(s, ed.side.viewportAt(s));
-    if (e.button === 1 || spaceDown) ed.startPlainGesture(panGesture(ed, s));
+    const p = toImage(s, gestureViewport);
+    const panning = e.button === 1 || spaceDown;
+    // A window drag on the right pane of side by side sets that pane's channel's window.
+    const windowing = e.button === 2 || (e.button === 0 && ed.tool === windowLevel);
+    const rightWindow = !panning && windowing ? ed.side.windowGesture(s) : null;
+    if (panning) ed.startPlainGesture(panGesture(ed, s));
+    else if (rightWindow) ed.startPlainGesture(rightWindow);
     else if (e.button === 2) ed.startGesture(windowLevel, p, s);
     else if (e.button === 0) ed.startGesture(ed.tool, p, s);
   });

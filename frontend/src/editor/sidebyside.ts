@@ -7,12 +7,15 @@ import type { ScreenPoint, Viewport } from "../shared/geometry";
 import type { Editor } from "./editor";
 import type { PaneLayout } from "./panes";
 import { paneAt, paneViewport, sideChannels, toLeftPane } from "./panes";
-import { presets, renderGrey } from "./window";
+import type { Gesture } from "./tools";
+import type { RawImage, WindowLevel } from "./window";
+import { dragWindow, presets, renderGrey } from "./window";
 
 export class SideBySide {
   on = false;
   /** The channel on the right pane, once drawn. */
   rightChannel: string | null = null;
+  private rightRaw: RawImage | null = null;
 
   constructor(private readonly ed: Editor) {}
 
@@ -80,12 +83,42 @@ export class SideBySide {
     const canvas = this.ed.ui.imageCanvas2;
     canvas.width = raw.width;
     canvas.height = raw.height;
-    const wl = this.ed.state.wlByChannel[pair[1]] ?? presets(this.ed.slice.stats[pair[1]])[0].wl;
-    const ctx = canvas.getContext("2d")!;
-    const img = ctx.createImageData(raw.width, raw.height);
-    renderGrey(raw, wl, new Uint32Array(img.data.buffer));
-    ctx.putImageData(img, 0, 0);
+    this.rightRaw = raw;
     this.rightChannel = pair[1];
+    this.renderRight();
     this.ed.ui.stage.dataset.rightChannel = pair[1];
+  }
+
+  private rightWindow(): WindowLevel {
+    const ch = this.rightChannel!;
+    return this.ed.state.wlByChannel[ch] ?? presets(this.ed.slice.stats[ch])[0].wl;
+  }
+
+  private renderRight(): void {
+    if (!this.rightRaw) return;
+    const ctx = this.ed.ui.imageCanvas2.getContext("2d")!;
+    const img = ctx.createImageData(this.rightRaw.width, this.rightRaw.height);
+    renderGrey(this.rightRaw, this.rightWindow(), new Uint32Array(img.data.buffer));
+    ctx.putImageData(img, 0, 0);
+  }
+
+  /**
+   * A window drag that started on the right pane: it sets the right channel's window (kept per
+   * channel like the left one's), or null when the drag belongs to the left pane.
+   */
+  windowGesture(start: ScreenPoint): Gesture | null {
+    const l = this.layout();
+    if (paneAt(start, l) !== 1 || !this.rightChannel || !this.rightRaw) return null;
+    const ch = this.rightChannel;
+    const from = this.rightWindow();
+    const stats = this.ed.slice.stats[ch];
+    return {
+      move: (_p, s) => {
+        const wl = dragWindow(from, s.x - start.x, s.y - start.y, stats);
+        this.ed.state.update({ wlByChannel: { ...this.ed.state.wlByChannel, [ch]: wl } });
+        this.renderRight();
+      },
+      up: () => undefined,
+    };
   }
 }
