@@ -84,9 +84,9 @@ def inference_mode(model: nn.Module, mc_dropout: bool = False) -> Iterator[nn.Mo
 
 
 def prepare_model(model: nn.Module, channels_last: bool = True) -> nn.Module:
-    """The model in the memory format inference runs it in (in place; a no-op once converted)."""
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
+    """The model in the memory format inference runs it in: channels_last, or contiguous when not
+    (in place; a no-op once converted)."""
+    model.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     return model
 
 
