@@ -59,6 +59,7 @@ PAGES = [
     ("GET /api/my-queue/", "alice", "/api/my-queue/"),
     ("GET /api/agreement/", "sam", "/api/agreement/"),
     ("GET /api/annotator-stats/", "sam", "/api/annotator-stats/"),
+    ("GET /api/slices/<id>/", "sam", "/api/slices/{slice}/"),
     ("GET /api/slices/<id>/revisions/", "sam", "/api/slices/{slice}/revisions/"),
     ("GET /api/rounds/", "mia", "/api/rounds/"),
     ("GET /api/models/", "mia", "/api/models/"),
