@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 
 from annotator.errors import Forbidden, NotFound
@@ -34,8 +33,9 @@ from annotator.models import (
 )
 from annotator.services import roles
 from annotator.services.ids import as_db_id
+from annotator.users import Viewer
 
-User: TypeAlias = AbstractBaseUser | AnonymousUser
+User: TypeAlias = Viewer  # annotator.users: auth.User or AnonymousUser
 ProjectRef: TypeAlias = Project | int | str | None
 
 SLICE_PROJECT = "series__session__subject__project"
