@@ -138,12 +138,14 @@ def main() -> int:
             for site, cm in score(plan_cfg, model, [s for s in samples if s.subject in held]).items():
                 pooled[site] = pooled.get(site, 0) + cm
         report["within"] = {site: iou_row(cm) for site, cm in pooled.items()}
+        print(f"  within: {report['within']}", flush=True)
     if "loso" in only:
         report["left_out"] = {}
         for site in ("VB3", "VB1", "VB2"):
             plan_cfg, model = train(cfg, [s for s in samples if s.site != site], f"leave out {site}")
             cm = score(plan_cfg, model, [s for s in samples if s.site == site])[site]
             report["left_out"][site] = iou_row(cm)
+            print(f"  left out {site}: {report['left_out'][site]}", flush=True)
     print("\n| evaluation | site | vertebrae IoU | discs IoU | background IoU |\n|---|---|---|---|---|")
     for kind, rows in report.items():
         for site, row in rows.items():
