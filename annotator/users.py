@@ -30,3 +30,8 @@ class AuthedHttpRequest(HttpRequest):
 
 
 __all__ = ["AuthedHttpRequest", "AuthedRequest", "User", "Viewer"]
+
+
+def signed_in(user: Viewer | None) -> User | None:
+    """The user to record (created_by, annotator) for a caller: None for no one or an anonymous one."""
+    return user if isinstance(user, User) else None

@@ -20,9 +20,10 @@ from annotator.exports import dicomweb_service, service
 from annotator.models import Project, Series
 from annotator.services.access import EXPORTERS, IMPORTERS, require_role_in, visible_jobs
 from annotator.services.ids import MAX_DB_ID
+from annotator.users import Viewer
 
 
-def check_project_role(user: Any, project_id: int | None, names: tuple[str, ...], what: str) -> None:
+def check_project_role(user: Viewer, project_id: int | None, names: tuple[str, ...], what: str) -> None:
     """404 for a project the user holds no role in, 403 when the role there does not allow `what`;
     an unknown project is left to the service (it answers 404 naming it)."""
     project = Project.objects.filter(pk=project_id).first() if project_id is not None else None

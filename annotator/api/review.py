@@ -7,7 +7,7 @@ writes happen in `perform_create`, which calls the service. Who may do what is a
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.db.models import QuerySet
@@ -40,6 +40,7 @@ from annotator.services.agreement import agreement_report, do_mark_gold, do_send
 from annotator.services.annotator_stats import annotator_stats
 from annotator.services.masks import revision_labels
 from annotator.services.review import decisions_of, do_review, mask_diff, my_queue, queue_rows, review_queue
+from annotator.users import User, Viewer
 
 MAX_GOLD_BYTES = 16 * 1024 * 1024
 
@@ -68,7 +69,7 @@ class ServiceCreateView(generics.CreateAPIView):
     output_class: type[serializers.Serializer] = serializers.Serializer
     result: Any = None
 
-    def gate(self, user: Any) -> None:
+    def gate(self, user: Viewer) -> None:
         """Refuse roles that may never do this (403) before the body is read."""
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -113,7 +114,7 @@ class ReviewView(ServiceCreateView):
     serializer_class = inputs.ReviewInput
     output_class = ReviewResultSerializer
 
-    def gate(self, user: Any) -> None:
+    def gate(self, user: Viewer) -> None:
         access.require(access.can_review(user), "only supervisors and admins may review slices")
 
     def perform_create(self, serializer: Any) -> None:
@@ -135,7 +136,7 @@ class ReviewView(ServiceCreateView):
         return super().post(request, *args, **kwargs)
 
 
-def _slice_with_main_mask(user: Any, pk: int) -> Slice:
+def _slice_with_main_mask(user: Viewer, pk: int) -> Slice:
     """The slice when the user may see its main-track work; 404 otherwise (blind annotation)."""
     slice_ = access.slice_in_reach(user, pk, "head_revision")
     if not access.can_view_main_mask(user, slice_):
@@ -214,7 +215,7 @@ class MyQueueView(generics.ListAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Assignment]:
-        return my_queue(self.request.user)
+        return my_queue(cast(User, self.request.user))  # behind IsAuthenticated: a signed-in User
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())

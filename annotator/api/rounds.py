@@ -31,14 +31,15 @@ from annotator.rounds.next_slices import ranking_page
 from annotator.rounds.options import parse_options
 from annotator.services import access
 from annotator.services.jobs import job_json
+from annotator.users import Viewer
 
 
 # --- checks shared by the views -----------------------------------------------------------------
-def require_reader(user: Any) -> None:
+def require_reader(user: Viewer) -> None:
     access.require(access.is_staff(user), "training rounds are visible to ML staff, supervisors and admins")
 
 
-def require_trainer(user: Any, what: str) -> None:
+def require_trainer(user: Viewer, what: str) -> None:
     access.require(access.can_train(user), f"only ML staff can {what}")
 
 

@@ -12,6 +12,7 @@ from annotator.imports.labelmap import client_label_map
 from annotator.models import Assignment, Job, LabelClass, MaskRevision, Project, Series, Slice, Subject
 from annotator.services import access, jobs, roles
 from annotator.services.ids import MAX_DB_ID
+from annotator.users import Viewer
 
 
 class LabelClassSerializer(serializers.ModelSerializer):
@@ -44,7 +45,7 @@ class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     roles = serializers.SerializerMethodField()
 
-    def get_roles(self, user: Any) -> list[str]:
+    def get_roles(self, user: Viewer) -> list[str]:
         return [r for r in roles.ROLES if roles.has_role(user, r)]
 
 

@@ -21,11 +21,12 @@ from annotator.exports.selection import iter_series, parse_selection, require_it
 from annotator.models import Job, Project, Series
 from annotator.services import jobs
 from annotator.services.ids import as_db_id
+from annotator.users import Viewer
 
 STUDY, SERIES, INSTANCE = "0020000D", "0020000E", "00080018"
 
 
-def queue_import(data: dict[str, Any], user: Any) -> Job:
+def queue_import(data: dict[str, Any], user: Viewer) -> Job:
     DicomwebClient.from_settings()  # 400 now when no server is configured
     project = Project.objects.filter(pk=as_db_id(data.get("project")) or 0).first()
     if project is None:
@@ -72,7 +73,7 @@ def run_import(job: Job) -> dict[str, Any]:
     return {**report.as_dict(), "server": client.url, "instances": len(listed)}
 
 
-def queue_push(data: dict[str, Any], user: Any) -> Job:
+def queue_push(data: dict[str, Any], user: Viewer) -> Job:
     DicomwebClient.from_settings()
     series = (
         Series.objects.select_related("session__subject").filter(pk=as_db_id(data.get("series")) or 0).first()

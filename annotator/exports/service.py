@@ -29,6 +29,7 @@ from annotator.models import Job, Project, ProjectSplit, TrainingRound
 from annotator.services import access, jobs
 from annotator.services.ids import as_db_id
 from annotator.services.projects import channel_names, project_channel_choice
+from annotator.users import Viewer
 
 FORMATS = ("nifti", "nnunet", "dicom-seg", "png")
 
@@ -62,7 +63,7 @@ def parse_request(data: dict[str, Any]) -> tuple[Selection, str, dict[str, Any]]
     return selection, fmt, options
 
 
-def queue_export(data: dict[str, Any], user: Any) -> Job:
+def queue_export(data: dict[str, Any], user: Viewer) -> Job:
     """Validate and queue an export Job on the io queue (400 when the selection is empty)."""
     if not access.can_export(user):
         raise Forbidden("only supervisors, ML staff and admins may export datasets")
@@ -161,7 +162,7 @@ def run_export(job: Job) -> dict[str, Any]:
     }
 
 
-def export_job(job_id: int, user: Any) -> Job:
+def export_job(job_id: int, user: Viewer) -> Job:
     if not access.can_export(user):
         raise Forbidden("only supervisors, ML staff and admins may download exports")
     job = Job.objects.filter(pk=job_id, kind="export").first() if as_db_id(job_id) else None
@@ -170,7 +171,7 @@ def export_job(job_id: int, user: Any) -> Job:
     return job
 
 
-def open_download(job_id: int, user: Any) -> tuple[Any, str, int]:
+def open_download(job_id: int, user: Viewer) -> tuple[Any, str, int]:
     """(open file, file name, size) of a finished export; 403/404/409/410 with the reason otherwise."""
     job = export_job(job_id, user)
     if job.state != Job.State.SUCCEEDED:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from django.core.files import File
@@ -22,6 +21,7 @@ from annotator.imports.volume import resample_onto
 from annotator.models import Project, Series, Session, Slice, SliceState, SourceFile, Subject
 from annotator.services.masks import save_imported_mask
 from annotator.services.slicedata import channel_stats, save_array
+from annotator.users import Viewer
 from mlcore.data import class_for_label
 
 
@@ -136,7 +136,7 @@ def plan(
     return planned
 
 
-def persist(planned: list[Planned], project: Project, user: Any, report: ImportReport) -> None:
+def persist(planned: list[Planned], project: Project, user: Viewer | None, report: ImportReport) -> None:
     """Write everything in one transaction; on any error delete the storage files written so far."""
     written: list[str] = []
     try:
@@ -156,7 +156,7 @@ def persist(planned: list[Planned], project: Project, user: Any, report: ImportR
 def _persist_one(
     p: Planned,
     project: Project,
-    user: Any,
+    user: Viewer | None,
     report: ImportReport,
     written: list[str],
     reference_row: Series | None,

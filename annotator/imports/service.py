@@ -28,6 +28,7 @@ from annotator.imports.readers_png import read_png_folder
 from annotator.imports.types import ImportReport, ReadResult
 from annotator.models import Job, Project
 from annotator.services import jobs
+from annotator.users import Viewer
 
 KINDS = ("auto", "mids", "dicom", "png")
 MAX_NOTES = 20
@@ -59,7 +60,7 @@ def import_path(
     project: Project,
     kind: str = "auto",
     label_map: str | Path | dict[Any, Any] | None = None,
-    user: Any = None,
+    user: Viewer | None = None,
 ) -> ImportReport:
     """Import a folder, a .zip, or one .dcm/.nii/.nii.gz/.png file. All or nothing: ImportFailed on any
     corrupt or unsupported file, with no rows and no storage files left behind."""
@@ -91,7 +92,7 @@ def queue_import(
     project: Project,
     kind: str = "auto",
     label_map: str | dict[str, Any] | None = None,
-    user: Any = None,
+    user: Viewer | None = None,
 ) -> Job:
     """Keep the upload in storage (imports/pending/) and queue its import as a background Job
     (annotator.tasks.imports.run_import) on the `io` queue, which its own worker serves, so an import
@@ -112,7 +113,7 @@ def import_upload(
     project: Project,
     kind: str = "auto",
     label_map: str | Path | dict[Any, Any] | None = None,
-    user: Any = None,
+    user: Viewer | None = None,
 ) -> ImportReport:
     """Import a Django UploadedFile (.zip, or a single .dcm/.nii/.nii.gz/.png). PayloadTooLarge (413)
     when it exceeds SPINELAB["MAX_UPLOAD_BYTES"] (or the zip's unpacked limits)."""
@@ -126,7 +127,7 @@ def import_upload(
         return import_path(target, project, kind=kind, label_map=label_map, user=user)
 
 
-def _import_tree(root: Path, project: Project, kind: str, mapping: Any, user: Any) -> ImportReport:
+def _import_tree(root: Path, project: Project, kind: str, mapping: Any, user: Viewer | None) -> ImportReport:
     result = read_tree(root, kind)
     report = ImportReport(notes=result.notes[:MAX_NOTES])
     if len(result.notes) > MAX_NOTES:

@@ -21,6 +21,7 @@ from annotator.imports.labelmap import builtin_label_maps
 from annotator.models import Assignment, Series, Slice, SliceState
 from annotator.services import access
 from annotator.services.ids import as_db_id
+from annotator.users import User, Viewer
 
 STATE_ORDER = [s.value for s in SliceState]
 # The queue shows the work that needs the annotator first.
@@ -50,13 +51,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     }
     if access.is_staff(user):
         context.update(overview(request, user))
-    if access.is_annotator(user):
+    if access.is_annotator(user) and isinstance(user, User):
         context["queue"] = my_queue(user)
         context["done"] = DONE_STATES
     return render(request, "annotator/cases.html", context)
 
 
-def my_assignments(user: Any) -> Any:
+def my_assignments(user: User) -> Any:
     return Assignment.objects.filter(
         annotator=user,
         active=True,
@@ -64,7 +65,7 @@ def my_assignments(user: Any) -> Any:
     ).values("slice_id")
 
 
-def my_queue(user: Any) -> list[Slice]:
+def my_queue(user: User) -> list[Slice]:
     """My open work, the most urgent first (rejected, in progress, pre-labelled, unlabelled)."""
     priority = Case(
         *[When(state=s, then=Value(p)) for s, p in QUEUE_PRIORITY.items()],
@@ -80,7 +81,7 @@ def my_queue(user: Any) -> list[Slice]:
     )
 
 
-def overview(request: HttpRequest, user: Any) -> dict[str, Any]:
+def overview(request: HttpRequest, user: Viewer) -> dict[str, Any]:
     """One page of series (subject label, id order) of the projects the user sees fully, each with
     its slice counts by state and its slices as chips. Filters: ?project=<id>, ?subject=<label part>."""
     series_qs = (

@@ -15,9 +15,10 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from annotator.services import access, roles
+from annotator.users import Viewer
 
 
-def _anyone(user: Any) -> bool:
+def _anyone(user: Viewer) -> bool:
     return bool(getattr(user, "is_authenticated", False))
 
 
@@ -46,12 +47,12 @@ ROLE_DOES = {
 }
 
 
-def links_for(user: Any) -> list[NavLink]:
+def links_for(user: Viewer) -> list[NavLink]:
     """The navigation links the user's roles may follow, in menu order."""
     return [link for link in LINKS if link.opens(user)]
 
 
-def what_you_can_do(user: Any) -> list[dict[str, str]]:
+def what_you_can_do(user: Viewer) -> list[dict[str, str]]:
     """[{who, does, href}] for each role the user holds (somewhere), in role order; empty for a user
     with no role (the error pages then say to ask a site admin)."""
     held = roles.roles_of(user)

@@ -14,6 +14,7 @@ from annotator.rounds.effort import correction_effort
 from annotator.rounds.versions import live_version
 from annotator.services import access
 from annotator.services.jobs import job_json
+from annotator.users import Viewer, signed_in
 
 
 def version_dict(v: ModelVersion) -> dict[str, Any]:
@@ -78,7 +79,7 @@ def round_summary(rnd: TrainingRound) -> dict[str, Any]:
     }
 
 
-def round_detail_for(rnd: TrainingRound, user: Any) -> dict[str, Any]:
+def round_detail_for(rnd: TrainingRound, user: Viewer) -> dict[str, Any]:
     """A round with its jobs as `user` may see them: job tracebacks (`error`, with server paths) for
     ML staff and admins only. Read-only: lost workers' jobs are reaped and ended rounds finalized by
     the workers' job watch (annotator/tasks/watch.py), never by a read."""
@@ -221,12 +222,12 @@ def parse_curves(data: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 @transaction.atomic
-def import_simulation(project: Project, data: Any, name: str, user: Any = None) -> SimulationRun:
+def import_simulation(project: Project, data: Any, name: str, user: Viewer | None = None) -> SimulationRun:
     curves = parse_curves(data)
     return SimulationRun.objects.create(
         project=project,
         name=name[:200] or "simulation",
         curves=curves,
         raw=data,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=signed_in(user) if getattr(user, "is_authenticated", False) else None,
     )

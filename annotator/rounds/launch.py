@@ -5,7 +5,6 @@ there)."""
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -18,9 +17,10 @@ from annotator.rounds.training_set import accepted_training_set, ensure_split
 from annotator.rounds.versions import live_version
 from annotator.services import access, jobs
 from annotator.services.projects import channel_names, project_channel_choice
+from annotator.users import Viewer, signed_in
 
 
-def launch_round(project: Project, user: Any, options: RoundOptions) -> TrainingRound:
+def launch_round(project: Project, user: Viewer, options: RoundOptions) -> TrainingRound:
     """Freeze the training set and folds, create the round's Job and one gpu job per (arch, fold)."""
     if not access.can_train(user):
         raise Forbidden("only ML staff can launch a training round")
@@ -56,7 +56,7 @@ def launch_round(project: Project, user: Any, options: RoundOptions) -> Training
             heartbeat_at=now,
             message=f"round {number}: training",
             params={"project": project.pk, "number": number},
-            created_by=user if getattr(user, "is_authenticated", False) else None,
+            created_by=signed_in(user),
         )
         rnd = TrainingRound.objects.create(
             project=project,
@@ -86,7 +86,7 @@ def launch_round(project: Project, user: Any, options: RoundOptions) -> Training
     return rnd
 
 
-def cancel_round(rnd: TrainingRound, user: Any) -> Job:
+def cancel_round(rnd: TrainingRound, user: Viewer) -> Job:
     if not access.can_train(user):
         raise Forbidden("only ML staff can cancel a training round")
     return jobs.request_cancel(rnd.job)

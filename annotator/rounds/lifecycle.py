@@ -14,6 +14,7 @@ from annotator.errors import InvalidInput
 from annotator.models import Job, TrainingRound
 from annotator.rounds.options import STRATEGIES
 from annotator.services import jobs
+from annotator.users import Viewer
 
 
 def reopen_round_job(rnd: TrainingRound) -> None:
@@ -53,7 +54,7 @@ def finish_round(rnd: TrainingRound, state: str, message: str) -> None:
 def enqueue_prelabel(
     version: Any,
     *,
-    user: Any = None,
+    user: Viewer | None = None,
     strategy: str = "entropy",
     next_batch: int = 20,
     seed: int = 0,

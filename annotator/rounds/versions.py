@@ -18,6 +18,7 @@ from django.db import transaction
 from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import ModelVersion, Project, Promotion, TrainingRound
 from annotator.services import access
+from annotator.users import Viewer, signed_in
 from mlcore.metrics import cv_summary, iou_per_class, mean_iou
 
 
@@ -79,7 +80,7 @@ def live_version(project: Project) -> ModelVersion | None:
 def promote_model(
     version: ModelVersion,
     *,
-    user: Any = None,
+    user: Viewer | None = None,
     reason: str = Promotion.Reason.MANUAL,
     note: str = "",
     details: dict[str, Any] | None = None,
@@ -87,7 +88,7 @@ def promote_model(
     """Make `version` the project's live model (the previous live one is retired) and record it.
 
     A manual call needs ML staff; promoting an older version than the live one is a rollback."""
-    if reason != Promotion.Reason.GATE and not access.can_train(user):
+    if reason != Promotion.Reason.GATE and (user is None or not access.can_train(user)):
         raise Forbidden("only ML staff can promote or roll back a model")
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
@@ -112,7 +113,7 @@ def promote_model(
             reason=reason,
             note=note,
             details=details or {},
-            created_by=user if getattr(user, "is_authenticated", False) else None,
+            created_by=signed_in(user) if getattr(user, "is_authenticated", False) else None,
         )
 
 

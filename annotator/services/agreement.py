@@ -23,6 +23,7 @@ from annotator.services import access
 from annotator.services.ids import as_db_id
 from annotator.services.maskcodec import decode_mask
 from annotator.services.masks import build_revision, revision_labels
+from annotator.users import User, Viewer
 from mlcore.metrics import confusion_matrix, iou_per_class
 
 GOLD_REFERENCE = "gold_reference"
@@ -60,14 +61,14 @@ def main_annotator_ids(slice_: Slice) -> set[int]:
     return ids
 
 
-def _require_member(user: Any, projects: list[Project]) -> None:
+def _require_member(user: Viewer, projects: list[Project]) -> None:
     """Blind second or gold annotation only goes to annotators of the slices' project."""
     for project in {p.pk: p for p in projects}.values():
         if not access.annotates_in(user, project):
             raise InvalidInput(f"{user.username} is not an annotator of project {project.slug!r}")
 
 
-def _require_supervisor(user: Any) -> None:
+def _require_supervisor(user: Viewer) -> None:
     if not access.can_review(user):
         raise Forbidden("only supervisors and admins may hand out double or gold annotation")
 
@@ -118,7 +119,7 @@ def do_send_for_double(
     return _assign(chosen, second, by, Assignment.Purpose.DOUBLE)
 
 
-def _assign(chosen: list[Slice], user: Any, by: Any, purpose: str) -> dict[str, list[int]]:
+def _assign(chosen: list[Slice], user: User, by: Any, purpose: str) -> dict[str, list[int]]:
     assigned: list[int] = []
     skipped: list[int] = []
     for s in chosen:

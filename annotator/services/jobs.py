@@ -22,6 +22,7 @@ from annotator.env import knob
 from annotator.errors import InvalidTransition, SpineLabError
 from annotator.models import Job
 from annotator.models.jobs import TASK_NAMES
+from annotator.users import Viewer, signed_in
 
 WORKER_KEY = "_worker"  # params key: the Celery node running the job
 
@@ -35,7 +36,7 @@ def create_job(
     *,
     task_name: str | None = None,
     params: dict[str, Any] | None = None,
-    user: Any = None,
+    user: Viewer | None = None,
     queue: str = "default",
     parent: Job | None = None,
 ) -> Job:
@@ -54,7 +55,7 @@ def create_job(
         params=params,
         queue=queue,
         parent=parent,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=signed_in(user),
     )
     transaction.on_commit(lambda: enqueue(job))
     return job
@@ -200,7 +201,7 @@ def request_cancel(job: Job) -> Job:
     return job
 
 
-def retry(job: Job, user: Any = None) -> Job:
+def retry(job: Job, user: Viewer | None = None) -> Job:
     """Re-run a failed or cancelled job as the same record (attempts counts the tries)."""
     if job.state not in (Job.State.FAILED, Job.State.CANCELLED):
         raise InvalidTransition(f"job {job.pk} is {job.state}; only failed or cancelled jobs can be retried")

@@ -13,6 +13,7 @@ from annotator.models import MaskRevision, Slice, SliceState
 from annotator.services import access, workflow
 from annotator.services.edit_time import stored_edit_seconds
 from annotator.services.maskcodec import class_counts, decode_mask, encode_mask, mask_hash, validate_mask
+from annotator.users import Viewer
 
 
 @dataclass
@@ -91,7 +92,7 @@ def track_head(slice_: Slice, track: str, author: Any = None) -> MaskRevision | 
 def save_human_mask(
     *,
     slice_id: int,
-    user: Any,
+    user: Viewer,
     png: bytes,
     base_revision_id: int | None,
     track: str = MaskRevision.Track.MAIN,

@@ -21,6 +21,7 @@ from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import MaskRevision, Series, Slice
 from annotator.services.access import can_view_main_mask
 from annotator.services.masks import revision_labels
+from annotator.users import Viewer
 from mlcore.measure import MeasureClasses, measure_slice
 from mlcore.measure.bodies import LEVELS_UP_FROM_SACRUM
 
@@ -58,7 +59,7 @@ def in_plane_spacing(series: Series) -> tuple[tuple[float, float], str | None]:
     return (1.0, 1.0), f"the series has no usable spacing ({raw!r}): 1 mm assumed"
 
 
-def find_revision(user: Any, slice_: Slice, which: str) -> MaskRevision:
+def find_revision(user: Viewer, slice_: Slice, which: str) -> MaskRevision:
     revision = slice_.head_revision if which == "head" else slice_.prelabel_revision
     if revision is None:
         raise NotFound(f"slice {slice_.pk} has no {which} mask to measure")
@@ -147,7 +148,7 @@ def measure_revision(slice_: Slice, revision: MaskRevision, lowest: str | None =
     }
 
 
-def slice_measurements(user: Any, slice_: Slice, which: str, lowest: str | None = None) -> dict[str, Any]:
+def slice_measurements(user: Viewer, slice_: Slice, which: str, lowest: str | None = None) -> dict[str, Any]:
     """Measurements of a slice the caller has checked `user` may see."""
     return measure_revision(slice_, find_revision(user, slice_, which), lowest)
 
@@ -181,7 +182,7 @@ def report_slice(visible: QuerySet[Slice], series: Series, which: str, slice_id:
 
 
 def series_report(
-    user: Any,
+    user: Viewer,
     series: Series,
     visible: QuerySet[Slice],
     which: str,

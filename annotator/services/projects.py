@@ -11,6 +11,7 @@ from django.db import transaction
 from annotator.errors import InvalidInput
 from annotator.models import LabelClass, MaskRevision, Project, ProjectMembership, Series, Slice
 from annotator.models.schema import EDITOR_KEYS, LUMBAR_CLASSES
+from annotator.users import User
 
 SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 DEFAULT_PALETTE = [
@@ -208,7 +209,7 @@ def do_save_schema(project: Project, classes: list[dict[str, Any]]) -> list[Labe
 
 
 @transaction.atomic
-def do_add_member(project: Project, user: Any, role: str) -> ProjectMembership:
+def do_add_member(project: Project, user: User, role: str) -> ProjectMembership:
     if role not in ProjectMembership.Role.values:
         raise InvalidInput(f"role must be one of {ProjectMembership.Role.values}, got {role!r}")
     found, _ = ProjectMembership.objects.get_or_create(project=project, user=user, role=role)
@@ -216,7 +217,7 @@ def do_add_member(project: Project, user: Any, role: str) -> ProjectMembership:
 
 
 @transaction.atomic
-def do_remove_member(project: Project, user: Any, role: str | None = None) -> int:
+def do_remove_member(project: Project, user: User, role: str | None = None) -> int:
     """Remove one role (or every role when `role` is None) of a user in a project -> rows removed."""
     if role is not None and role not in ProjectMembership.Role.values:
         raise InvalidInput(f"role must be one of {ProjectMembership.Role.values}, got {role!r}")

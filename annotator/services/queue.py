@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from annotator.models import Assignment, Slice, SliceState
 from annotator.services import access, roles
+from annotator.users import User, Viewer
 
 OPEN_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED, SliceState.IN_PROGRESS)
 CLAIMABLE_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED)
@@ -26,7 +27,7 @@ def by_rank(qs: QuerySet[Slice]) -> QuerySet[Slice]:
     return qs.order_by(F("rank").asc(nulls_last=True), "id")
 
 
-def my_slices(user: Any, project_id: int | None = None) -> QuerySet[Slice]:
+def my_slices(user: User, project_id: int | None = None) -> QuerySet[Slice]:
     qs = Slice.objects.filter(
         assignments__annotator=user, assignments__active=True, assignments__purpose=Assignment.Purpose.MAIN
     )
@@ -44,12 +45,12 @@ def unassigned_slices(project_id: int | None = None) -> QuerySet[Slice]:
     return qs
 
 
-def annotated_projects(user: Any) -> QuerySet[Any]:
+def annotated_projects(user: Viewer) -> QuerySet[Any]:
     """Projects where the user annotates: the queue never hands out a slice of another project."""
     return access.projects_where(user, roles.ANNOTATOR)
 
 
-def next_slice(user: Any, project_id: int | None = None) -> Slice | None:
+def next_slice(user: User, project_id: int | None = None) -> Slice | None:
     """The slice `user` should open next, claiming an unassigned one if needed; None when none is left."""
     mine = my_slices(user, project_id).filter(series__session__subject__project__in=annotated_projects(user))
     for states in ((SliceState.REJECTED,), OPEN_STATES):
@@ -60,7 +61,7 @@ def next_slice(user: Any, project_id: int | None = None) -> Slice | None:
     return claim_unassigned(user, project_id)
 
 
-def claim_unassigned(user: Any, project_id: int | None = None) -> Slice | None:
+def claim_unassigned(user: User, project_id: int | None = None) -> Slice | None:
     """Create a main Assignment for the first free slice. A lost race (IntegrityError on the unique
     constraint) just moves on to the next candidate."""
     skipped: list[int] = []
@@ -94,7 +95,7 @@ def claim_unassigned(user: Any, project_id: int | None = None) -> Slice | None:
     return None
 
 
-def mark_opened(slice_: Slice, user: Any) -> None:
+def mark_opened(slice_: Slice, user: User) -> None:
     Assignment.objects.filter(
         slice=slice_, annotator=user, active=True, purpose=Assignment.Purpose.MAIN, opened_at__isnull=True
     ).update(opened_at=timezone.now())

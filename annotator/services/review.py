@@ -27,6 +27,7 @@ from annotator.models import (
 from annotator.services import access, workflow
 from annotator.services.ids import as_db_id
 from annotator.services.masks import model_ancestor, revision_labels
+from annotator.users import User
 
 MAX_PINS = 50
 MAX_TEXT = 5000
@@ -212,7 +213,7 @@ class QueueRow:
     review: ReviewDecision | None
 
 
-def my_queue(user: Any) -> QuerySet[Assignment]:
+def my_queue(user: User) -> QuerySet[Assignment]:
     """The user's active assignments in projects where they still hold a role: rejected slices first,
     then the others by rank, then slice id; accepted/submitted main work is not listed (nothing left
     to do). Ordered in the database, so a page of it costs the same whatever the queue's length."""

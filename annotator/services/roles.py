@@ -13,6 +13,8 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.db.models import Q, QuerySet
 
+from annotator.users import Viewer
+
 ANNOTATOR = "annotator"
 ML_STAFF = "ml_staff"
 SUPERVISOR = "supervisor"
@@ -25,7 +27,7 @@ def ensure_groups() -> None:
         Group.objects.get_or_create(name=name)
 
 
-def roles_of(user: Any) -> set[str]:
+def roles_of(user: Viewer) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()
     if user.is_superuser:
@@ -33,22 +35,22 @@ def roles_of(user: Any) -> set[str]:
     cached = getattr(user, "_spinelab_roles", None)
     if cached is None:
         cached = group_roles(user) | set().union(*memberships(user).values())
-        user._spinelab_roles = cached
+        setattr(user, "_spinelab_roles", cached)  # noqa: B010 (a per-request cache on the user)
     return cached
 
 
-def group_roles(user: Any) -> set[str]:
+def group_roles(user: Viewer) -> set[str]:
     """The user's global role groups (they apply in projects that are not members-only)."""
     if not getattr(user, "is_authenticated", False):
         return set()
     cached = getattr(user, "_spinelab_groups", None)
     if cached is None:
         cached = set(user.groups.values_list("name", flat=True))
-        user._spinelab_groups = cached
+        setattr(user, "_spinelab_groups", cached)  # noqa: B010
     return cached
 
 
-def memberships(user: Any) -> dict[int, set[str]]:
+def memberships(user: Viewer) -> dict[int, set[str]]:
     """{project id: roles} from the user's ProjectMembership rows."""
     if not getattr(user, "is_authenticated", False):
         return {}
@@ -57,13 +59,15 @@ def memberships(user: Any) -> dict[int, set[str]]:
         from annotator.models import ProjectMembership
 
         cached = {}
-        for project_id, role in ProjectMembership.objects.filter(user=user).values_list("project_id", "role"):
+        for project_id, role in ProjectMembership.objects.filter(user_id=user.pk or 0).values_list(
+            "project_id", "role"
+        ):
             cached.setdefault(project_id, set()).add(role)
-        user._spinelab_memberships = cached
+        setattr(user, "_spinelab_memberships", cached)  # noqa: B010
     return cached
 
 
-def roles_in(user: Any, project: Any) -> set[str]:
+def roles_in(user: Viewer, project: Any) -> set[str]:
     """The user's roles in one project (a Project or its id)."""
     if not getattr(user, "is_authenticated", False):
         return set()
@@ -81,18 +85,18 @@ def roles_in(user: Any, project: Any) -> set[str]:
     return found if members_only else found | group_roles(user)
 
 
-def is_global_admin(user: Any) -> bool:
+def is_global_admin(user: Viewer) -> bool:
     """Superusers and members of the global admin group: they create projects and manage members."""
     return bool(getattr(user, "is_authenticated", False)) and (
         user.is_superuser or ADMIN in group_roles(user)
     )
 
 
-def has_role_in(user: Any, project: Any, *names: str) -> bool:
+def has_role_in(user: Viewer, project: Any, *names: str) -> bool:
     return bool(roles_in(user, project) & set(names))
 
 
-def projects_where(user: Any, *names: str) -> QuerySet[Any]:
+def projects_where(user: Viewer, *names: str) -> QuerySet[Any]:
     """Projects in which the user holds any of `names` (any role at all when none are named)."""
     from annotator.models import Project
 
@@ -107,14 +111,14 @@ def projects_where(user: Any, *names: str) -> QuerySet[Any]:
     return Project.objects.filter(pk__in=Project.objects.filter(found).values("pk"))
 
 
-def has_role(user: Any, *roles: str) -> bool:
+def has_role(user: Viewer, *roles: str) -> bool:
     return bool(roles_of(user) & set(roles))
 
 
 EVERYTHING = (SUPERVISOR, ML_STAFF, ADMIN)
 
 
-def sees_all_projects(user: Any) -> bool:
+def sees_all_projects(user: Viewer) -> bool:
     """True when the user sees every case of every project (superusers; global staff while no
     project is members-only): the cheap path of the visibility queries."""
     if not getattr(user, "is_authenticated", False):

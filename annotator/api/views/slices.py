@@ -36,6 +36,7 @@ from annotator.services.access import (
     visible_slices,
 )
 from annotator.services.ids import as_db_id
+from annotator.users import AuthedRequest
 
 
 class SubmitResultSerializer(serializers.Serializer):
@@ -109,7 +110,7 @@ class SliceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={200: NextSliceSerializer, 404: OpenApiResponse(description="nothing left to annotate")},
     )
     @action(detail=False, methods=["post"], url_path="next", permission_classes=[HasRole.of(roles.ANNOTATOR)])
-    def next_slice(self, request: Request) -> Response:
+    def next_slice(self, request: AuthedRequest) -> Response:
         """Claim the next slice: my rejected ones, then my open ones, then unassigned by rank."""
         raw = request.data.get("project") if hasattr(request.data, "get") else None
         project_id = as_db_id(raw if isinstance(raw, int) else str(raw)) if raw not in (None, "") else None

@@ -29,9 +29,9 @@ from django.db import transaction
 
 from annotator.env import knob
 from annotator.models import Assignment, Project, Slice, SliceState
+from annotator.rounds.dashboard import import_simulation
 from annotator.services.projects import create_project, default_project, do_add_member
 from annotator.services.roles import ensure_groups
-from annotator.rounds.dashboard import import_simulation
 
 DEMO_USERS = [
     ("anna", "annotator"),
