@@ -39,6 +39,11 @@ class ReviewComment(models.Model):
     radius = models.FloatField(null=True, blank=True, help_text="circle radius in pixels")
     polygon = models.JSONField(null=True, blank=True, help_text="[[x, y], ...] region in image pixels")
     text = models.TextField(blank=True)
+    # The annotator's "done" tick on a pin (issue 13); null while open.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["decision", "id"]

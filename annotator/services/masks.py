@@ -156,7 +156,8 @@ def save_human_mask(
         else:
             if track == MaskRevision.Track.MAIN:
                 slice_.head_revision = revision
-                slice_.save(update_fields=["head_revision", "updated_at"])
+                slice_.head_at = revision.created_at
+                slice_.save(update_fields=["head_revision", "head_at", "updated_at"])
                 if slice_.state != SliceState.IN_PROGRESS:
                     workflow.transition(slice_, SliceState.IN_PROGRESS)
             return SaveResult(revision=revision, conflict=False, current=head)
@@ -186,7 +187,8 @@ def save_imported_mask(slice_: Slice, labels: np.ndarray, meta: dict[str, Any]) 
         return head
     revision = build_revision(slice_, labels, source=MaskRevision.Source.IMPORT, parent=head, meta=meta)
     slice_.head_revision = revision
-    slice_.save(update_fields=["head_revision", "updated_at"])
+    slice_.head_at = revision.created_at
+    slice_.save(update_fields=["head_revision", "head_at", "updated_at"])
     return revision
 
 
