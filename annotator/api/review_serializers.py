@@ -17,9 +17,21 @@ class IsoDateTimeField(serializers.ReadOnlyField):
 
 
 class PinSerializer(serializers.ModelSerializer):
+    """A pin with its "resolved" tick (who ticked it and when; null while open)."""
+
+    resolved = serializers.SerializerMethodField()
+    resolved_at = IsoDateTimeField()
+    resolved_by = serializers.SerializerMethodField()
+
     class Meta:
         model = ReviewComment
-        fields = ["x", "y", "radius", "polygon", "text"]
+        fields = ["id", "x", "y", "radius", "polygon", "text", "resolved", "resolved_at", "resolved_by"]
+
+    def get_resolved(self, pin: ReviewComment) -> bool:
+        return pin.resolved_at is not None
+
+    def get_resolved_by(self, pin: ReviewComment) -> str | None:
+        return pin.resolved_by.username if pin.resolved_by_id and pin.resolved_by else None
 
 
 class ReviewDecisionSerializer(serializers.ModelSerializer):

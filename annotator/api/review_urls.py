@@ -3,6 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from annotator.api import review as views
+from annotator.api.pins import PinResolveView
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("review/queue/", views.ReviewQueueView.as_view(), name="review-queue"),
@@ -14,5 +15,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("double-annotation/", views.DoubleAnnotationView.as_view(), name="double-annotation"),
     path("gold-assignments/", views.GoldAssignmentsView.as_view(), name="gold-assignments"),
     path("agreement/", views.AgreementView.as_view(), name="agreement"),
+    path("review/pins/<int:pk>/resolve/", PinResolveView.as_view(), name="pin-resolve"),
     path("annotator-stats/", views.AnnotatorStatsView.as_view(), name="annotator-stats"),
 ]

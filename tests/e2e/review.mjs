@@ -49,9 +49,33 @@ try {
     await page.check("#review-thread li:first-child .pin-resolved");
     out.resolved = await page.evaluate(() => [document.querySelector("#review-thread li").classList.contains("resolved"),
       document.querySelector(".review-pin-marker").classList.contains("resolved")]);
+    const first = "#review-thread li:first-child .pin-resolved";
+    const onServer = () => page.evaluate(async (id) => (await (await fetch(`/api/slices/${id}/reviews/`)).json())
+      .results[0].pins.map((p) => [p.resolved, p.resolved_by]), sliceId);
+    await page.waitForFunction(() => document.querySelector("#review-thread .pin-resolved-by")?.textContent.includes("resolved by"));
+    out.resolvedNote = await page.textContent("#review-thread li:first-child .pin-resolved-by");
+    out.resolvedOnServer = await onServer();
     await page.reload();
     await page.waitForSelector("#review-thread li .pin-resolved", { timeout: 20000 });
-    out.resolvedAfterReload = await page.isChecked("#review-thread li:first-child .pin-resolved");
+    out.resolvedAfterReload = await page.isChecked(first);
+    // The server cannot be reached: clearing the tick is said, shown as set and kept in this browser,
+    // then stored when the slice is opened again.
+    await page.route("**/review/pins/*/resolve/", (route) => route.abort("internetdisconnected"));
+    await page.uncheck(first);
+    await page.waitForSelector("#review-thread .pin-tick-status:not([hidden])");
+    out.offlineNotice = await page.textContent("#review-thread .pin-tick-status");
+    out.offlineChecked = await page.isChecked(first);
+    out.offlineServer = await onServer();
+    await page.unroute("**/review/pins/*/resolve/");
+    const resent = page.waitForResponse((r) => r.url().includes("/resolve/"), { timeout: 20000 });
+    await page.reload();
+    out.resentStatus = (await resent).status();
+    await page.waitForSelector("#review-thread li .pin-resolved", { timeout: 20000 });
+    out.afterResend = { checked: await page.isChecked(first), server: await onServer() };
+    // Ticked again for the supervisor's page.
+    const ticked = page.waitForResponse((r) => r.url().includes("/resolve/"));
+    await page.check(first);
+    await ticked;
   } else {
     await page.goto(`${baseUrl}/review/${sliceId}/`);
     await page.waitForSelector("body[data-review-ready='1']", { timeout: 15000 });
@@ -78,7 +102,9 @@ try {
     }
     await page.waitForSelector("#review-history li");
     out.state = await page.textContent("#review-state");
-    out.history = await page.locator("#review-history li").allTextContents();
+    out.history = await page.locator("#review-history > li").allTextContents();
+    out.historyPins = await page.locator("#review-history .review-history-pins li").allTextContents();
+    out.historyTicks = await page.$$eval("#review-history .pin-resolved", (ts) => ts.map((t) => t.checked));
   }
 } catch (error) {
   out.error = String(error);

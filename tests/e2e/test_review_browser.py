@@ -52,6 +52,14 @@ def test_reject_fix_resubmit_accept_in_the_browser(transactional_db, live_server
     assert comments["markerOffset"] < 2 and comments["markerOffsetZoomed"] < 2, comments
     assert comments["commentsVisible"], "the thread is beside the image, not under the editor"
     assert comments["resolved"] == [True, True] and comments["resolvedAfterReload"]
+    # The tick is stored on the server (issue 13), with who set it.
+    assert comments["resolvedOnServer"] == [[True, "alice"]]
+    assert "resolved by alice" in comments["resolvedNote"]
+    # Offline: the cleared tick is said, kept in the browser, and stored on the next visit.
+    assert "not stored on the server" in comments["offlineNotice"], comments["offlineNotice"]
+    assert not comments["offlineChecked"] and comments["offlineServer"] == [[True, "alice"]]
+    assert comments["resentStatus"] == 200
+    assert comments["afterResend"] == {"checked": False, "server": [[False, None]]}
 
     alice = APIClient()
     alice.force_authenticate(users["alice"])
@@ -70,4 +78,7 @@ def test_reject_fix_resubmit_accept_in_the_browser(transactional_db, live_server
     assert accepted["state"] == "accepted"
     assert "6 pixels" in accepted["summary"]
     assert [h.split(": ")[1].split(" of")[0] for h in accepted["history"]] == ["accept", "reject"]
+    # The supervisor's page shows the annotator's tick on the rejection's pin.
+    assert accepted["historyTicks"] == [True]
+    assert "resolved by alice" in accepted["historyPins"][0]
     assert Slice.objects.get(pk=s.pk).state == "accepted"

@@ -9,6 +9,7 @@ import type { Autosave, ConflictInfo } from "./autosave";
 import { browserStorage, DraftStore } from "./drafts";
 import type { ImagePoint, Rect, ScreenPoint, Viewport } from "../shared/geometry";
 import { fitToWindow } from "../shared/geometry";
+import { PinTicks } from "../shared/review";
 import { History } from "./history";
 import type { Diff, PaintRule } from "./mask";
 import { MeasureOverlay } from "./measure";
@@ -53,6 +54,8 @@ export class Editor implements ToolContext {
   readonly store: SliceStore;
   readonly strip: SliceStrip;
   readonly drafts = new DraftStore(browserStorage());
+  /** The review pins' "resolved" ticks (stored on the server, kept here while it cannot be reached). */
+  readonly ticks: PinTicks;
   private raw: RawImage | null = null;
   readonly nav = new SliceNavigation(this);
   readonly neighbours = new NeighbourActions(this);
@@ -68,6 +71,7 @@ export class Editor implements ToolContext {
 
   constructor(readonly ui: Ui, readonly config: EditorConfig) {
     this.api = new Api(config.apiBase, config.csrfToken);
+    this.ticks = new PinTicks(config.apiBase, config.csrfToken);
     this.store = new SliceStore(this.api);
     this.strip = new SliceStrip(ui.el("slice-strip"), (id) => void this.nav.open(id, "push"));
     this.cursorCtx = ui.cursorCanvas.getContext("2d")!;
@@ -98,7 +102,7 @@ export class Editor implements ToolContext {
       // The right pane's layers sit in a box one pane to the right: the same transform lines them up.
       placeLayers([this.ui.imageCanvas, this.ui.prelabelCanvas, this.ui.maskCanvas, this.ui.imageCanvas2, this.ui.maskCanvas2], this.state.viewport);
       this.measure?.place(this.state.viewport);
-      this.review?.place(this.state.viewport);
+      this.review?.place(this.side.viewports());
     }
     if (has("wl")) this.renderImage();
     if (has("visible") && this.maskLayer) {

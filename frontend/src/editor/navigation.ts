@@ -115,9 +115,9 @@ export class SliceNavigation {
     if (this.ed.controlsBound) fillPresets(this.ed);
     this.ed.side.available();
     if (wasMeasuring) void this.ed.measure.toggle(true);
-    this.ed.review = new ReviewPanel(this.ed.api, id, this.ed.ui.pinLayer, this.ed.ui.el("review-thread"));
-    this.ed.review.place(this.ed.state.viewport);
-    void this.ed.review.load().then(() => this.ed.review?.place(this.ed.state.viewport));
+    this.ed.review = new ReviewPanel(this.ed.api, this.ed.ticks, id, this.ed.ui.pinLayer, this.ed.ui.el("review-thread"));
+    this.ed.review.place(this.ed.side.viewports());
+    void this.ed.review.load();
     this.ed.notify("");
     this.ed.neighbours.showProposal();
     this.restoreDraft(data.head);

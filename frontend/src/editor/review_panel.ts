@@ -1,105 +1,140 @@
 /**
  * The latest rejection of the slice, inside the editor: its comment and numbered pins in the
- * comments box, and pin markers over the image placed through the editor's image -> screen
- * transform (so they stay on their pixel when the view is zoomed or panned).
+ * comments box, each with a "resolved" tick stored on the server (shared/review PinTicks; a tick
+ * the server did not take is kept in this browser, said, and sent again), and pin markers over the
+ * image placed through the editor's image -> screen transform, in each pane shown (side by side:
+ * both), so they stay on their pixel when the view is zoomed or panned.
  */
 import type { Viewport } from "../shared/geometry";
-import { pinLabel, pinOnScreen, rejectionHead, type ReviewDecision } from "../shared/review";
+import { pinLabel, pinOnScreen, rejectionHead, resolvedNote, TickError, type Pin, type PinTicks, type ReviewDecision } from "../shared/review";
 import type { Api } from "./api";
 
 export class ReviewPanel {
   review: ReviewDecision | null = null;
   state = "";
-  resolved = new Set<number>();
+  private views: Viewport[] = [];
+  private status: HTMLElement | null = null;
+  private message: { text: string; kind: "info" | "error" } = { text: "", kind: "info" };
 
   constructor(
     private readonly api: Api,
+    private readonly ticks: PinTicks,
     private readonly sliceId: number,
     /** A stage-sized layer above the image that holds the markers. */
     private readonly layer: HTMLElement,
     private readonly box: HTMLElement | null,
   ) {}
 
+  get pins(): Pin[] {
+    return this.review?.pins ?? [];
+  }
+
   /** Fetch the slice's decisions; a reviewer-less slice (or a refused request) shows nothing. */
   async load(): Promise<void> {
     const body = await this.api.reviews(this.sliceId).catch(() => null);
     if (!body) return;
     const latest = body.results[0];
-    this.review = latest && latest.decision === "reject" ? latest : null;
+    this.review = latest && latest.decision === "reject" ? { ...latest, pins: this.ticks.overlay(latest.pins) } : null;
     this.state = body.state;
-    this.loadResolved();
     this.render();
+    if (!this.review) return;
+    // Ticks an earlier visit could not store go to the server now.
+    const { pins, failed } = await this.ticks.flush(latest.pins);
+    if (this.review?.id !== latest.id) return;
+    this.review.pins = pins;
+    this.render();
+    if (failed) this.say(`Some ticks are not stored yet (${failed}); they are kept in this browser and sent again.`, "error");
   }
 
   private render(): void {
-    if (!this.box) return;
+    if (this.box) {
+      const review = this.review;
+      this.box.replaceChildren();
+      this.box.hidden = !review;
+      if (review) {
+        const head = document.createElement("p");
+        head.className = "review-comments-head";
+        head.textContent = rejectionHead(review, this.state);
+        const list = document.createElement("ol");
+        list.append(...review.pins.map((pin, i) => this.item(pin, i)));
+        this.status = document.createElement("p");
+        this.status.className = "pin-tick-status";
+        this.status.setAttribute("role", "status");
+        this.box.append(head, list, this.status);
+        this.say(this.message.text, this.message.kind);
+      }
+    }
+    this.place(this.views);
+  }
+
+  private item(pin: Pin, i: number): HTMLLIElement {
+    const li = document.createElement("li");
+    const tick = document.createElement("input");
+    tick.type = "checkbox";
+    tick.className = "pin-resolved";
+    tick.title = "Resolved";
+    tick.checked = !!pin.resolved;
+    tick.disabled = pin.id === undefined;
+    li.classList.toggle("resolved", tick.checked);
+    tick.addEventListener("change", () => void this.setTick(i, tick.checked));
+    const note = document.createElement("small");
+    note.className = "pin-resolved-by";
+    note.textContent = resolvedNote(pin) ? ` — ${resolvedNote(pin)}` : "";
+    li.append(tick, ` ${pinLabel(pin)} ${pin.text}`, note);
+    return li;
+  }
+
+  /** Tick or clear pin `i`: shown at once, stored on the server, said when the server did not take it. */
+  private async setTick(i: number, resolved: boolean): Promise<void> {
     const review = this.review;
-    this.box.replaceChildren();
-    this.box.hidden = !review;
-    if (!review) return;
-    const head = document.createElement("p");
-    head.className = "review-comments-head";
-    head.textContent = rejectionHead(review, this.state);
-    const list = document.createElement("ol");
-    list.append(...review.pins.map((pin, i) => {
-      const li = document.createElement("li");
-      const tick = document.createElement("input");
-      tick.type = "checkbox";
-      tick.className = "pin-resolved";
-      tick.title = "Resolved";
-      tick.checked = this.resolved.has(i);
-      li.classList.toggle("resolved", tick.checked);
-      tick.addEventListener("change", () => {
-        if (tick.checked) this.resolved.add(i);
-        else this.resolved.delete(i);
-        li.classList.toggle("resolved", tick.checked);
-        this.layer.children[i]?.classList.toggle("resolved", tick.checked);
-        this.saveResolved();
-      });
-      li.append(tick, ` ${pinLabel(pin)} ${pin.text}`);
-      return li;
-    }));
-    this.box.append(head, list);
-  }
-
-  /** Which pins of this decision the annotator ticked as resolved (kept in this browser). */
-  private get resolvedKey(): string {
-    return `spinelab:resolved:${this.sliceId}:${this.review?.id ?? this.review?.created_at ?? ""}`;
-  }
-
-  private loadResolved(): void {
+    const pin = review?.pins[i];
+    if (!review || !pin) return;
+    review.pins[i] = { ...pin, resolved, resolved_by: resolved ? pin.resolved_by : null, resolved_at: resolved ? pin.resolved_at : null };
+    this.render();
     try {
-      this.resolved = new Set(JSON.parse(localStorage.getItem(this.resolvedKey) ?? "[]") as number[]);
-    } catch {
-      this.resolved = new Set();
+      review.pins[i] = await this.ticks.set(pin, resolved);
+      this.say("", "info");
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      if (e instanceof TickError && e.kept) {
+        this.say(`The tick of pin ${i + 1} is not stored on the server (${why}): it is kept in this browser and sent again when this slice is next opened.`, "error");
+      } else {
+        review.pins[i] = pin; // refused: back to what the server has
+        this.say(`The tick of pin ${i + 1} was refused: ${why}`, "error");
+      }
     }
+    if (this.review === review) this.render();
   }
 
-  private saveResolved(): void {
-    try {
-      localStorage.setItem(this.resolvedKey, JSON.stringify([...this.resolved]));
-    } catch {
-      // storage disabled: the ticks last as long as the page
-    }
+  private say(text: string, kind: "info" | "error"): void {
+    this.message = { text, kind };
+    if (!this.status) return;
+    this.status.textContent = text;
+    this.status.hidden = !text;
+    this.status.dataset.kind = kind;
   }
 
-  /** (Re)place the markers for the current view. */
-  place(v: Viewport): void {
-    const pins = this.review?.pins ?? [];
-    while (this.layer.children.length > pins.length) this.layer.lastElementChild!.remove();
-    pins.forEach((pin, i) => {
-      let marker = this.layer.children[i] as HTMLElement | undefined;
+  /** (Re)place the markers for the panes shown (one viewport each; side by side: two). */
+  place(views: Viewport[]): void {
+    this.views = views;
+    const pins = this.pins;
+    const want = pins.length * views.length;
+    while (this.layer.children.length > want) this.layer.lastElementChild!.remove();
+    views.forEach((v, pane) => pins.forEach((pin, i) => {
+      const k = pane * pins.length + i;
+      let marker = this.layer.children[k] as HTMLElement | undefined;
       if (!marker) {
         marker = document.createElement("div");
         marker.className = "review-pin-marker";
         this.layer.append(marker);
       }
-      marker.classList.toggle("resolved", this.resolved.has(i));
+      marker.classList.toggle("resolved", !!pin.resolved);
+      marker.classList.toggle("right-pane", pane === 1);
       marker.title = pin.text;
       marker.textContent = String(i + 1);
       const c = pinOnScreen(pin, v);
       marker.style.left = `${c.x - 9}px`;
       marker.style.top = `${c.y - 9}px`;
-    });
+    }));
   }
 }

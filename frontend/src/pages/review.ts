@@ -6,7 +6,7 @@
 import type { Viewport } from "../shared/geometry";
 import { screenPoint } from "../shared/geometry";
 import { readConfig } from "../shared/http";
-import { diffSummary, historyLine, pinAt, pinLabel, pinOnScreen, type DiffBody, type Pin, type ReviewDecision } from "../shared/review";
+import { diffSummary, historyLine, pinAt, pinLabel, pinOnScreen, PinTicks, resolvedNote, TickError, type DiffBody, type Pin, type ReviewDecision } from "../shared/review";
 
 interface ReviewConfig { apiBase: string; sliceId: number; csrfToken: string; width: number; height: number; headRevision: number; canReview: boolean }
 
@@ -17,6 +17,7 @@ const pins: Pin[] = [];
 const layers: Record<string, HTMLImageElement> = {};
 const PANELS: Record<string, string> = { "review-head": "head", "review-prelabel": "prelabel", "review-diff": "diff" };
 let zoom = Number($<HTMLInputElement>("review-zoom")?.value || 2);
+const ticks = new PinTicks(config.apiBase, config.csrfToken);
 
 function loadImage(name: string, url: string): Promise<void> {
   return new Promise((resolve) => {
@@ -123,14 +124,61 @@ async function loadDiff(): Promise<void> {
   }));
 }
 
+/** One stored pin of the history with its "resolved" tick (stored on the server through PinTicks). */
+function historyPin(pin: Pin, i: number): HTMLLIElement {
+  const li = document.createElement("li");
+  const tick = document.createElement("input");
+  tick.type = "checkbox";
+  tick.className = "pin-resolved";
+  tick.title = "Resolved";
+  tick.checked = !!pin.resolved;
+  const note = document.createElement("small");
+  note.className = "pin-resolved-by";
+  const show = (p: Pin) => {
+    tick.checked = !!p.resolved;
+    li.classList.toggle("resolved", !!p.resolved);
+    note.textContent = resolvedNote(p) ? ` — ${resolvedNote(p)}` : "";
+  };
+  show(pin);
+  tick.addEventListener("change", async () => {
+    const status = $("review-tick-status");
+    const wanted = tick.checked;
+    try {
+      pin = await ticks.set(pin, wanted);
+      if (status) status.textContent = "";
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      const kept = e instanceof TickError && e.kept;
+      if (!kept) tick.checked = !wanted;
+      if (status) {
+        status.textContent = kept
+          ? `The tick of pin ${i + 1} is not stored on the server (${why}): it is kept in this browser and sent again when this page is next opened.`
+          : `The tick of pin ${i + 1} was refused: ${why}`;
+      }
+      pin = kept ? { ...pin, resolved: wanted } : pin;
+    }
+    show(pin);
+  });
+  li.append(tick, ` [${i + 1}] ${pinLabel(pin)} ${pin.text}`, note);
+  return li;
+}
+
 async function loadHistory(): Promise<void> {
   const response = await fetch(`${api}/reviews/`, { credentials: "same-origin" });
   if (!response.ok) return;
   const body = (await response.json()) as { results: ReviewDecision[] };
-  $("review-history")!.replaceChildren(...body.results.map((d) => {
+  // Ticks an earlier visit could not store go to the server now (their pins show as kept meanwhile).
+  const decisions = await Promise.all(body.results.map(async (d) => ({ ...d, pins: (await ticks.flush(d.pins)).pins })));
+  $("review-history")!.replaceChildren(...decisions.map((d) => {
     const li = document.createElement("li");
     li.className = `review-${d.decision}`;
-    li.textContent = historyLine(d);
+    li.textContent = historyLine({ ...d, pins: [] });
+    if (d.pins.length) {
+      const list = document.createElement("ol");
+      list.className = "review-history-pins";
+      list.append(...d.pins.map(historyPin));
+      li.append(list);
+    }
     return li;
   }));
 }

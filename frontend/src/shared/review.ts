@@ -5,10 +5,16 @@
 import { imagePoint, toImage, toScreen, type ScreenPoint, type Viewport } from "./geometry";
 
 export interface Pin {
+  /** Set once stored (a pin being drawn on the review page has none yet). */
+  id?: number;
   x: number;
   y: number;
   radius?: number;
   text: string;
+  /** The "resolved" tick, stored on the server (POST /api/review/pins/<id>/resolve/). */
+  resolved?: boolean;
+  resolved_at?: string | null;
+  resolved_by?: string | null;
 }
 
 export interface ReviewDecision {
@@ -56,4 +62,117 @@ export function historyLine(d: ReviewDecision): string {
 export function rejectionHead(review: ReviewDecision, state: string): string {
   return `Rejected by ${review.reviewer} (revision ${review.revision})` +
     (state === "rejected" ? " — fix and resubmit" : "") + (review.comment ? `: ${review.comment}` : "");
+}
+
+/** "resolved by alice 2026-11-30 12:00", or "" for an open pin. */
+export function resolvedNote(pin: Pin): string {
+  if (!pin.resolved) return "";
+  const when = pin.resolved_at ? ` ${pin.resolved_at.slice(0, 16).replace("T", " ")}` : "";
+  return pin.resolved_by ? `resolved by ${pin.resolved_by}${when}` : "resolved";
+}
+
+/** Something that stores strings (localStorage in the browser, a Map in tests). */
+export interface KeyValue {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+function browserStore(): KeyValue | null {
+  try {
+    return typeof localStorage === "undefined" ? null : localStorage;
+  } catch {
+    return null; // storage disabled
+  }
+}
+
+/** A tick the server did not store; `kept`: it waits in this browser to be sent again. */
+export class TickError extends Error {
+  constructor(message: string, readonly kept: boolean) {
+    super(message);
+  }
+}
+
+/**
+ * The "resolved" ticks of pins, stored on the server. A tick the server did not take (offline, a
+ * refused request) is kept in this browser and sent again on the next `flush` (when a slice's
+ * pins are next shown); until then it is shown as the user set it.
+ */
+export class PinTicks {
+  static readonly KEY = "spinelab:pin-ticks";
+
+  constructor(
+    private readonly apiBase: string,
+    private readonly csrfToken: string,
+    private readonly store: KeyValue | null = browserStore(),
+    private readonly send: typeof fetch = (...args) => fetch(...args),
+  ) {}
+
+  /** Pin id -> the tick waiting to be stored. */
+  pending(): Record<string, boolean> {
+    try {
+      const raw = JSON.parse(this.store?.getItem(PinTicks.KEY) ?? "{}") as unknown;
+      return raw && typeof raw === "object" ? (raw as Record<string, boolean>) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  private keep(pinId: number, resolved: boolean | null): void {
+    const all = this.pending();
+    if (resolved === null) delete all[pinId];
+    else all[pinId] = resolved;
+    try {
+      this.store?.setItem(PinTicks.KEY, JSON.stringify(all));
+    } catch {
+      // storage full or disabled: the tick lasts as long as the page
+    }
+  }
+
+  /** The pins as to show them: a tick waiting to be stored wins over the server's. */
+  overlay(pins: Pin[]): Pin[] {
+    const waiting = this.pending();
+    return pins.map((p) => (p.id !== undefined && p.id in waiting ? { ...p, resolved: waiting[p.id] } : p));
+  }
+
+  /** Store one tick; the stored pin back, or a TickError saying why (and whether it is kept here). */
+  async set(pin: Pin, resolved: boolean): Promise<Pin> {
+    if (pin.id === undefined) throw new Error("this pin is not stored yet");
+    let res: Response;
+    try {
+      res = await this.send(`${this.apiBase}/review/pins/${pin.id}/resolve/`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": this.csrfToken },
+        body: JSON.stringify({ resolved }),
+      });
+    } catch (e) {
+      this.keep(pin.id, resolved);
+      throw new TickError(`the server cannot be reached (${e instanceof Error ? e.message : e})`, true);
+    }
+    const body = (await res.json().catch(() => ({}))) as Pin & { detail?: string };
+    if (!res.ok) {
+      // A refusal (403/404) will not change by retrying: only a server or network fault is kept.
+      const kept = res.status >= 500;
+      this.keep(pin.id, kept ? resolved : null);
+      throw new TickError(body.detail ?? `HTTP ${res.status}`, kept);
+    }
+    this.keep(pin.id, null);
+    return { ...pin, ...body };
+  }
+
+  /** Send the kept ticks of these pins again; the pins as stored (or as still kept). */
+  async flush(pins: Pin[]): Promise<{ pins: Pin[]; failed: string | null }> {
+    const waiting = this.pending();
+    let failed: string | null = null;
+    const out = await Promise.all(pins.map(async (p) => {
+      if (p.id === undefined || !(p.id in waiting)) return p;
+      try {
+        return await this.set(p, waiting[p.id]);
+      } catch (e) {
+        failed = e instanceof Error ? e.message : String(e);
+        return e instanceof TickError && !e.kept ? p : { ...p, resolved: waiting[p.id] };
+      }
+    }));
+    return { pins: out, failed };
+  }
 }
