@@ -2,13 +2,14 @@
 
 What a new user gets from `scripts/demo` then *Launch round* with the form's defaults: a fresh var
 folder (SQLite, filesystem broker), `seed_demo` (10 phantom subjects of 9 slices at 256 x 256 px, 6
-labelled), one Celery worker with the command line of `scripts/demo` (queues default + gpu, solo
-pool), and the round launched with the deployment's defaults (the `cpu` preset) by the ML staff user.
+labelled), the Celery workers exactly as `scripts/demo` starts them (`scripts/workers`: on this
+2-core machine two gpu workers with one PyTorch thread each, so the two folds train at the same time;
+`--gpu-workers 1` gives the earlier single worker with both threads), and the round launched with the deployment's defaults (the `cpu` preset) by the ML staff user.
 Printed: wall time from launch to the round's end, the cross-validated IoU per class (final weights
 of each fold, mean over folds), the gate's decision, and the IoU of the pre-labels the annotators
 will see on the 4 unlabelled subjects against the phantom's truth (which the demo never imported).
 
-    uv run python bench/bench_demo_round.py [--keep]
+    uv run python bench/bench_demo_round.py [--keep] [--gpu-workers N]
 
 What it does not show: real images, other seeds, a loaded machine's effect (the load average is
 printed), GPU timings.
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,7 @@ def main() -> int:
     parser.add_argument(
         "--options", default="{}", help="JSON launch options over the preset, e.g. '{\"filters\": 8}'"
     )
+    parser.add_argument("--gpu-workers", type=int, default=0, help="0: what scripts/workers picks")
     args = parser.parse_args()
     var = Path(tempfile.mkdtemp(prefix="spinelab-demo-round-"))
     env = {**os.environ, "SPINELAB_VAR_DIR": str(var), "DJANGO_SETTINGS_MODULE": "annotator.settings"}
@@ -49,17 +52,15 @@ def main() -> int:
     subprocess.run(
         [*manage, "seed_demo", "--no-real"], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL
     )
-    worker_log = (var / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "annotator", "worker", "-Q", "default,gpu", "-n", "bench@%h",
-         "--pool", "solo", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-        env=env, cwd=ROOT, stdout=worker_log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    worker_env = {**env, **({"SPINELAB_GPU_WORKERS": str(args.gpu_workers)} if args.gpu_workers else {})}
+    workers = subprocess.Popen(
+        [str(ROOT / "scripts" / "workers")], env=worker_env, cwd=ROOT, start_new_session=True
+    )
     try:
         return run(var, args.timeout, json.loads(args.options))
     finally:
-        worker.terminate()
-        worker.wait(30)
+        os.killpg(workers.pid, signal.SIGTERM)
+        workers.wait(60)
         if not args.keep:
             shutil.rmtree(var, ignore_errors=True)
 
@@ -97,14 +98,17 @@ def run(var: Path, timeout: float, overrides: dict) -> int:
     print(
         f"round {job.state} after {seconds:.0f} s ({seconds / 60:.1f} min): {job.message}; load {os.getloadavg()[0]:.1f}"
     )
+    launched = Job.objects.get(pk=job.pk).created_at
     for child in Job.objects.filter(parent=job.pk).order_by("pk"):
         took = (
             (child.finished_at - child.started_at).total_seconds()
             if child.finished_at and child.started_at
             else 0
         )
+        offset = (child.started_at - launched).total_seconds() if child.started_at else 0
         print(
-            f"  {child.kind} {child.params.get('arch', '')} {child.params.get('fold', '')}: {child.state} {took:.0f} s"
+            f"  {child.kind} {child.params.get('arch', '')} {child.params.get('fold', '')}: {child.state} "
+            f"{took:.0f} s, started at +{offset:.0f} s"
         )
     print(f"gate: {rnd.gate.get('reason')}")
     for version in ModelVersion.objects.filter(training_round=rnd):
