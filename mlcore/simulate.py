@@ -14,7 +14,7 @@ from mlcore import metrics
 from mlcore.active import select
 from mlcore.data import Sample
 from mlcore.inference import prelabel_slices
-from mlcore.train import TrainConfig, plan_for, split_by_subjects, train_fold, with_plan
+from mlcore.train import FoldResult, TrainConfig, plan_for, split_by_subjects, train_fold, with_plan
 
 
 def _mean_iou(confusion: np.ndarray) -> float:
@@ -34,15 +34,24 @@ def simulate_strategy(
     mc_samples: int = 4,
     diversity: bool = True,
     log: Callable[[str], None] | None = None,
+    first_rounds: dict[int, FoldResult] | None = None,
 ) -> list[dict[str, Any]]:
-    """One learning curve: [{round, labelled, mean_iou, iou}] for rounds 0..rounds."""
+    """One learning curve: [{round, labelled, mean_iou, iou}] for rounds 0..rounds.
+
+    `first_rounds` (seed -> result) shares round 0 between strategies: they start from the same
+    labelled slices with the same seed, so one training serves them all."""
     # One plan for the whole pool, fitted once, so every round presents slices the same way.
     run_cfg = with_plan(dataclasses.replace(cfg, seed=seed), plan_for(cfg, pool + val))
     order = np.random.default_rng(seed).permutation(len(pool))
     labelled = [int(i) for i in order[:initial]]  # same start for every strategy of this seed
     curve: list[dict[str, Any]] = []
     for round_no in range(rounds + 1):
-        result = train_fold(run_cfg, [pool[i] for i in labelled], val)
+        if round_no == 0 and first_rounds is not None and seed in first_rounds:
+            result = first_rounds[seed]
+        else:
+            result = train_fold(run_cfg, [pool[i] for i in labelled], val)
+            if round_no == 0 and first_rounds is not None:
+                first_rounds[seed] = result
         point = dict(
             round=round_no,
             labelled=len(labelled),
@@ -100,9 +109,12 @@ def simulate(
     pool, val = split_by_subjects([s for s in samples if s.mask is not None], val_subjects)
     if len(pool) <= initial:
         raise ValueError(f"only {len(pool)} training slices for an initial set of {initial}")
+    first_rounds: dict[int, FoldResult] = {}
     runs = {
         s: [
-            simulate_strategy(cfg, pool, val, s, seed, initial, batch, rounds, mc_samples, diversity, log)
+            simulate_strategy(
+                cfg, pool, val, s, seed, initial, batch, rounds, mc_samples, diversity, log, first_rounds
+            )
             for seed in seeds
         ]
         for s in strategies

@@ -117,6 +117,9 @@ def test_simulate_compares_strategies_on_the_same_seeds(tmp_path):
     result = json.loads(out.read_text())
     assert [p["labelled"] for p in result["curves"]["random"]] == [2, 3]
     assert [p["labelled"] for p in result["curves"]["entropy"]] == [2, 3]
+    # Same seed, same initial slices: the strategies share their round-0 model, so their curves start
+    # at the same point and differ only by what they chose to label.
+    assert result["curves"]["random"][0]["per_seed"] == result["curves"]["entropy"][0]["per_seed"]
     assert "random" in done.stdout and "entropy" in done.stdout
     assert result["command"].startswith("python -m mlcore simulate") and "--rounds 1" in result["command"]
 
