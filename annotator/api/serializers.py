@@ -90,20 +90,29 @@ def hide_main_track(data: dict[str, Any], instance: Any) -> dict[str, Any]:
 
 
 class SliceListSerializer(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="series.session.subject.project_id", read_only=True)
     subject = serializers.IntegerField(source="series.session.subject_id", read_only=True)
     subject_label = serializers.CharField(source="series.session.subject.label", read_only=True)
     assigned_to = serializers.CharField(read_only=True, allow_null=True, help_text="main-track holder")
+    channels = serializers.SerializerMethodField(
+        help_text="the slice's channels as stored (the detail orders them by the project's channels)"
+    )
 
     class Meta:
         model = Slice
+        # With `channels` and `stats` a row carries all the editor shows of a slice, so moving to
+        # another slice of the strip fetches only its image and masks (issue 13).
         fields = [
             "id",
+            "project",
             "series",
             "subject",
             "subject_label",
             "index",
             "height",
             "width",
+            "channels",
+            "stats",
             "state",
             "rank",
             "rank_score",
@@ -112,6 +121,9 @@ class SliceListSerializer(serializers.ModelSerializer):
             "assigned_to",
             "updated_at",
         ]
+
+    def get_channels(self, obj: Slice) -> list[str]:
+        return list(obj.channels)
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return hide_main_track(dict(super().to_representation(instance)), instance)

@@ -18,10 +18,14 @@ export interface SliceDetail {
   prelabel_revision: number | null;
   previous_slice: number | null;
   next_slice: number | null;
-  assignment: { id: number; annotator: number; purpose: string } | null;
+  /** My assignment of the slice; absent when the detail was built from the strip's row. */
+  assignment?: { id: number; annotator: number; purpose: string } | null;
 }
 
-/** A row of the slice list (GET /api/slices/?series=). */
+/**
+ * A row of the slice list (GET /api/slices/?series=): with `channels` and `stats` it carries all
+ * the editor shows of a slice (strip.ts `detailOf`), so a slice switch needs no detail request.
+ */
 export interface SliceSummary {
   id: number;
   series: number;
@@ -30,6 +34,12 @@ export interface SliceSummary {
   rank: number | null;
   head_revision: number | null;
   prelabel_revision: number | null;
+  project?: number;
+  subject?: number;
+  height?: number;
+  width?: number;
+  channels?: string[];
+  stats?: Record<string, ChannelStats>;
 }
 
 export interface LabelClassInfo {
@@ -43,6 +53,8 @@ export interface ProjectDetail {
   id: number;
   slug: string;
   name: string;
+  /** The training channels in order (empty: T2w); the editor lists a slice's channels in this order. */
+  channels?: string[];
   classes: LabelClassInfo[];
 }
 
@@ -76,26 +88,29 @@ export class Api {
     return res;
   }
 
-  async slice(id: number): Promise<SliceDetail> {
-    return (await this.request(`/slices/${id}/`)).json();
+  async slice(id: number, priority: RequestPriority = "auto"): Promise<SliceDetail> {
+    return (await this.request(`/slices/${id}/`, { priority })).json();
   }
 
   async project(id: number): Promise<ProjectDetail> {
     return (await this.request(`/projects/${id}/`)).json();
   }
 
-  /** 16-bit grey PNG of a channel plus the value mapping from its headers. */
-  async image16(id: number, channel: string): Promise<{ png: ArrayBuffer; offset: number; scale: number }> {
-    const res = await this.request(`/slices/${id}/image/?channel=${encodeURIComponent(channel)}&depth=16`);
+  /**
+   * 16-bit grey PNG of a channel plus the value mapping from its headers. `priority` "low" for
+   * prefetching, so the browser sends the open slice's requests first.
+   */
+  async image16(id: number, channel: string, priority: RequestPriority = "auto"): Promise<{ png: ArrayBuffer; offset: number; scale: number }> {
+    const res = await this.request(`/slices/${id}/image/?channel=${encodeURIComponent(channel)}&depth=16`, { priority });
     const offset = Number(res.headers.get("X-Value-Offset") ?? "0");
     const scale = Number(res.headers.get("X-Value-Scale") ?? "1");
     return { png: await res.arrayBuffer(), offset, scale };
   }
 
   /** A mask revision ("head", "prelabel" or an id); null when the slice has none. */
-  async mask(id: number, revision: string | number): Promise<{ png: ArrayBuffer; revision: number; source: string } | null> {
+  async mask(id: number, revision: string | number, priority: RequestPriority = "auto"): Promise<{ png: ArrayBuffer; revision: number; source: string } | null> {
     try {
-      const res = await this.request(`/slices/${id}/mask/?revision=${revision}`);
+      const res = await this.request(`/slices/${id}/mask/?revision=${revision}`, { priority });
       return {
         png: await res.arrayBuffer(),
         revision: Number(res.headers.get("X-Revision-Id")),
@@ -140,7 +155,7 @@ export class Api {
 
   /** The slice's review decisions, newest first, with its state. */
   async reviews(id: number): Promise<{ state: string; width: number; height: number; results: ReviewDecision[] }> {
-    return (await this.request(`/slices/${id}/reviews/`)).json();
+    return (await this.request(`/slices/${id}/reviews/`, { priority: "low" })).json();
   }
 
   /** Every slice of a series the user may see, in index order (all pages). */

@@ -11,7 +11,14 @@ import { MeasureOverlay } from "./measure";
 import { decodeMask, encodeMask } from "./png";
 import { MaskLayer } from "./renderer";
 import { ReviewPanel } from "./review_panel";
+import type { SliceDetail, SliceSummary } from "./api";
 import type { LabelMap, SliceData } from "./store";
+
+/** States a slice has before any review decision: their thread is empty, so it is not asked for. */
+const NEVER_REVIEWED = new Set(["unlabelled", "prelabelled"]);
+
+/** How long a slice shown from the strip's row stays open before its detail is checked (ms). */
+export const CHECK_AFTER_MS = 400;
 import { showSaveState } from "./ui";
 
 export class SliceNavigation {
@@ -37,8 +44,8 @@ export class SliceNavigation {
       let data: SliceData;
       try {
         // The image of the channel on screen is fetched alongside the masks (one round trip less).
-        this.ed.store.image(id, this.ed.state.channel).catch(() => undefined);
-        data = await this.ed.store.doc(id, this.ed.strip.slices.find((s) => s.id === id));
+        this.ed.store.image(id, this.ed.state.channel, "high").catch(() => undefined);
+        data = await this.ed.store.doc(id, this.hint(id), "high");
       } catch (e) {
         this.ed.notify(`Could not open slice ${id}: ${e instanceof Error ? e.message : e}`, "error");
         return false;
@@ -117,7 +124,6 @@ export class SliceNavigation {
     if (wasMeasuring) void this.ed.measure.toggle(true);
     this.ed.review = new ReviewPanel(this.ed.api, this.ed.ticks, id, this.ed.ui.pinLayer, this.ed.ui.el("review-thread"));
     this.ed.review.place(this.ed.side.viewports());
-    void this.ed.review.load();
     this.ed.notify("");
     this.ed.neighbours.showProposal();
     this.restoreDraft(data.head);
@@ -127,11 +133,44 @@ export class SliceNavigation {
     document.body.dataset.editorSlice = String(id);
     // The neighbours next, once this slice is on screen (their decoding stays out of its frame):
     // moving there then paints from memory.
+    const review = this.ed.review;
     requestAnimationFrame(() => setTimeout(() => {
-      const hint = (n: number | null) => this.ed.strip.slices.find((s) => s.id === n);
-      this.ed.store.prefetch(d.previous_slice, channel, hint(d.previous_slice));
-      this.ed.store.prefetch(d.next_slice, channel, hint(d.next_slice));
+      // The comments come after the first paint too; a slice never submitted has none to show.
+      if (!NEVER_REVIEWED.has(d.state)) void review.load();
+      this.ed.store.prefetch(d.previous_slice, channel, this.hint(d.previous_slice));
+      this.ed.store.prefetch(d.next_slice, channel, this.hint(d.next_slice));
     }, 0));
+    if (data.fromRow) this.checkLater(id, data);
+  }
+
+  /** What the strip knows of a slice: its whole detail when its row carries it, else which masks it has. */
+  private hint(id: number | null): SliceDetail | SliceSummary | undefined {
+    return this.ed.strip.detailOf(id, this.ed.project) ?? this.ed.strip.slices.find((s) => s.id === id);
+  }
+
+  /**
+   * A slice shown from the strip's row is checked against the server once the user stays on it
+   * (its detail after the first paint, out of the way of a quick run through the slices): the
+   * title and strip follow a changed state, and masks someone stored since the strip was listed
+   * are loaded when nothing was changed here yet (else the next save meets the conflict dialog).
+   */
+  private checkLater(id: number, shown: SliceData): void {
+    setTimeout(() => {
+      if (this.ed.slice?.id !== id || this.navigating) return;
+      void this.ed.api.slice(id, "low").then(async (d) => {
+        if (this.ed.slice?.id !== id) return;
+        this.ed.strip.update(id, { state: d.state, head_revision: d.head_revision, prelabel_revision: d.prelabel_revision });
+        // A thread not asked for (the strip said never reviewed) is asked for when that has changed.
+        if (NEVER_REVIEWED.has(shown.detail.state) && !NEVER_REVIEWED.has(d.state)) void this.ed.review?.load();
+        Object.assign(this.ed.slice, { state: d.state, assignment: d.assignment, previous_slice: d.previous_slice, next_slice: d.next_slice });
+        this.renderTitle();
+        // The mask on screen is built on autosave.base (the head loaded, or the last revision saved here).
+        const stale = d.head_revision !== this.ed.autosave.base || d.prelabel_revision !== (shown.prelabel?.revision ?? null);
+        if (!stale || this.ed.autosave.dirty || this.ed.history.canUndo || this.navigating) return;
+        this.ed.store.forget(id);
+        await this.show(await this.ed.store.doc(id), "pop");
+      }).catch(() => undefined); // a failed check changes nothing on screen
+    }, CHECK_AFTER_MS);
   }
 
   private renderTitle(): void {

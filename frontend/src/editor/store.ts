@@ -12,8 +12,16 @@ export interface LabelMap {
   revision: number;
 }
 
+/** Which masks a slice has (a row of the series listing says). */
+export interface MaskHint {
+  head_revision: number | null;
+  prelabel_revision: number | null;
+}
+
 export interface SliceData {
+  /** As the server answered, or built from the strip's row (`fromRow`: checked after the first paint). */
   detail: SliceDetail;
+  fromRow?: boolean;
   head: LabelMap | null;
   prelabel: LabelMap | null;
 }
@@ -29,13 +37,14 @@ export class SliceStore {
   constructor(private readonly api: Api) {}
 
   /**
-   * A slice's detail and masks (from the cache when prefetched). `hint` (the slice list's row) says
-   * which masks exist, so they are fetched alongside the detail instead of after it.
+   * A slice's detail and masks (from the cache when prefetched). `hint` says which masks exist, so
+   * they are fetched at once; a whole detail (strip.ts `detailOf`, from the series listing) is used
+   * as it is, so only the masks are fetched: no detail round trip.
    */
-  doc(id: number, hint?: { head_revision: number | null; prelabel_revision: number | null }): Promise<SliceData> {
+  doc(id: number, hint?: MaskHint | SliceDetail, priority: RequestPriority = "auto"): Promise<SliceData> {
     let got = this.docs.get(id);
     if (!got) {
-      got = this.fetchDoc(id, hint);
+      got = this.fetchDoc(id, hint, priority);
       this.docs.set(id, got);
       // A failed fetch is not cached: the next attempt asks again.
       got.catch(() => this.docs.delete(id));
@@ -44,11 +53,11 @@ export class SliceStore {
     return got;
   }
 
-  image(id: number, channel: string): Promise<RawImage> {
+  image(id: number, channel: string, priority: RequestPriority = "auto"): Promise<RawImage> {
     const key = `${id}/${channel}`;
     let got = this.images.get(key);
     if (!got) {
-      got = this.api.image16(id, channel).then((r) => decodeGrey16(r.png, r.offset, r.scale));
+      got = this.api.image16(id, channel, priority).then((r) => decodeGrey16(r.png, r.offset, r.scale));
       this.images.set(key, got);
       got.catch(() => this.images.delete(key));
     }
@@ -62,9 +71,11 @@ export class SliceStore {
   }
 
   /** Start loading a slice in the background; errors wait for the real visit. */
-  prefetch(id: number | null, channel: string, hint?: { head_revision: number | null; prelabel_revision: number | null }): void {
+  prefetch(id: number | null, channel: string, hint?: MaskHint | SliceDetail): void {
     if (id === null) return;
-    this.doc(id, hint).then((d) => (d.detail.channels.includes(channel) ? this.image(id, channel) : null)).catch(() => undefined);
+    // Low priority: a switch made meanwhile is fetched first. With a whole detail the image starts at once.
+    if (hint && "channels" in hint && hint.channels.includes(channel)) this.image(id, channel, "low").catch(() => undefined);
+    this.doc(id, hint, "low").then((d) => (d.detail.channels.includes(channel) ? this.image(id, channel, "low") : null)).catch(() => undefined);
   }
 
   /** The editor left this slice: its masks are stale now (images are kept). */
@@ -79,12 +90,12 @@ export class SliceStore {
     this.order = [];
   }
 
-  private async fetchDoc(id: number, hint?: { head_revision: number | null; prelabel_revision: number | null }): Promise<SliceData> {
+  private async fetchDoc(id: number, hint: MaskHint | SliceDetail | undefined, priority: RequestPriority): Promise<SliceData> {
     const early = {
-      head: hint?.head_revision != null ? this.api.mask(id, "head") : null,
-      prelabel: hint?.prelabel_revision != null ? this.api.mask(id, "prelabel") : null,
+      head: hint?.head_revision != null ? this.api.mask(id, "head", priority) : null,
+      prelabel: hint?.prelabel_revision != null ? this.api.mask(id, "prelabel", priority) : null,
     };
-    const detail = await this.api.slice(id);
+    const detail = hint && "channels" in hint ? hint : await this.api.slice(id, priority);
     const sized = (png: ArrayBuffer): Uint8Array => {
       const m = decodeMask(png);
       if (m.width !== detail.width || m.height !== detail.height) {
@@ -94,11 +105,12 @@ export class SliceStore {
     };
     // The detail is the truth: a mask it has that the hint did not know is fetched now.
     const [head, pre] = await Promise.all([
-      detail.head_revision !== null ? early.head ?? this.api.mask(id, "head") : null,
-      detail.prelabel_revision !== null ? early.prelabel ?? this.api.mask(id, "prelabel") : null,
+      detail.head_revision !== null ? early.head ?? this.api.mask(id, "head", priority) : null,
+      detail.prelabel_revision !== null ? early.prelabel ?? this.api.mask(id, "prelabel", priority) : null,
     ]);
     return {
       detail,
+      fromRow: detail === hint,
       head: head ? { labels: sized(head.png), revision: head.revision } : null,
       prelabel: pre ? { labels: sized(pre.png), revision: pre.revision } : null,
     };

@@ -2,7 +2,39 @@
  * The slice strip: every slice of the series the user may see, in index order, showing its
  * workflow state, whether a model pre-label exists and its active-learning rank; click to open.
  */
-import type { SliceSummary } from "./api";
+import type { SliceDetail, SliceSummary } from "./api";
+
+/** A slice's channels with the project's channels first, in their order (as the slice detail lists them). */
+export function orderChannels(channels: readonly string[], order: readonly string[]): string[] {
+  const rank = (c: string) => (order.includes(c) ? order.indexOf(c) : order.length);
+  return [...channels].sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * The detail the editor shows of a slice, from its row and its neighbours in the index-ordered rows
+ * (no request); undefined when the slice is not there or its row lacks channels, stats and size.
+ */
+export function detailFromRows(list: readonly SliceSummary[], id: number | null, project: { id: number; channels?: string[] }): SliceDetail | undefined {
+  const i = list.findIndex((s) => s.id === id);
+  const s = list[i];
+  if (!s || !s.channels || !s.stats || s.height === undefined || s.width === undefined) return undefined;
+  return {
+    id: s.id,
+    project: s.project ?? project.id,
+    series: s.series,
+    subject: s.subject ?? "",
+    index: s.index,
+    height: s.height,
+    width: s.width,
+    channels: orderChannels(s.channels, project.channels ?? []),
+    stats: s.stats,
+    state: s.state,
+    head_revision: s.head_revision,
+    prelabel_revision: s.prelabel_revision,
+    previous_slice: list[i - 1]?.id ?? null,
+    next_slice: list[i + 1]?.id ?? null,
+  };
+}
 
 /** The tooltip and short label of one slice's cell. */
 export function cellText(s: SliceSummary): { label: string; title: string } {
@@ -25,6 +57,11 @@ export class SliceStrip {
   set(slices: SliceSummary[]): void {
     this.list = [...slices].sort((a, b) => a.index - b.index);
     this.render();
+  }
+
+  /** The detail of a slice from the strip's rows (`detailFromRows`); undefined when they lack it. */
+  detailOf(id: number | null, project: { id: number; channels?: string[] }): SliceDetail | undefined {
+    return detailFromRows(this.list, id, project);
   }
 
   /** Mark the open slice (and scroll it into view). */
