@@ -6,7 +6,7 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from rest_framework.filters import OrderingFilter
 
 from annotator.models import Assignment, Job, MaskRevision, Series, Slice, SliceState, Subject
@@ -40,8 +40,12 @@ class SliceFilter(django_filters.FilterSet):
     def filter_assigned_to_me(self, qs: QuerySet[Slice], name: str, value: Any) -> QuerySet[Slice]:
         if value is None:
             return qs
-        mine = Assignment.objects.filter(annotator=self.request.user, active=True).values("slice_id")
-        return qs.filter(pk__in=mine) if value else qs.exclude(pk__in=mine)
+        # EXISTS per slice (the assignment index), not "pk IN (all my slices)": a page in (series, index)
+        # order stops at the page instead of collecting and sorting every slice the user holds.
+        mine = Exists(
+            Assignment.objects.filter(slice=OuterRef("pk"), annotator=self.request.user.pk, active=True)
+        )
+        return qs.filter(mine) if value else qs.exclude(mine)
 
 
 class SeriesFilter(django_filters.FilterSet):

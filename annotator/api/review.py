@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotator.api import inputs
-from annotator.api.pagination import Pagination
+from annotator.api.pagination import CappedCountPagination, Pagination
 from annotator.api.review_serializers import (
     AssignedSkippedSerializer,
     GoldResultSerializer,
@@ -87,6 +87,15 @@ class ReviewQueueView(generics.ListAPIView):
     pagination_class = Pagination
     filter_backends: list[Any] = []
 
+    @property
+    def paginator(self) -> Pagination:
+        """Users who see every project count the queue on the state index alone (cheap); the queue
+        of a partly visible site is joined up to its projects, so it is counted up to a cap."""
+        if not hasattr(self, "_paginator"):
+            everything = access.sees_all_projects(self.request.user)
+            self._paginator = Pagination() if everything else CappedCountPagination()
+        return self._paginator
+
     def get_queryset(self) -> QuerySet[Slice]:
         user = self.request.user
         access.require(access.is_staff(user), "your role may not see the review queue")
@@ -94,14 +103,17 @@ class ReviewQueueView(generics.ListAPIView):
         project = params.get("project")
         if project not in (None, ""):
             project = access.project_for(user, project, what="see its review queue").pk
-        return review_queue(
+        queue = review_queue(
             project=project,
             annotator=params.get("annotator") or None,
             series=params.get("series"),
             subject=params.get("subject") or None,
             class_index=params.get("class"),
             older_than_hours=params.get("older_than_hours"),
-        ).filter(series__session__subject__project__in=access.staff_projects(user))
+        )
+        if access.sees_all_projects(user):
+            return queue  # every project: the filter below would only join each row to its project
+        return queue.filter(series__session__subject__project__in=access.staff_projects(user))
 
     @extend_schema(parameters=[inputs.ReviewQueueQuery])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -211,15 +223,18 @@ class MyQueueView(generics.ListAPIView):
     """My active assignments: rejected slices first with the latest rejection, then the rest."""
 
     serializer_class = MyQueueRowSerializer
-    pagination_class = Pagination
+    pagination_class = CappedCountPagination  # grows with the annotator's own work
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Assignment]:
         return my_queue(cast(User, self.request.user))  # behind IsAuthenticated: a signed-in User
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        rows = queue_rows(page if page is not None else [])
+        # The page's ids first, then its rows: the sort over all of the annotator's assignments then
+        # carries narrow rows instead of each assignment with its slice, series, session and subject.
+        ids = self.paginate_queryset(self.get_queryset().values_list("id", flat=True)) or []
+        found = Assignment.objects.select_related("slice__series__session__subject").in_bulk(ids)
+        rows = queue_rows([found[i] for i in ids if i in found])
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 

@@ -97,6 +97,11 @@ def require(allowed: bool, message: str) -> None:
 # ---- projects ------------------------------------------------------------------------------------
 
 
+def sees_all_projects(user: User) -> bool:
+    """Every case of every project (superusers; global staff while no project is members-only)."""
+    return roles.sees_all_projects(user)
+
+
 def visible_projects(user: User) -> QuerySet[Project]:
     """Projects the user holds any role in."""
     return roles.projects_where(user)
@@ -189,18 +194,51 @@ def may_be_assigned_in(user: User, project: Project | int) -> bool:
 # ---- slices, series, subjects, revisions -----------------------------------------------------------
 
 
+def in_every_project(user: User) -> bool:
+    """True when the user holds a role in every project (a site with one project, or global groups
+    while no project is members-only): "in a project where they hold a role" then rules nothing out,
+    and the visibility queries leave out its join of each row up to its project. Kept on the user
+    object for the request, like its roles."""
+    cached = getattr(user, "_spinelab_everywhere", None)
+    if cached is None:
+        cached = not Project.objects.exclude(pk__in=roles.projects_where(user)).exists()
+        setattr(user, "_spinelab_everywhere", cached)  # noqa: B010 (a per-request cache on the user)
+    return bool(cached)
+
+
+def has_staff_projects(user: User) -> bool:
+    """Whether the user sees every case of some project (kept on the user object for the request)."""
+    cached = getattr(user, "_spinelab_has_staff", None)
+    if cached is None:
+        cached = staff_projects(user).exists()
+        setattr(user, "_spinelab_has_staff", cached)  # noqa: B010
+    return bool(cached)
+
+
+def held_assignments(user: User) -> QuerySet[Assignment]:
+    """The user's active assignments (any purpose) in projects where they hold a role."""
+    held = Assignment.objects.filter(annotator=user.pk, active=True)
+    if not in_every_project(user):
+        held = held.filter(**{f"slice__{SLICE_PROJECT}__in": roles.projects_where(user)})
+    return held
+
+
 def visible_slices(user: User) -> QuerySet[Slice]:
     """Staff see every slice of their projects; annotators the slices they hold an active assignment
     of (any purpose) in projects where they hold a role."""
     qs = Slice.objects.all()
     if roles.sees_all_projects(user):
         return qs
-    held = Assignment.objects.filter(
-        annotator=user.pk,
-        active=True,
-        **{f"slice__{SLICE_PROJECT}__in": roles.projects_where(user)},
-    )
-    return qs.filter(Q(**{f"{SLICE_PROJECT}__in": staff_projects(user)}) | Q(pk__in=held.values("slice_id")))
+    # EXISTS on the (slice, annotator) assignment index rather than "pk IN (every held slice)": a page
+    # of slices in (series, index) order then reads the slice index in order and stops at the page,
+    # instead of collecting and sorting all of the annotator's slices first.
+    held = Exists(Assignment.objects.filter(slice=OuterRef("pk"), annotator=user.pk, active=True).order_by())
+    if not in_every_project(user):
+        qs = qs.filter(**{f"{SLICE_PROJECT}__in": roles.projects_where(user)})
+    if not has_staff_projects(user):
+        # No project where they see every case: the OR below would only cost a join per row.
+        return qs.filter(held)
+    return qs.filter(Q(**{f"{SLICE_PROJECT}__in": staff_projects(user)}) | held)
 
 
 def visible_series(user: User) -> QuerySet[Series]:
@@ -208,7 +246,7 @@ def visible_series(user: User) -> QuerySet[Series]:
         return Series.objects.all()
     return Series.objects.filter(
         Q(session__subject__project__in=staff_projects(user))
-        | Q(pk__in=visible_slices(user).values("series_id"))
+        | Q(pk__in=held_assignments(user).values("slice__series_id"))
     )
 
 
@@ -217,7 +255,7 @@ def visible_subjects(user: User) -> QuerySet[Subject]:
         return Subject.objects.all()
     return Subject.objects.filter(
         Q(project__in=staff_projects(user))
-        | Q(pk__in=visible_slices(user).values("series__session__subject_id"))
+        | Q(pk__in=held_assignments(user).values("slice__series__session__subject_id"))
     )
 
 
@@ -305,9 +343,23 @@ def blind_annotation(user: User) -> Any:
     gold assignment without the main one), so the first annotator's work must stay hidden."""
     if roles.sees_all_projects(user):
         return Value(False)
-    sighted = Q(**{f"{SLICE_PROJECT}__in": staff_projects(user)}) | Q(
-        Exists(main_track_slices(user).filter(pk=OuterRef("pk")))
+    # `main_track_slices` per row: two index probes (assignment by slice, revision by slice) instead
+    # of collecting every slice the user holds or authored before the page is read.
+    sighted = Q(
+        Exists(
+            Assignment.objects.filter(
+                slice=OuterRef("pk"), annotator=user.pk, active=True, purpose=Assignment.Purpose.MAIN
+            ).order_by()
+        )
+    ) | Q(
+        Exists(
+            MaskRevision.objects.filter(
+                slice=OuterRef("pk"), author=user.pk, track=MaskRevision.Track.MAIN
+            ).order_by()
+        )
     )
+    if has_staff_projects(user):
+        sighted = Q(**{f"{SLICE_PROJECT}__in": staff_projects(user)}) | sighted
     return ExpressionWrapper(~sighted, output_field=BooleanField())
 
 
@@ -319,7 +371,10 @@ def visible_revisions(user: User) -> QuerySet[MaskRevision]:
     if roles.sees_all_projects(user):
         return qs
     main = Q(track=MaskRevision.Track.MAIN)
-    return qs.filter(slice__in=visible_slices(user)).filter(
+    sees = Q(**{f"slice__{SLICE_PROJECT}__in": staff_projects(user)}) | Q(
+        slice__in=held_assignments(user).values("slice_id")
+    )
+    return qs.filter(sees).filter(
         Q(**{f"slice__{SLICE_PROJECT}__in": staff_projects(user)})
         | Q(author=user.pk)
         | (main & Q(source=MaskRevision.Source.MODEL))

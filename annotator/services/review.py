@@ -175,6 +175,10 @@ def review_queue(
 ) -> QuerySet[Slice]:
     """Submitted slices, oldest submitted work (head revision time) first.
 
+    Ordered and filtered on `Slice.head_at` (the head revision's creation time, kept by
+    services/masks.py), so the database reads the `(state, head_at, id)` index in order and stops at
+    the page instead of joining and sorting every submitted slice.
+
     `annotator` (id or username) matches the active main assignee or the head's author; `subject` is
     an id or a label; `class_index` keeps slices whose submitted mask contains that class.
     """
@@ -200,8 +204,8 @@ def review_queue(
     if class_index is not None:
         qs = qs.filter(**{f"head_revision__labelled_pixels__{class_index}__gt": 0})
     if older_than_hours is not None:
-        qs = qs.filter(head_revision__created_at__lte=timezone.now() - timedelta(hours=older_than_hours))
-    return qs.order_by("head_revision__created_at", "id")
+        qs = qs.filter(head_at__lte=timezone.now() - timedelta(hours=older_than_hours))
+    return qs.order_by("head_at", "id")
 
 
 @dataclass
@@ -219,11 +223,7 @@ def my_queue(user: User) -> QuerySet[Assignment]:
     to do). Ordered in the database, so a page of it costs the same whatever the queue's length."""
     rejected_first = Case(When(slice__state=SliceState.REJECTED, then=Value(0)), default=Value(1))
     return (
-        Assignment.objects.filter(
-            annotator=user,
-            active=True,
-            slice__series__session__subject__project__in=access.visible_projects(user),
-        )
+        access.held_assignments(user)
         .select_related("slice__series__session__subject")
         .exclude(
             purpose=Assignment.Purpose.MAIN, slice__state__in=[SliceState.SUBMITTED, SliceState.ACCEPTED]

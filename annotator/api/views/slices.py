@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotator.api.filters import NullsLastOrderingFilter, RevisionFilter, SliceFilter
-from annotator.api.pagination import Pagination
+from annotator.api.pagination import CappedCountPagination, Pagination
 from annotator.api.permissions import HasRole
 from annotator.api.serializers import (
     NextSliceSerializer,
@@ -53,6 +53,15 @@ class SliceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     lookup_value_regex = r"\d+"
     queryset = Slice.objects.none()
     pagination_class = Pagination
+
+    @property
+    def paginator(self) -> Pagination:
+        """Counting every slice is cheap only without the per-user visibility filter; an annotator's
+        list (and a partly visible project) is counted up to a cap (`count_exact`)."""
+        if not hasattr(self, "_paginator"):
+            everything = roles.sees_all_projects(self.request.user)
+            self._paginator = Pagination() if everything else CappedCountPagination()
+        return self._paginator
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return SliceDetailSerializer if self.action == "retrieve" else SliceListSerializer
