@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.utils.html import format_html_join
 
 from annotator.env import knob
 from annotator.exports.service import FORMATS
@@ -24,6 +25,14 @@ KINDS = ("export", "dicomweb_import", "dicomweb_push")
 LISTED = 200  # subjects and DICOM series offered at once
 
 
+def dicom_series(project: Any, subject_filter: str) -> Any:
+    """The project's DICOM series (LISTED at most, lazily: read only when a PACS is configured)."""
+    found = Series.objects.filter(session__subject__project=project, source_format="dicom")
+    if subject_filter:
+        found = found.filter(session__subject__label__icontains=subject_filter)
+    return found.select_related("session__subject").order_by("id")[:LISTED]
+
+
 @login_required
 @access_checked
 def exports_page(request: HttpRequest) -> HttpResponse:
@@ -34,7 +43,11 @@ def exports_page(request: HttpRequest) -> HttpResponse:
     # The subject and DICOM series choices are searched, never listed whole: the page stays the same
     # size however many subjects the project has (none chosen still exports them all).
     subject_filter = (request.GET.get("subject") or "").strip()[:200]
-    subjects = project.subjects.filter(label__icontains=subject_filter).order_by("label")
+    subjects = project.subjects.order_by("label")
+    if subject_filter:
+        subjects = subjects.filter(label__icontains=subject_filter)
+    # Counted up to one past what is listed: "more than LISTED" needs no count of every subject.
+    subject_count = subjects.order_by().values("pk")[: LISTED + 1].count()
     recent = access.visible_jobs(request.user).filter(kind__in=KINDS).order_by("-id")[:20]
     context: dict[str, Any] = {
         "project": project,
@@ -43,17 +56,17 @@ def exports_page(request: HttpRequest) -> HttpResponse:
         "channel_sets": list(dict.fromkeys([project_channel_choice(project), *CHANNEL_SETS])),
         "rounds": TrainingRound.objects.filter(project=project).order_by("-number"),
         "chosen_round": request.GET.get("round", ""),
-        "subjects": subjects[:LISTED],
-        "subject_count": subjects.count(),
+        # Up to LISTED <option>s built in one pass (escaped by format_html_join), not a template loop.
+        "subject_options": format_html_join(
+            "", '<option value="{}">{}</option>', subjects.values_list("pk", "label")[:LISTED]
+        ),
+        "subject_count": subject_count,
         "subject_filter": subject_filter,
         "listed": LISTED,
         "jobs": recent,
         "dicomweb": knob("DICOMWEB_URL"),
         "can_import": access.can_import(request.user),
-        "dicom_series": Series.objects.filter(session__subject__project=project, source_format="dicom")
-        .filter(session__subject__label__icontains=subject_filter)
-        .select_related("session__subject")
-        .order_by("id")[:LISTED],
+        "dicom_series": dicom_series(project, subject_filter),
         "config": {"csrfToken": get_token(request), "project": project.pk},
     }
     return render(request, "annotator/exports.html", context)
