@@ -156,7 +156,12 @@ def seed(n: int) -> dict[str, Any]:
         for i, sid in enumerate(labelled)
     ]
     MaskRevision.objects.bulk_create(revisions, batch_size=5000)
-    heads = dict(MaskRevision.objects.filter(slice_id__in=labelled).values_list("slice_id", "id"))
+    heads: dict[int, int] = {}
+    head_times: dict[int, Any] = {}
+    for sid, rid, created in MaskRevision.objects.filter(slice_id__in=labelled).values_list(
+        "slice_id", "id", "created_at"
+    ):
+        heads[sid], head_times[sid] = rid, created
     states = {
         0: SliceState.SUBMITTED,
         1: SliceState.SUBMITTED,
@@ -172,7 +177,8 @@ def seed(n: int) -> dict[str, Any]:
     slices = Slice.objects.in_bulk(labelled)
     for sid, head in heads.items():
         slices[sid].head_revision_id = head
-    Slice.objects.bulk_update(list(slices.values()), ["head_revision"], batch_size=5000)
+        slices[sid].head_at = head_times[sid]  # what services/masks.py keeps with every head change
+    Slice.objects.bulk_update(list(slices.values()), ["head_revision", "head_at"], batch_size=5000)
     Assignment.objects.bulk_create(
         (
             Assignment(
