@@ -99,11 +99,25 @@ try {
       const l = px("mask-layer"), r = px("mask-layer-2");
       return { same: l.every((v, i) => v === r[i]), coloured: l.filter((v, i) => i % 4 === 3 && v > 0).length };
     });
+    // Review pins on both panes at their image point, through the same transform (this seed has no
+    // review: the panel is given a rejection with one pin at the centre of pixel (40, 30)).
+    const markers = () => page.$$eval(".review-pin-marker", (ms) => ms.map((m) => {
+      const b = m.getBoundingClientRect();
+      return { x: b.left + b.width / 2, y: b.top + b.height / 2, right: m.classList.contains("right-pane") };
+    }));
+    await page.evaluate(() => {
+      const ed = window.spinelabEditor;
+      ed.review.review = { decision: "reject", reviewer: "sam", revision: 1, comment: "", created_at: "", pins: [{ id: 1, x: 40.5, y: 30.5, text: "here" }] };
+      ed.review.place(ed.side.viewports());
+    });
+    const pins = { markers: await markers(), want: [await pixelIn(page, 0, 40, 30), await pixelIn(page, 1, 40, 30)] };
     await page.click("#side-by-side");
     const backToSingle = await page.evaluate(() => ({ hidden: document.getElementById("pane-right").hidden, viewport: window.spinelabEditor.state.viewport }));
+    pins.single = await markers();
+    pins.singleWant = await pixelIn(page, 0, 40, 30);
     return {
       channels, differ, windowing, pixels: left.length, singleViewport, split, zoomed, transforms, at, stillAt, cursor,
-      paintedCount: painted.length, outside, missing, classes: [...new Set(painted.map((i) => stored.labels[i]))], cls, mirrored, backToSingle,
+      paintedCount: painted.length, outside, missing, classes: [...new Set(painted.map((i) => stored.labels[i]))], cls, mirrored, backToSingle, pins,
     };
   });
 } finally {

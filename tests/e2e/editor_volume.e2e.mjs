@@ -175,10 +175,32 @@ try {
     out.classOnly = { copied: classCopy.filter((v) => v === cls).length, want: five.labels.filter((v) => v === cls).length, others: classCopy.filter((v) => v !== 0 && v !== cls).length };
     await page.uncheck("#copy-class-only");
     await page.keyboard.press("Control+z");
+    const beforeProposal = await labelsNow(page);
     await page.click("#interpolate");
     await page.waitForFunction(() => document.getElementById("notice").textContent.startsWith("Interpolated"));
     out.interpolateNotice = await notice();
+    // The proposal is previewed hatched over the image; the mask is not touched until accepted.
+    out.preview = {
+      maskUnchanged: countDiff(await labelsNow(page), beforeProposal) === 0,
+      layerShown: await page.locator("#proposal-layer").isVisible(),
+      actionsShown: await page.locator("#proposal-actions").isVisible(),
+      ...(await page.evaluate(() => {
+        const ed = window.spinelabEditor, c = ed.ui.proposalCanvas;
+        const px = new Uint32Array(c.getContext("2d").getImageData(0, 0, c.width, c.height).data.buffer);
+        const proposal = ed.neighbours.proposals.get(ed.slice.id).labels;
+        let drawn = 0, outside = 0;
+        px.forEach((v, i) => { if (v) { drawn++; if (proposal[i] === 0) outside++; } });
+        return { drawn, outside, labelled: proposal.filter((v) => v !== 0).length };
+      })),
+    };
+    await page.click("#accept-proposal");
     out.interpolatedHere = (await labelsNow(page)).filter((v) => v !== 0).length;
+    out.afterAccept = { layerShown: await page.locator("#proposal-layer").isVisible(), notice: await notice() };
+    const accepted = await labelsNow(page);
+    await page.keyboard.press("Control+z");
+    out.acceptUndoDiff = countDiff(await labelsNow(page), beforeProposal);
+    await page.keyboard.press("Control+y");
+    out.acceptRedoDiff = countDiff(await labelsNow(page), accepted);
     await page.click("#save-now");
     await page.waitForSelector('body[data-save-state="saved"]');
     out.interpolatedMeta = await revisionMeta(S[4]);
@@ -188,10 +210,12 @@ try {
     await stripLoaded();
     await page.click("#interpolate");
     await page.waitForFunction(() => document.getElementById("notice").textContent.startsWith("Interpolated"));
+    const interpolatedNotice = await notice();
+    await page.click("#accept-proposal");
     const eight = await labelsNow(page);
     const ends = [await headOf(S[5]), await headOf(S[11])];
     out.series = {
-      notice: await notice(), painted: eight.filter((v) => v !== 0).length,
+      notice: interpolatedNotice, painted: eight.filter((v) => v !== 0).length,
       ends: ends.map((e) => e.labels.filter((v) => v !== 0).length),
     };
     await page.keyboard.press(".");
@@ -204,6 +228,19 @@ try {
     await page.waitForSelector('body[data-save-state="saved"]');
     out.series.acceptedMeta = await revisionMeta(S[9]);
     out.series.eightMeta = await revisionMeta(S[8]);
+    // Slice 10: its proposal is discarded; the mask stays empty and nothing is saved.
+    await page.keyboard.press(".");
+    await waitSlice(page, S[10]);
+    const tenOffered = await page.locator("#proposal-layer").isVisible();
+    await page.click("#discard-proposal");
+    out.series.discarded = {
+      offered: tenOffered,
+      layerAfter: await page.locator("#proposal-layer").isVisible(),
+      actionsAfter: await page.locator("#proposal-actions").isVisible(),
+      painted: (await labelsNow(page)).filter((v) => v !== 0).length,
+      notice: await notice(),
+      stored: (await page.evaluate(async (id) => (await (await fetch(`/api/slices/${id}/`)).json()).head_revision, S[10])),
+    };
     return out;
   });
 } finally {

@@ -69,3 +69,13 @@ def test_turning_it_off_gives_the_single_view_back(e2e):
     b = e2e["dual"]["backToSingle"]
     assert b["hidden"]
     assert b["viewport"] == e2e["dual"]["singleViewport"]
+
+
+def test_review_pins_show_on_both_panes_at_their_image_point(e2e):
+    pins = e2e["dual"]["pins"]
+    markers, want = pins["markers"], pins["want"]
+    assert [m["right"] for m in markers] == [False, True]
+    for m, w in zip(markers, want, strict=True):
+        assert abs(m["x"] - w["x"]) < 2 and abs(m["y"] - w["y"]) < 2, (m, w)
+    (single,) = pins["single"]
+    assert abs(single["x"] - pins["singleWant"]["x"]) < 2 and abs(single["y"] - pins["singleWant"]["y"]) < 2

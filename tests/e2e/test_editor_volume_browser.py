@@ -126,3 +126,21 @@ def test_interpolation_fills_the_slices_between_as_proposals_saved_as_interpolat
     assert s["acceptedPainted"] > 0
     assert s["acceptedMeta"]["source"] == "interpolate"
     assert s["eightMeta"]["source"] == "interpolate"
+
+
+def test_the_interpolation_proposal_is_previewed_hatched_before_it_is_accepted(e2e):
+    r = e2e["reuse"]
+    p = r["preview"]
+    assert p["maskUnchanged"] and p["layerShown"] and p["actionsShown"]
+    # Hatched: outline and diagonals of the proposal, a fraction of its pixels, none outside it.
+    assert 0 < p["drawn"] < p["labelled"] and p["outside"] == 0
+    assert not r["afterAccept"]["layerShown"]
+    assert "Applied the interpolated proposal" in r["afterAccept"]["notice"]
+    assert r["acceptUndoDiff"] == 0 and r["acceptRedoDiff"] == 0
+
+
+def test_a_discarded_proposal_leaves_the_slice_as_it_was(e2e):
+    d = e2e["reuse"]["series"]["discarded"]
+    assert d["offered"] and not d["layerAfter"] and not d["actionsAfter"]
+    assert d["painted"] == 0 and d["stored"] is None
+    assert d["notice"].startswith("Discarded the interpolated proposal of slice 10")

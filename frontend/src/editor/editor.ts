@@ -100,7 +100,8 @@ export class Editor implements ToolContext {
     const has = (k: StateKey) => changed.has(k);
     if (has("viewport")) {
       // The right pane's layers sit in a box one pane to the right: the same transform lines them up.
-      placeLayers([this.ui.imageCanvas, this.ui.prelabelCanvas, this.ui.maskCanvas, this.ui.imageCanvas2, this.ui.maskCanvas2], this.state.viewport);
+      const u = this.ui;
+      placeLayers([u.imageCanvas, u.prelabelCanvas, u.maskCanvas, u.proposalCanvas, u.imageCanvas2, u.maskCanvas2, u.proposalCanvas2], this.state.viewport);
       this.measure?.place(this.state.viewport);
       this.review?.place(this.side.viewports());
     }
@@ -234,6 +235,7 @@ export class Editor implements ToolContext {
   rerenderMask(): void {
     this.maskLayer.render(this.mask.labels);
     if (this.prelabel) this.prelabelLayer.render(this.prelabel.labels);
+    this.neighbours?.renderProposal(); // class colours and visibility apply to the proposal too
   }
 
   /** Show the pre-label instead of the current mask (compare). */

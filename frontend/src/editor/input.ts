@@ -176,6 +176,7 @@ export function bindControls(ed: Editor): void {
   el("copy-next").addEventListener("click", () => void ed.neighbours.copy(1, classOnly()).catch(failed));
   el("interpolate").addEventListener("click", () => void ed.neighbours.interpolate().catch(failed));
   el("accept-proposal").addEventListener("click", () => ed.neighbours.acceptProposal());
+  el("discard-proposal").addEventListener("click", () => ed.neighbours.discardProposal());
   el("toggle-measure").addEventListener("click", () => void ed.toggleMeasurements());
   el("fit").addEventListener("click", () => ed.fit());
   el("undo").addEventListener("click", () => ed.undo());

@@ -1,10 +1,12 @@
 /**
  * Reusing the labelled neighbours in the editor: copy the previous / next labelled slice's mask
- * (or its active class), and interpolate between the labelled slices on either side as proposals
- * the annotator accepts slice by slice. Each application is one undoable change, saved with
- * meta.source "copy" / "interpolate"; a missing neighbour or mask is said in the editor.
+ * (or its active class), and interpolate between the labelled slices on either side as proposals,
+ * previewed hatched over the image, that the annotator accepts or discards slice by slice. Each
+ * application is one undoable change, saved with meta.source "copy" / "interpolate"; a missing
+ * neighbour or mask is said in the editor.
  */
 import type { Editor } from "./editor";
+import { MaskLayer } from "./renderer";
 import { copyLabels, interpolateLabels, nearestLabelled } from "./reuse";
 import type { SliceSummary } from "./api";
 
@@ -43,8 +45,9 @@ export class NeighbourActions {
   }
 
   /**
-   * Interpolate every slice between the nearest labelled slices on both sides; the open slice's
-   * proposal is applied now, the others wait to be accepted on their slice.
+   * Interpolate every slice between the nearest labelled slices on both sides: each slice between
+   * gets a proposal, shown hatched over its image (not yet the mask) until the annotator accepts it
+   * (one undoable change, saved as "interpolate") or discards it, slice by slice.
    */
   async interpolate(): Promise<boolean> {
     const ed = this.ed;
@@ -63,31 +66,63 @@ export class NeighbourActions {
     const ts = between.map((s) => (s.index - before.index) / (after.index - before.index));
     const maps = interpolateLabels(a.head.labels, b.head.labels, ed.slice.width, ed.slice.height, ts);
     between.forEach((s, k) => this.proposals.set(s.id, { labels: maps[k], from: [before.index, after.index] }));
-    this.acceptProposal();
+    this.showProposal();
     const filled = between.length === 1 ? `slice ${between[0].index}` : `slices ${before.index + 1}–${after.index - 1}`;
     ed.notify(
       `Interpolated ${filled} from slices ${before.index} and ${after.index}: ` +
-        `this slice's proposal is applied (Ctrl+Z undoes); accept the others slice by slice.`,
+        `the proposal is shown hatched; Accept applies it to this slice (Ctrl+Z undoes), Discard drops it. Each slice between has its own.`,
       "info",
     );
     return true;
   }
 
-  /** Apply the open slice's waiting proposal (if any). */
+  /** Apply the open slice's waiting proposal (if any) as one undoable change. */
   acceptProposal(): boolean {
     const p = this.proposals.get(this.ed.slice.id);
     if (!p) return false;
     this.proposals.delete(this.ed.slice.id);
-    this.ed.applyLabels(p.labels, "interpolate");
+    const changed = this.ed.applyLabels(p.labels, "interpolate");
     this.showProposal();
+    this.ed.notify(
+      (changed ? `Applied the interpolated proposal to slice ${this.ed.slice.index} (Ctrl+Z undoes).` : "The proposal is the mask already: nothing changed.") +
+        this.waiting(),
+      "info",
+    );
     return true;
   }
 
-  /** The accept button shows when the open slice has a proposal waiting. */
+  /** Drop the open slice's proposal; the mask stays as it is. */
+  discardProposal(): boolean {
+    if (!this.proposals.delete(this.ed.slice.id)) return false;
+    this.showProposal();
+    this.ed.notify(`Discarded the interpolated proposal of slice ${this.ed.slice.index}.` + this.waiting(), "info");
+    return true;
+  }
+
+  private waiting(): string {
+    const indices = this.ed.strip.slices.filter((s) => this.proposals.has(s.id)).map((s) => s.index);
+    return indices.length ? ` Proposals wait on slice${indices.length > 1 ? "s" : ""} ${indices.join(", ")}.` : "";
+  }
+
+  /** The accept / discard buttons and the hatched overlay show when the open slice has a proposal. */
   showProposal(): void {
     const p = this.proposals.get(this.ed.slice.id);
-    const button = this.ed.ui.el("accept-proposal");
-    button.hidden = !p;
-    if (p) button.title = `Shape-based interpolation between slices ${p.from[0]} and ${p.from[1]}`;
+    const actions = this.ed.ui.el("proposal-actions");
+    actions.hidden = !p;
+    if (p) actions.title = `Shape-based interpolation between slices ${p.from[0]} and ${p.from[1]}`;
+    this.renderProposal();
+  }
+
+  /** Draw the open slice's proposal hatched in class colours, on both panes (hidden when none). */
+  renderProposal(): void {
+    const ui = this.ed.ui;
+    const p = this.ed.slice ? this.proposals.get(this.ed.slice.id) : undefined;
+    ui.proposalCanvas.hidden = ui.proposalCanvas2.hidden = !p;
+    document.body.dataset.proposal = p ? "shown" : "";
+    if (!p || !this.ed.maskLayer) return;
+    const layer = new MaskLayer(ui.proposalCanvas, this.ed.slice.width, this.ed.slice.height, ui.proposalCanvas2);
+    layer.lut = this.ed.maskLayer.lut;
+    layer.hatch = true;
+    layer.render(p.labels);
   }
 }

@@ -21,9 +21,10 @@ export function colourLut(colours: readonly string[], visible: readonly boolean[
 
 /**
  * Fill `out` (rect-sized RGBA as uint32) from `labels` ((H, W)) inside `r`. In outline mode only
- * pixels with a 4-neighbour of another class are coloured.
+ * pixels with a 4-neighbour of another class are coloured; hatched (an interpolation proposal, told
+ * apart from the mask) adds every fourth diagonal inside the outline.
  */
-export function paintRect(labels: Uint8Array, width: number, height: number, r: Rect, lut: Uint32Array, outline: boolean, out: Uint32Array): void {
+export function paintRect(labels: Uint8Array, width: number, height: number, r: Rect, lut: Uint32Array, outline: boolean, out: Uint32Array, hatch = false): void {
   const w = r.x1 - r.x0;
   for (let y = r.y0; y < r.y1; y++) {
     const row = y * width;
@@ -34,7 +35,7 @@ export function paintRect(labels: Uint8Array, width: number, height: number, r: 
         const edge =
           (x > 0 && labels[row + x - 1] !== v) || (x < width - 1 && labels[row + x + 1] !== v) ||
           (y > 0 && labels[row - width + x] !== v) || (y < height - 1 && labels[row + width + x] !== v);
-        out[o] = edge ? lut[v] : 0;
+        out[o] = edge || (hatch && (x + y) % 4 === 0) ? lut[v] : 0;
       } else {
         out[o] = lut[v];
       }
@@ -48,6 +49,8 @@ export class MaskLayer {
   private readonly mirrorCtx: CanvasRenderingContext2D | null = null;
   lut: Uint32Array = new Uint32Array(256);
   outline = false;
+  /** Outline plus diagonal hatching (used for proposals); implies outline. */
+  hatch = false;
 
   /** `mirror`, when given, receives the same pixels (the right pane of side by side). */
   constructor(readonly canvas: HTMLCanvasElement, readonly width: number, readonly height: number, mirror: HTMLCanvasElement | null = null) {
@@ -64,11 +67,12 @@ export class MaskLayer {
   render(labels: Uint8Array, dirty: Rect | null = null): void {
     let r = dirty ?? { x0: 0, y0: 0, x1: this.width, y1: this.height };
     // Outlines depend on neighbours, so a change can alter the outline one pixel around it.
-    if (this.outline && dirty) r = expand(r, 1);
+    const outline = this.outline || this.hatch;
+    if (outline && dirty) r = expand(r, 1);
     r = clip(r, this.width, this.height);
     if (isEmpty(r)) return;
     const img = this.ctx.createImageData(r.x1 - r.x0, r.y1 - r.y0);
-    paintRect(labels, this.width, this.height, r, this.lut, this.outline, new Uint32Array(img.data.buffer));
+    paintRect(labels, this.width, this.height, r, this.lut, outline, new Uint32Array(img.data.buffer), this.hatch);
     this.ctx.putImageData(img, r.x0, r.y0);
     this.mirrorCtx?.putImageData(img, r.x0, r.y0);
   }

@@ -6,7 +6,7 @@
  * both), so they stay on their pixel when the view is zoomed or panned.
  */
 import type { Viewport } from "../shared/geometry";
-import { pinLabel, pinOnScreen, rejectionHead, resolvedNote, TickError, type Pin, type PinTicks, type ReviewDecision } from "../shared/review";
+import { pinItem, pinLabel, pinOnScreen, rejectionHead, tickFailure, type Pin, type PinTicks, type ReviewDecision } from "../shared/review";
 import type { Api } from "./api";
 
 export class ReviewPanel {
@@ -23,7 +23,13 @@ export class ReviewPanel {
     /** A stage-sized layer above the image that holds the markers. */
     private readonly layer: HTMLElement,
     private readonly box: HTMLElement | null,
-  ) {}
+  ) {
+    // The slice left's thread goes at once; this slice's comes with `load`.
+    if (box) {
+      box.replaceChildren();
+      box.hidden = true;
+    }
+  }
 
   get pins(): Pin[] {
     return this.review?.pins ?? [];
@@ -56,7 +62,7 @@ export class ReviewPanel {
         head.className = "review-comments-head";
         head.textContent = rejectionHead(review, this.state);
         const list = document.createElement("ol");
-        list.append(...review.pins.map((pin, i) => this.item(pin, i)));
+        list.append(...review.pins.map((pin, i) => pinItem(pin, `${pinLabel(pin)} ${pin.text}`, (on) => void this.setTick(i, on))));
         this.status = document.createElement("p");
         this.status.className = "pin-tick-status";
         this.status.setAttribute("role", "status");
@@ -65,23 +71,6 @@ export class ReviewPanel {
       }
     }
     this.place(this.views);
-  }
-
-  private item(pin: Pin, i: number): HTMLLIElement {
-    const li = document.createElement("li");
-    const tick = document.createElement("input");
-    tick.type = "checkbox";
-    tick.className = "pin-resolved";
-    tick.title = "Resolved";
-    tick.checked = !!pin.resolved;
-    tick.disabled = pin.id === undefined;
-    li.classList.toggle("resolved", tick.checked);
-    tick.addEventListener("change", () => void this.setTick(i, tick.checked));
-    const note = document.createElement("small");
-    note.className = "pin-resolved-by";
-    note.textContent = resolvedNote(pin) ? ` — ${resolvedNote(pin)}` : "";
-    li.append(tick, ` ${pinLabel(pin)} ${pin.text}`, note);
-    return li;
   }
 
   /** Tick or clear pin `i`: shown at once, stored on the server, said when the server did not take it. */
@@ -95,13 +84,9 @@ export class ReviewPanel {
       review.pins[i] = await this.ticks.set(pin, resolved);
       this.say("", "info");
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      if (e instanceof TickError && e.kept) {
-        this.say(`The tick of pin ${i + 1} is not stored on the server (${why}): it is kept in this browser and sent again when this slice is next opened.`, "error");
-      } else {
-        review.pins[i] = pin; // refused: back to what the server has
-        this.say(`The tick of pin ${i + 1} was refused: ${why}`, "error");
-      }
+      const failure = tickFailure(e, i, "when this slice is next opened");
+      if (!failure.kept) review.pins[i] = pin; // refused: back to what the server has
+      this.say(failure.text, "error");
     }
     if (this.review === review) this.render();
   }

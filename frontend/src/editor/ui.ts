@@ -13,6 +13,9 @@ export interface Ui {
   /** The right pane of side by side: its channel's image and a mirror of the mask. */
   imageCanvas2: HTMLCanvasElement;
   maskCanvas2: HTMLCanvasElement;
+  /** The interpolation proposal waiting on the open slice, hatched (left pane and right pane). */
+  proposalCanvas: HTMLCanvasElement;
+  proposalCanvas2: HTMLCanvasElement;
   cursorCanvas: HTMLCanvasElement;
   measureSvg: SVGSVGElement;
   /** Review pin markers (screen-positioned through the viewport). */
@@ -57,7 +60,10 @@ export function buildUi(root: HTMLElement): Ui {
           </div>
           <label><input id="copy-class-only" type="checkbox"> Only the active class</label>
           <button id="interpolate" title="Shape-based interpolation between the labelled slices before and after this one">Interpolate between labelled</button>
-          <button id="accept-proposal" hidden>Accept interpolated proposal</button>
+          <span id="proposal-actions" class="ed-proposal" hidden>
+            <button id="accept-proposal" title="Apply the hatched proposal to this slice (Ctrl+Z undoes)">Accept proposal</button>
+            <button id="discard-proposal" title="Drop this slice's proposal">Discard</button>
+          </span>
         </section>
         <section>
           <h3>View</h3>
@@ -86,11 +92,13 @@ export function buildUi(root: HTMLElement): Ui {
         <canvas id="image-layer" class="ed-layer"></canvas>
         <canvas id="prelabel-layer" class="ed-layer" hidden></canvas>
         <canvas id="mask-layer" class="ed-layer"></canvas>
+        <canvas id="proposal-layer" class="ed-layer ed-proposal-layer" hidden></canvas>
         <svg id="measure-layer" class="ed-layer" hidden></svg>
         <div id="pin-layer" class="ed-pins"></div>
         <div id="pane-right" class="ed-pane-right" hidden>
           <canvas id="image-layer-2" class="ed-layer"></canvas>
           <canvas id="mask-layer-2" class="ed-layer"></canvas>
+          <canvas id="proposal-layer-2" class="ed-layer ed-proposal-layer" hidden></canvas>
         </div>
         <canvas id="cursor-layer" class="ed-cursor"></canvas>
         <div id="stage-message" class="ed-message" hidden></div>
@@ -115,6 +123,8 @@ export function buildUi(root: HTMLElement): Ui {
     maskCanvas: el<HTMLCanvasElement>("mask-layer"),
     imageCanvas2: el<HTMLCanvasElement>("image-layer-2"),
     maskCanvas2: el<HTMLCanvasElement>("mask-layer-2"),
+    proposalCanvas: el<HTMLCanvasElement>("proposal-layer"),
+    proposalCanvas2: el<HTMLCanvasElement>("proposal-layer-2"),
     cursorCanvas: el<HTMLCanvasElement>("cursor-layer"),
     measureSvg: root.querySelector<SVGSVGElement>("#measure-layer")!,
     pinLayer: el("pin-layer"),

@@ -6,7 +6,7 @@
 import type { Viewport } from "../shared/geometry";
 import { screenPoint } from "../shared/geometry";
 import { readConfig } from "../shared/http";
-import { diffSummary, historyLine, pinAt, pinLabel, pinOnScreen, PinTicks, resolvedNote, TickError, type DiffBody, type Pin, type ReviewDecision } from "../shared/review";
+import { diffSummary, historyLine, pinAt, pinItem, pinLabel, pinOnScreen, PinTicks, tickFailure, type DiffBody, type Pin, type ReviewDecision } from "../shared/review";
 
 interface ReviewConfig { apiBase: string; sliceId: number; csrfToken: string; width: number; height: number; headRevision: number; canReview: boolean }
 
@@ -126,40 +126,19 @@ async function loadDiff(): Promise<void> {
 
 /** One stored pin of the history with its "resolved" tick (stored on the server through PinTicks). */
 function historyPin(pin: Pin, i: number): HTMLLIElement {
-  const li = document.createElement("li");
-  const tick = document.createElement("input");
-  tick.type = "checkbox";
-  tick.className = "pin-resolved";
-  tick.title = "Resolved";
-  tick.checked = !!pin.resolved;
-  const note = document.createElement("small");
-  note.className = "pin-resolved-by";
-  const show = (p: Pin) => {
-    tick.checked = !!p.resolved;
-    li.classList.toggle("resolved", !!p.resolved);
-    note.textContent = resolvedNote(p) ? ` — ${resolvedNote(p)}` : "";
-  };
-  show(pin);
-  tick.addEventListener("change", async () => {
+  const li = pinItem(pin, `[${i + 1}] ${pinLabel(pin)} ${pin.text}`, async (wanted) => {
     const status = $("review-tick-status");
-    const wanted = tick.checked;
+    let shown = pin;
     try {
-      pin = await ticks.set(pin, wanted);
+      shown = await ticks.set(pin, wanted);
       if (status) status.textContent = "";
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      const kept = e instanceof TickError && e.kept;
-      if (!kept) tick.checked = !wanted;
-      if (status) {
-        status.textContent = kept
-          ? `The tick of pin ${i + 1} is not stored on the server (${why}): it is kept in this browser and sent again when this page is next opened.`
-          : `The tick of pin ${i + 1} was refused: ${why}`;
-      }
-      pin = kept ? { ...pin, resolved: wanted } : pin;
+      const failure = tickFailure(e, i, "when this page is next opened");
+      if (failure.kept) shown = { ...pin, resolved: wanted };
+      if (status) status.textContent = failure.text;
     }
-    show(pin);
+    li.replaceWith(historyPin(shown, i));
   });
-  li.append(tick, ` [${i + 1}] ${pinLabel(pin)} ${pin.text}`, note);
   return li;
 }
 

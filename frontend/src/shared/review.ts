@@ -176,3 +176,36 @@ export class PinTicks {
     return { pins: out, failed };
   }
 }
+
+/**
+ * A pin's list item: its "resolved" tick, `label` and who resolved it (class "resolved" when
+ * ticked); `onTick` gets the value the user set. A pin not stored yet cannot be ticked.
+ */
+export function pinItem(pin: Pin, label: string, onTick: (resolved: boolean) => void): HTMLLIElement {
+  const li = document.createElement("li");
+  const tick = document.createElement("input");
+  tick.type = "checkbox";
+  tick.className = "pin-resolved";
+  tick.title = "Resolved";
+  tick.checked = !!pin.resolved;
+  tick.disabled = pin.id === undefined;
+  li.classList.toggle("resolved", tick.checked);
+  tick.addEventListener("change", () => onTick(tick.checked));
+  const note = document.createElement("small");
+  note.className = "pin-resolved-by";
+  note.textContent = resolvedNote(pin) ? ` — ${resolvedNote(pin)}` : "";
+  li.append(tick, ` ${label}`, note);
+  return li;
+}
+
+/** What to tell the user when pin `i`'s tick was not stored (`later`: when it is sent again). */
+export function tickFailure(e: unknown, i: number, later: string): { text: string; kept: boolean } {
+  const why = e instanceof Error ? e.message : String(e);
+  const kept = e instanceof TickError && e.kept;
+  return {
+    kept,
+    text: kept
+      ? `The tick of pin ${i + 1} is not stored on the server (${why}): it is kept in this browser and sent again ${later}.`
+      : `The tick of pin ${i + 1} was refused: ${why}`,
+  };
+}
