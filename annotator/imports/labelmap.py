@@ -114,10 +114,12 @@ def _lookup(label_map: LabelMap, desc: str, value: int) -> Any:
 
 def map_mask(mask: ImportedMask, label_map: LabelMap | None, classes: list[str]) -> np.ndarray:
     """Source values -> class indices. Returns (P, R, C) uint8; raises ImportFailed naming the file
-    and the value when a value has no class."""
+    and the value when a value has no class.
+
+    A uint8 source volume is mapped in place and returned (the mask's values are consumed): an
+    import then never holds the source labels and the class labels together (issue 17)."""
     lowered = [c.lower() for c in classes]
-    out = np.zeros(mask.volume.shape, dtype=np.uint8)
-    # Plane by plane: no whole-volume temporaries beyond `out` (imports hold one volume, issue 17).
+    # Plane by plane: no whole-volume temporaries beyond the output (imports hold one volume).
     found = sorted({int(v) for plane in mask.volume for v in np.unique(plane)})
     targets: dict[int, int] = {}
     for value in found:
@@ -143,6 +145,14 @@ def map_mask(mask: ImportedMask, label_map: LabelMap | None, classes: list[str])
                 value=value,
             )
         targets[value] = _class_index(target, value, classes, mask.source_name)
+    if mask.volume.dtype == np.uint8:
+        table = np.zeros(256, np.uint8)  # values without a class are 0 (checked above)
+        for value, index in targets.items():
+            table[value] = index
+        for plane in mask.volume:
+            np.take(table, plane, out=plane)
+        return mask.volume
+    out = np.zeros(mask.volume.shape, dtype=np.uint8)
     for source, mapped in zip(mask.volume, out, strict=True):
         for value, index in targets.items():
             mapped[source == value] = index

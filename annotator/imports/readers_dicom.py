@@ -6,12 +6,17 @@ the slice normal (InstanceNumber when positions are missing); an Enhanced MR mul
 own stack, frames ordered by their per-frame plane positions when present. Rescale slope/intercept
 are applied; integer data stays integer (full bit depth) unless the rescale is fractional. Planes
 stay as acquired (Series.view says sag/cor/ax); no sagittal reformatting.
+
+Files are read twice and never held together: headers first (`stop_before_pixels`) to group, sort and
+size the stacks, then each file's pixel data once, rescaled straight into its planes of the stack's
+volume (`read_planes`), so an import holds one copy of a series plus one file (issue 17).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,9 +56,6 @@ class Frame:
     position: np.ndarray | None  # ImagePositionPatient (LPS mm)
     instance: int
     name: str
-
-
-Decoded = tuple[list[Frame], list[float] | None, list[float] | None]
 
 
 def _float_list(value: Any) -> list[float] | None:
@@ -118,22 +120,29 @@ def check_declared_size(ds: Dataset, name: str) -> None:
         )
 
 
-def frames_of(ds: Dataset, name: str) -> tuple[list[Frame], list[float] | None, list[float] | None]:
-    """Decode a file into frames. Returns (frames, orientation (6,), pixel spacing (2,))."""
+@dataclass
+class PlaneRef:
+    """One frame of a file before its pixels are read: where it lies and how it is rescaled."""
+
+    position: np.ndarray | None  # ImagePositionPatient (LPS mm)
+    instance: int
+    name: str
+    path: Path | None
+    frame: int  # index of the frame in its file
+    slope: float
+    intercept: float
+
+
+Headers = tuple[list["PlaneRef"], list[float] | None, list[float] | None]
+
+
+def frame_headers(
+    ds: Dataset, name: str, path: Path | None = None
+) -> tuple[list[PlaneRef], list[float] | None, list[float] | None]:
+    """A file's frames from its header alone (`stop_before_pixels` suffices). Returns (frames,
+    orientation (6,), pixel spacing (2,)); PayloadTooLarge when the decoded frames would be too large."""
     check_declared_size(ds, name)
-    try:
-        pixels = ds.pixel_array
-    except Exception as exc:  # pydicom raises ValueError/AttributeError/RuntimeError for broken pixel data
-        raise ImportFailed(
-            f"{name}: cannot decode the pixel data ({exc.__class__.__name__}: {exc})", file=name
-        ) from exc
     count = int(ds.get("NumberOfFrames", 1) or 1)
-    if pixels.ndim == 2:
-        pixels = pixels[None]
-    if pixels.ndim != 3 or pixels.shape[0] != count:
-        raise ImportFailed(
-            f"{name}: expected {count} greyscale frame(s), got pixel array {pixels.shape}", file=name
-        )
     orientation = _float_list(ds.get("ImageOrientationPatient"))
     spacing = _float_list(ds.get("PixelSpacing"))
     frames = []
@@ -152,14 +161,97 @@ def frames_of(ds: Dataset, name: str) -> tuple[list[Frame], list[float] | None, 
             transform = _functional(ds, i, "PixelValueTransformationSequence")
         slope, intercept = _rescale_of(ds, transform)
         frames.append(
-            Frame(
-                rescale(pixels[i], slope, intercept),
+            PlaneRef(
                 np.array(position) if position else None,
                 int(ds.get("InstanceNumber", 0) or 0) + i,
                 name,
+                path,
+                i,
+                slope,
+                intercept,
             )
         )
     return frames, orientation, spacing
+
+
+def decode_frames(ds: Dataset, name: str) -> np.ndarray:
+    """A file's pixel data as (F, R, C) stored values (before rescale); ImportFailed when it cannot
+    be decoded or is not greyscale frames."""
+    try:
+        pixels = ds.pixel_array
+    except Exception as exc:  # pydicom raises ValueError/AttributeError/RuntimeError for broken pixel data
+        raise ImportFailed(
+            f"{name}: cannot decode the pixel data ({exc.__class__.__name__}: {exc})", file=name
+        ) from exc
+    count = int(ds.get("NumberOfFrames", 1) or 1)
+    if pixels.ndim == 2:
+        pixels = pixels[None]
+    if pixels.ndim != 3 or pixels.shape[0] != count:
+        raise ImportFailed(
+            f"{name}: expected {count} greyscale frame(s), got pixel array {pixels.shape}", file=name
+        )
+    return pixels
+
+
+def frames_of(ds: Dataset, name: str) -> tuple[list[Frame], list[float] | None, list[float] | None]:
+    """Decode a file into frames. Returns (frames, orientation (6,), pixel spacing (2,))."""
+    refs, orientation, spacing = frame_headers(ds, name)
+    pixels = decode_frames(ds, name)
+    frames = [
+        Frame(rescale(pixels[r.frame], r.slope, r.intercept), r.position, r.instance, name) for r in refs
+    ]
+    return frames, orientation, spacing
+
+
+def read_file(path: Path, name: str, stop_before_pixels: bool = False) -> Dataset:
+    """pydicom.dcmread with SpineLab's errors: InvalidDicomError passes through (not DICOM: the caller
+    skips it), anything else is an ImportFailed naming the file."""
+    try:
+        return pydicom.dcmread(str(path), stop_before_pixels=stop_before_pixels)
+    except InvalidDicomError:
+        raise
+    except Exception as exc:
+        raise ImportFailed(
+            f"{name}: cannot read this DICOM file ({exc.__class__.__name__}: {exc})", file=name
+        ) from exc
+
+
+def read_pixels(path: Path, name: str) -> np.ndarray:
+    """A file whose header was read already, read again with its pixel data: (F, R, C) stored values."""
+    try:
+        ds = read_file(path, name)
+    except InvalidDicomError as exc:  # it was DICOM a moment ago: changed under the import
+        raise ImportFailed(f"{name}: cannot read this DICOM file ({exc})", file=name) from exc
+    return decode_frames(ds, name)
+
+
+def read_planes(planes: Sequence[PlaneRef]) -> Iterator[tuple[int, np.ndarray]]:
+    """(plane index, rescaled (R, C) frame) for every plane, file by file: each file is read and
+    decoded once and dropped before the next, so no more than one file's pixel data is held."""
+    by_file: dict[Path, list[tuple[int, PlaneRef]]] = {}
+    for index, plane in enumerate(planes):
+        assert plane.path is not None
+        by_file.setdefault(plane.path, []).append((index, plane))
+    for path, members in by_file.items():
+        name = members[0][1].name
+        pixels = read_pixels(path, name)
+        for index, plane in members:
+            yield index, rescale(pixels[plane.frame], plane.slope, plane.intercept)
+        del pixels
+
+
+def stack_planes(planes: Sequence[PlaneRef]) -> np.ndarray:
+    """(P, R, C) volume of the planes in order, filled from `read_planes` (what np.stack of the
+    rescaled frames gave, dtype included: a frame that needs a wider type widens the volume)."""
+    volume: np.ndarray | None = None
+    for index, frame in read_planes(planes):
+        if volume is None:
+            volume = np.empty((len(planes), *frame.shape), frame.dtype)
+        elif np.result_type(volume.dtype, frame.dtype) != volume.dtype:
+            volume = volume.astype(np.result_type(volume.dtype, frame.dtype))
+        volume[index] = frame
+    assert volume is not None
+    return volume
 
 
 # Words scanners put in SeriesDescription / ProtocolName. A "T2 STIR" is a STIR; a T1 with a contrast
@@ -197,7 +289,7 @@ def guess_modality(ds: Dataset) -> str:
 
 def build_series(
     ds: Dataset,
-    frames: list[Frame],
+    frames: list[PlaneRef],
     orientation: list[float] | None,
     pixel_spacing: list[float] | None,
     names: list[tuple[str, Path]],
@@ -212,7 +304,7 @@ def build_series(
         frames = sorted(frames, key=lambda f: (float(np.dot(f.position, normal)), f.instance))  # type: ignore[arg-type]
     else:
         frames = sorted(frames, key=lambda f: f.instance)
-    volume = np.stack([f.pixels for f in frames])  # (P, R, C)
+    volume = stack_planes(frames)  # (P, R, C), pixel data read file by file
     dr, dc = pixel_spacing or [1.0, 1.0]
     gaps = [
         float(np.dot(b.position - a.position, normal))
@@ -250,21 +342,21 @@ def build_series(
 
 
 def read_dicom(root: Path) -> ReadResult:
-    """Every MR image file under `root`; DICOMDIR, non-DICOM and non-MR files are skipped with a note."""
+    """Every MR image file under `root`; DICOMDIR, non-DICOM and non-MR files are skipped with a note.
+
+    Headers are read first (grouping, order, declared sizes), then each stack's pixel data file by
+    file; the duplicates' pixel data is decoded too, so a corrupt file always fails the import."""
     notes: list[str] = []
-    stacks: dict[tuple[Any, ...], list[tuple[Dataset, str, Path, Decoded]]] = defaultdict(list)
+    stacks: dict[tuple[Any, ...], list[tuple[Dataset, str, Path, Headers]]] = defaultdict(list)
+    duplicates: list[tuple[str, Path]] = []
     seen_instances: set[str] = set()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         name = path.relative_to(root).as_posix()
         try:
-            ds = pydicom.dcmread(str(path))
+            ds = read_file(path, name, stop_before_pixels=True)
         except InvalidDicomError:
             notes.append(f"{name}: not a DICOM file, skipped")
             continue
-        except Exception as exc:
-            raise ImportFailed(
-                f"{name}: cannot read this DICOM file ({exc.__class__.__name__}: {exc})", file=name
-            ) from exc
         sop_class = str(
             ds.get("SOPClassUID", "") or ds.get("file_meta", Dataset()).get("MediaStorageSOPClassUID", "")
         )
@@ -274,11 +366,11 @@ def read_dicom(root: Path) -> ReadResult:
         if sop_class not in MR_SOP_CLASSES:
             notes.append(f"{name}: not an MR image (SOP class {sop_class or 'missing'}), skipped")
             continue
-        # Decode every file, duplicates included, so a corrupt file always fails the import.
-        decoded = frames_of(ds, name)
+        headers = frame_headers(ds, name, path)
         instance = str(ds.get("SOPInstanceUID", ""))
         if instance and instance in seen_instances:
             notes.append(f"{name}: the same SOP instance as an earlier file (another encoding), skipped")
+            duplicates.append((name, path))
             continue
         seen_instances.add(instance)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
@@ -290,10 +382,14 @@ def read_dicom(root: Path) -> ReadResult:
             ds.get("Rows"),
             ds.get("Columns"),
         )
-        stacks[key].append((ds, name, path, decoded))
+        stacks[key].append((ds, name, path, headers))
+    if not stacks:
+        raise ImportFailed("no DICOM MR image files found" + (f" ({'; '.join(notes[:5])})" if notes else ""))
+    for name, path in duplicates:
+        read_pixels(path, name)
     series = []
     for members in stacks.values():
-        frames_all: list[Frame] = []
+        frames_all: list[PlaneRef] = []
         for _, _, _, (frames_of_file, _, _) in members:
             frames_all += frames_of_file
         _, orientation, spacing = members[0][3]
@@ -306,6 +402,4 @@ def read_dicom(root: Path) -> ReadResult:
                 [(name, path) for _, name, path, _ in members],
             )
         )
-    if not series:
-        raise ImportFailed("no DICOM MR image files found" + (f" ({'; '.join(notes[:5])})" if notes else ""))
     return ReadResult(series=series, notes=notes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,8 @@ def load_sagittal(
     (a view of the output in the source's axis order takes each slab), so an import holds one copy of
     the volume instead of the file's decoded buffer, the source-order array and the re-oriented copy
     (bench/RESULTS.md, "Memory"). Stored dtype, or float32 when scl_slope/inter apply; `labels`: float
-    values rounded, kept in the smallest integer type that holds them."""
+    values rounded, kept in the smallest integer type that holds them (a first pass over the slabs
+    finds their range, so e.g. an int16 or float label file is held as uint8 from the start)."""
     try:
         image: Any = nib.load(str(path), keep_file_open=True)
     except Exception as exc:  # nibabel, gzip and zlib raise many types for broken files
@@ -116,8 +118,15 @@ def load_sagittal(
     try:
         affine = np.asarray(image.affine, dtype=np.float64)
         tail = (0,) * (len(image.shape) - 3)
-        first = np.asanyarray(image.dataobj[(slice(None), slice(None), 0, *tail)])
+
+        def slab(k: int) -> np.ndarray:
+            values: np.ndarray = np.asanyarray(image.dataobj[(slice(None), slice(None), k, *tail)])
+            return np.rint(values) if labels and values.dtype.kind == "f" else values
+
+        first = slab(0)
         dtype = np.dtype(np.float32) if first.dtype.kind == "f" else first.dtype
+        if labels:
+            dtype = _label_dtype(first, (slab(k) for k in range(1, shape[2])))
         # The orientation algebra of mlcore.preprocess.to_sagittal, as views: `source_view` is `out`
         # seen in the file's axis order, so filling it fills the sagittal planes.
         to_sag = ornt_transform(io_orientation(affine), axcodes2ornt(SAGITTAL_CODES))
@@ -129,8 +138,7 @@ def load_sagittal(
         )
         assert source_view.shape == shape and np.shares_memory(source_view, out)
         for k in range(shape[2]):
-            slab = first if k == 0 else np.asanyarray(image.dataobj[(slice(None), slice(None), k, *tail)])
-            source_view[:, :, k] = np.rint(slab) if labels and slab.dtype.kind == "f" else slab
+            source_view[:, :, k] = first if k == 0 else slab(k)
     except ImportFailed:
         raise
     except Exception as exc:  # nibabel, gzip and zlib raise many types for broken files
@@ -140,10 +148,17 @@ def load_sagittal(
     finally:
         with contextlib.suppress(Exception):
             image.dataobj._opener.close_if_mine()  # the handle kept open for the slab reads
-    if labels and out.dtype.kind == "f":
-        low, high = (float(out.min()), float(out.max())) if out.size else (0.0, 0.0)
-        out = out.astype(np.result_type(np.min_scalar_type(int(low)), np.min_scalar_type(int(high))))
     return out, sag_affine, affine, list(shape)
+
+
+def _label_dtype(first: np.ndarray, rest: Iterable[np.ndarray]) -> np.dtype[Any]:
+    """The smallest integer type holding every value of the label slabs (read once more for this:
+    a uint8 volume instead of the file's int16 or float32 halves or quarters what an import holds)."""
+    low, high = (float(first.min()), float(first.max())) if first.size else (0.0, 0.0)
+    for values in rest:
+        if values.size:
+            low, high = min(low, float(values.min())), max(high, float(values.max()))
+    return np.result_type(np.min_scalar_type(int(low)), np.min_scalar_type(int(high)))
 
 
 def read_image(path: Path, name: str) -> ImportedSeries:

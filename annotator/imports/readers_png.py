@@ -56,6 +56,8 @@ def load_png(path: Path, name: str) -> np.ndarray:
 
 
 def load_mask(path: Path, name: str) -> np.ndarray:
+    """(H, W) label values in the smallest integer type that holds them (uint8 for class maps, which
+    the label mapping then rewrites in place: issue 17)."""
     if path.suffix.lower() == ".npy":
         try:
             labels = np.load(path, allow_pickle=False)
@@ -63,9 +65,11 @@ def load_mask(path: Path, name: str) -> np.ndarray:
             raise ImportFailed(f"{name}: not a readable .npy array ({exc})", file=name) from exc
         if labels.dtype.kind not in "iub":
             raise ImportFailed(f"{name}: mask values must be integers, got {labels.dtype}", file=name)
-        mask: np.ndarray = labels.astype(np.int32)
-        return mask
-    return load_png(path, name).astype(np.int32)
+    else:
+        labels = load_png(path, name)
+    low, high = (int(labels.min()), int(labels.max())) if labels.size else (0, 0)
+    mask: np.ndarray = labels.astype(np.result_type(np.min_scalar_type(low), np.min_scalar_type(high)))
+    return mask
 
 
 def find_mask(image_path: Path, root: Path) -> Path | None:
