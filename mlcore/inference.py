@@ -23,18 +23,28 @@ from torch import nn
 from mlcore import io
 from mlcore.checkpoint import load_checkpoint
 from mlcore.predict import predict_slices
+from mlcore.prelabel import SlicePrediction, prelabel_slices
 from mlcore.preprocess import (
     Plan,
     from_sagittal,
     resample_onto,
-    resample_probs_back,
-    resize_labels,
     spacing_of,
     to_sagittal,
     zscore,
     zscore_stats,
 )
 from mlcore.train import TrainConfig
+
+# Pre-labelling lives in mlcore.prelabel; callers import it from here too.
+__all__ = [
+    "Ensemble",
+    "SlicePrediction",
+    "load_ensemble",
+    "predict_inputs",
+    "predict_volume",
+    "prelabel_slices",
+    "write_label_volume",
+]
 
 
 @dataclass
@@ -169,95 +179,3 @@ def predict_inputs(
                 _png(out, f"{stem}_{i:03d}", plane)
                 written["png"] += 1
     return written
-
-
-# --- pre-labelling with scores ------------------------------------------------------------------------
-@dataclass
-class SlicePrediction:
-    """One slice: labels (H, W) uint8 on its own grid, the active-learning scores of the same
-    probabilities ({"entropy", "margin", "bald", "disagreement"}: float) and a feature vector (D,)
-    for diversity (the class map pooled on a 4 x 4 grid)."""
-
-    labels: np.ndarray
-    scores: dict[str, float]
-    features: np.ndarray
-
-
-def _pooled(probs: np.ndarray, cells: int = 4) -> np.ndarray:
-    """(K, H, W) -> (K * cells * cells,) mean probability per class and grid cell."""
-    k, h, w = probs.shape
-    rows = np.array_split(np.arange(h), cells)
-    cols = np.array_split(np.arange(w), cells)
-    return np.array([probs[:, r][:, :, c].mean(axis=(1, 2)) for r in rows for c in cols]).T.ravel()
-
-
-def prelabel_slices(
-    models: Sequence[nn.Module],
-    plans: Sequence[Plan],
-    images: Sequence[np.ndarray],
-    spacings: Sequence[Sequence[float]],
-    mc_samples: int = 0,
-    tta: bool = False,
-    batch_size: int = 8,
-    channels_last: bool = True,
-) -> list[SlicePrediction]:
-    """Pre-labels and scores from one pass per model: images (C, H, W) z-scored, spacings (row, col)
-    mm -> one SlicePrediction per image, on the image's own grid.
-
-    Models sharing a plan share one resampling and one set of windows; each window batch goes
-    through every model once. The models' probabilities give the ensemble mean (resampled back once
-    per plan), hence the labels, entropy and margin, and each model's labels give their
-    disagreement (argmax at the plan's spacing, nearest-neighbour back to the slice's grid). BALD
-    alone needs `mc_samples` extra MC-dropout passes (spread over the models)."""
-    from mlcore.active import bald_from_moments, disagreement, mean_entropy, mean_margin
-    from mlcore.predict import entropy_map, plan_groups, sliding_window_probs_per_model, to_plan
-
-    shapes = [tuple(np.shape(img)[1:]) for img in images]
-    totals: list[np.ndarray | None] = [None] * len(images)  # sum over models of (K, H, W)
-    votes: list[list[np.ndarray]] = [[] for _ in images]  # per model (H, W) labels
-    for plan, indices in plan_groups(models, plans, images, spacings):
-        patch = (int(plan.patch_size[0]), int(plan.patch_size[1]))
-        per_model = sliding_window_probs_per_model(
-            [models[i] for i in indices],
-            to_plan(plan, images, spacings),
-            patch,
-            tta=tta,
-            batch_size=batch_size,
-            channels_last=channels_last,
-        )  # [model][image] (K, h, w) at the plan's spacing
-        for n, shape in enumerate(shapes):
-            group = [probs[n] for probs in per_model]
-            native = resample_probs_back(np.mean(group, axis=0), shape) * len(group)
-            previous = totals[n]
-            totals[n] = native if previous is None else previous + native
-            votes[n] += [resize_labels(g.argmax(axis=0).astype(np.uint8), shape) for g in group]
-    mc: list[list[np.ndarray]] = []
-    for s in range(mc_samples):
-        i = s % len(models)
-        mc.append(
-            predict_slices(
-                [models[i]], [plans[i]], images, spacings, mc_samples=1, channels_last=channels_last
-            )
-        )
-    out = []
-    for n in range(len(images)):
-        total = totals[n]
-        assert total is not None
-        mean = (total / len(models))[None]  # (1, K, H, W)
-        scores = {
-            "entropy": float(mean_entropy(mean)[0]),
-            "margin": float(mean_margin(mean)[0]),
-            "disagreement": float(disagreement(np.stack(votes[n])[:, None])[0]),
-            "bald": 0.0,
-        }
-        if mc:
-            samples = np.stack([p[n] for p in mc])  # (S, K, H, W)
-            scores["bald"] = float(
-                bald_from_moments(samples.mean(axis=0)[None], entropy_map(samples).mean(axis=0)[None])[0]
-            )
-        out.append(
-            SlicePrediction(
-                mean[0].argmax(axis=0).astype(np.uint8), scores, _pooled(mean[0]).astype(np.float32)
-            )
-        )
-    return out
