@@ -111,11 +111,13 @@ class SliceMaskView(APIView):
         """The mask as an indexed PNG; headers X-Revision-Id and X-Revision-Source."""
         slice_ = get_visible_slice(request.user, pk)
         revision = self.find_revision(request, slice_)
+        # A revision asked for by id never changes: the browser may keep it (as it keeps images).
+        by_id = as_db_id(request.query_params.get("revision", "")) is not None
         return png_response(
             bytes(revision.png),
             X_Revision_Id=str(revision.pk),
             X_Revision_Source=revision.source,
-            Cache_Control="no-cache",
+            Cache_Control="private, max-age=3600" if by_id else "no-cache",
         )
 
     def find_revision(self, request: Request, slice_: Slice) -> MaskRevision:

@@ -3,7 +3,7 @@
  * prefetched so moving to a neighbour paints without waiting for the network. Images never change
  * and stay cached; a slice's masks are dropped when the editor leaves it (its head has moved on).
  */
-import { decodeGrey16, decodeMask } from "./png";
+import { decodeGrey16Fast, decodeMaskFast } from "./png";
 import type { Api, SliceDetail } from "./api";
 import type { RawImage } from "./window";
 
@@ -57,7 +57,7 @@ export class SliceStore {
     const key = `${id}/${channel}`;
     let got = this.images.get(key);
     if (!got) {
-      got = this.api.image16(id, channel, priority).then((r) => decodeGrey16(r.png, r.offset, r.scale));
+      got = this.api.image16(id, channel, priority).then((r) => decodeGrey16Fast(r.png, r.offset, r.scale));
       this.images.set(key, got);
       got.catch(() => this.images.delete(key));
     }
@@ -91,13 +91,16 @@ export class SliceStore {
   }
 
   private async fetchDoc(id: number, hint: MaskHint | SliceDetail | undefined, priority: RequestPriority): Promise<SliceData> {
+    // A whole detail (the strip's row) names its revisions: asked for by id, which the browser may
+    // keep (revisions never change); a row that is stale by now is caught after the first paint.
+    const ref = (rev: number | null | undefined, name: string): string | number => (hint && "channels" in hint && rev != null ? rev : name);
     const early = {
-      head: hint?.head_revision != null ? this.api.mask(id, "head", priority) : null,
-      prelabel: hint?.prelabel_revision != null ? this.api.mask(id, "prelabel", priority) : null,
+      head: hint?.head_revision != null ? this.api.mask(id, ref(hint.head_revision, "head"), priority) : null,
+      prelabel: hint?.prelabel_revision != null ? this.api.mask(id, ref(hint.prelabel_revision, "prelabel"), priority) : null,
     };
     const detail = hint && "channels" in hint ? hint : await this.api.slice(id, priority);
-    const sized = (png: ArrayBuffer): Uint8Array => {
-      const m = decodeMask(png);
+    const sized = async (png: ArrayBuffer): Promise<Uint8Array> => {
+      const m = await decodeMaskFast(png);
       if (m.width !== detail.width || m.height !== detail.height) {
         throw new Error(`mask is ${m.width}x${m.height}, slice is ${detail.width}x${detail.height}`);
       }
@@ -111,8 +114,8 @@ export class SliceStore {
     return {
       detail,
       fromRow: detail === hint,
-      head: head ? { labels: sized(head.png), revision: head.revision } : null,
-      prelabel: pre ? { labels: sized(pre.png), revision: pre.revision } : null,
+      head: head ? { labels: await sized(head.png), revision: head.revision } : null,
+      prelabel: pre ? { labels: await sized(pre.png), revision: pre.revision } : null,
     };
   }
 
