@@ -143,8 +143,9 @@ def prelabel_slices(
     from mlcore.active import bald_from_moments
 
     shapes = [(int(np.shape(img)[1]), int(np.shape(img)[2])) for img in images]
-    totals: list[Tensor | None] = [None] * len(images)  # sum over models of (K, H, W)
-    votes: list[list[Tensor]] = [[] for _ in images]  # per model group (M, H, W) uint8
+    groups = _by_shape(shapes)  # slices of one grid are post-processed as one batch
+    totals: list[Tensor | None] = [None] * len(groups)  # per group (N, K, H, W): sum over models
+    votes: list[list[np.ndarray]] = [[] for _ in groups]  # per group, per plan (N, M, H, W) uint8
     for plan, indices in plan_groups(models, plans, images, spacings):
         patch = (int(plan.patch_size[0]), int(plan.patch_size[1]))
         per_model = sliding_window_probs_per_model(
@@ -155,16 +156,23 @@ def prelabel_slices(
             batch_size=batch_size,
             channels_last=channels_last,
         )  # [model][image] (K, h, w) at the plan's spacing
-        for members in _by_shape([per_model[0][n].shape + shapes[n] for n in range(len(images))]):
-            shape = shapes[members[0]]
-            # (N, M, K, h, w): the slices of one shape at this plan, every model of the plan
-            stacked = torch.from_numpy(np.stack([np.stack([p[n] for p in per_model]) for n in members]))
-            native = probs_back(stacked.mean(dim=1), shape) * len(per_model)  # (N, K, H, W)
-            model_labels = labels_back(stacked.argmax(dim=2).to(torch.uint8), shape)  # (N, M, H, W)
-            for i, n in enumerate(members):
-                previous = totals[n]
-                totals[n] = native[i] if previous is None else previous + native[i]
-                votes[n].append(model_labels[i])
+        for g, members in enumerate(groups):
+            shape, count = shapes[members[0]], len(per_model)
+            plan_votes = np.empty((len(members), count, *shape), np.uint8)
+            # Slices of one grid have one grid at this plan too, but for rounding: sub-batches.
+            for sub in _by_shape([per_model[0][n].shape for n in members]):
+                # (n, M, K, h, w): these slices at the plan's spacing, every model of the plan
+                stacked = np.stack([np.stack([p[members[i]] for p in per_model]) for i in sub])
+                part = probs_back(torch.from_numpy(stacked.mean(axis=1)), shape).mul_(count)  # (n, K, H, W)
+                if len(sub) == len(members) and totals[g] is None:
+                    totals[g] = part
+                else:
+                    if totals[g] is None:
+                        totals[g] = torch.zeros((len(members), *part.shape[1:]))
+                    totals[g][sub] += part  # type: ignore[index]
+                argmax = torch.from_numpy(stacked.argmax(axis=2).astype(np.uint8))  # (n, M, h, w)
+                plan_votes[sub] = labels_back(argmax, shape).numpy()
+            votes[g].append(plan_votes)
     mc: list[list[np.ndarray]] = []
     for s in range(mc_samples):
         i = s % len(models)
@@ -174,9 +182,11 @@ def prelabel_slices(
             )
         )
     out: list[SlicePrediction | None] = [None] * len(images)
-    for members in _by_shape(shapes):
-        mean = (torch.stack([totals[n] for n in members]) / len(models)).numpy()  # type: ignore[misc]  # (N, K, H, W)
-        model_votes = np.stack([torch.cat(votes[n]).numpy() for n in members])  # (N, M, H, W)
+    for g, members in enumerate(groups):
+        total = totals[g]
+        assert total is not None
+        mean = total.div_(len(models)).numpy()  # (N, K, H, W)
+        model_votes = votes[g][0] if len(votes[g]) == 1 else np.concatenate(votes[g], axis=1)  # (N, M, H, W)
         labels, scores, features = slice_scores(mean, model_votes)
         for i, n in enumerate(members):
             bald = 0.0

@@ -70,7 +70,8 @@ def test_prelabels_and_scores_match_the_numpy_path_on_a_phantom():
     stats = zscore_stats(subject.t2)
     images = [zscore(s, *stats)[None] for s in subject.t2]
     images.append(images[0][:, :80, :90].copy())  # a slice of another shape in the same call
-    spacings = [(1.1, 1.1)] * 3 + [(0.9, 1.3)]
+    # slices 0-2 share a grid, but slice 2 has another spacing (another grid at the plan's spacing)
+    spacings = [(1.1, 1.1), (1.1, 1.1), (0.9, 0.9), (0.9, 1.3)]
     new = prelabel_slices(models, plans, images, spacings)
     old = numpy_prelabel(models, plans, images, spacings)
     for got, (mean, labels, scores, features) in zip(new, old, strict=True):
