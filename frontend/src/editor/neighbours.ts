@@ -15,6 +15,7 @@ export type MaskSource = "copy" | "interpolate";
 export class NeighbourActions {
   /** Interpolated proposals waiting for their slice to be accepted: slice id -> labels. */
   readonly proposals = new Map<number, { labels: Uint8Array; from: [number, number] }>();
+  private layer: MaskLayer | null = null;
 
   constructor(private readonly ed: Editor) {}
 
@@ -120,7 +121,10 @@ export class NeighbourActions {
     ui.proposalCanvas.hidden = ui.proposalCanvas2.hidden = !p;
     document.body.dataset.proposal = p ? "shown" : "";
     if (!p || !this.ed.maskLayer) return;
-    const layer = new MaskLayer(ui.proposalCanvas, this.ed.slice.width, this.ed.slice.height, ui.proposalCanvas2);
+    const { width, height } = this.ed.slice;
+    // One layer per slice size: resizing a canvas reallocates it.
+    if (this.layer?.width !== width || this.layer.height !== height) this.layer = new MaskLayer(ui.proposalCanvas, width, height, ui.proposalCanvas2);
+    const layer = this.layer;
     layer.lut = this.ed.maskLayer.lut;
     layer.hatch = true;
     layer.render(p.labels);
