@@ -1,6 +1,6 @@
 """Memory of SpineLab's processes (issue 17): what a web worker, a Celery worker and an import hold.
 
-    uv run python bench/bench_memory.py import [--shape 224,224,77]   # peak RSS of one NIfTI import
+    uv run python bench/bench_memory.py import [--shape 224,224,77]   # peak RSS of NIfTI, DICOM, PNG imports
     uv run python bench/bench_memory.py web                           # gunicorn worker after every page
     uv run python bench/bench_memory.py worker                        # Celery worker around a round
 
@@ -10,7 +10,11 @@ the code under test in fresh processes, so an earlier import never hides a later
 - import: a 3D int16 NIfTI of `--shape` with a label volume beside it (a MIDS tree) is imported with
   `import_path` in a fresh process; VmHWM is reset after Django and the import modules are loaded
   (/proc/self/clear_refs), so "peak" is the import's own high-water mark, compared with the volume's
-  array size. A bare `nibabel` load of the same file is measured the same way.
+  array size (a first tiny import in the same process loads the modules an import imports lazily, as
+  in a worker that has imported before). A bare `nibabel` load of the same file is measured the same way. The same int16 volume
+  as a DICOM series (one uncompressed single-frame MR file per plane) and as a folder of 16-bit PNGs
+  (one per plane, a uint8 .npy mask beside each: PNG imports are one slice per series) are imported
+  the same way.
 - web: gunicorn (1 sync worker, the production server) serves a seeded demo; a client logs in,
   visits every page and API list, launches a round; the worker's RSS (VmRSS of its pid) is read
   before and after, and whether it imported torch.
@@ -103,8 +107,58 @@ def write_tree(folder: Path, shape: tuple[int, int, int]) -> Path:
     return path
 
 
-def import_child(tree: str, bare: bool) -> None:
-    """In a fresh process: import the tree (or nibabel-load its image) and print memory as JSON."""
+def write_dicom(folder: Path, shape: tuple[int, int, int]) -> Path:
+    """The int16 volume of `write_tree` as sagittal single-frame MR files (explicit VR little endian),
+    one per plane of its last axis, 4 mm apart."""
+    import numpy as np
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    volume = np.random.default_rng(0).integers(0, 2000, size=shape, dtype=np.int16)
+    folder.mkdir(parents=True)
+    series, study = generate_uid(), generate_uid()
+    for k in range(shape[2]):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = pydicom.Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+        ds.SeriesInstanceUID, ds.StudyInstanceUID = series, study
+        ds.PatientID, ds.Modality, ds.SeriesDescription = "M01", "MR", "T2 SAG"
+        ds.InstanceNumber = k + 1
+        ds.ImageOrientationPatient = [0, 1, 0, 0, 0, -1]
+        ds.ImagePositionPatient = [4.0 * k, 0, 0]
+        ds.PixelSpacing = [0.8, 0.8]
+        ds.Rows, ds.Columns = shape[0], shape[1]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.PixelData = np.ascontiguousarray(volume[:, :, k]).tobytes()
+        ds.save_as(folder / f"im{k:04d}.dcm", enforce_file_format=True)
+    return folder
+
+
+def write_png(folder: Path, shape: tuple[int, int, int]) -> Path:
+    """The int16 volume's planes as 16-bit PNGs (images/N.png) with uint8 masks (masks/N.npy)."""
+    import numpy as np
+    from PIL import Image
+
+    volume = np.random.default_rng(0).integers(0, 2000, size=shape, dtype=np.int16)
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    for k in range(shape[2]):
+        Image.fromarray(volume[:, :, k].astype(np.uint16)).save(folder / "images" / f"{k}.png")
+        labels = np.zeros(shape[:2], np.uint8)
+        labels[shape[0] // 4 : shape[0] // 2, shape[1] // 4 : shape[1] // 2] = 1
+        np.save(folder / "masks" / f"{k}.npy", labels)
+    return folder
+
+
+def import_child(tree: str, what: str, warm_up: bool = True) -> None:
+    """In a fresh process: import the tree (or nibabel-load its image) and print memory as JSON.
+    what: "bare" (nibabel load), "mids", "dicom" or "png"."""
     django_setup()
     import nibabel as nib
     import numpy as np
@@ -115,20 +169,36 @@ def import_child(tree: str, bare: bool) -> None:
 
     call_command("migrate", verbosity=0)
     project = default_project()
-    image = next(Path(tree).rglob("*_T2w.nii.gz"))
+    # A first tiny import of the same kind loads what an import imports lazily (nibabel's and PIL's
+    # submodules, storage and ORM code: ~2.5 MB once per process), as in a worker that has imported
+    # before: the peak below is then what this volume costs.
+    if warm_up:
+        warm = Path(tempfile.mkdtemp(prefix="spinelab-bench-warm-")) / what
+        {"bare": write_tree, "mids": write_tree, "dicom": write_dicom, "png": write_png}[what](
+            warm, (8, 8, 2)
+        )
+        if what == "bare":
+            np.asanyarray(nib.load(str(next(warm.rglob("*_T2w.nii.gz")))).dataobj)
+        else:
+            import_path(warm, project, kind=what, label_map="identity" if what != "dicom" else None)
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM: the peak below is the work's own
     before = status_kb("VmRSS")
     start = time.perf_counter()
-    if bare:
-        array = np.asanyarray(nib.load(str(image)).dataobj)
+    if what == "bare":
+        array = np.asanyarray(nib.load(str(next(Path(tree).rglob("*_T2w.nii.gz")))).dataobj)
         nbytes = array.nbytes
         slices = array.shape[2]
     else:
-        report = import_path(tree, project, kind="mids", label_map="identity")
-        nbytes = int(np.prod(nib.load(str(image)).shape)) * 2
+        report = import_path(tree, project, kind=what, label_map="identity" if what != "dicom" else None)
+        nbytes = -1  # counted below, once the peak is read
         slices = report.slices
     seconds = time.perf_counter() - start
     peak = status_kb("VmHWM")
+    if nbytes < 0:
+        from annotator.models import Series
+
+        shapes = Series.objects.filter(pk__in=report.series_ids).values_list("shape", flat=True)
+        nbytes = sum(int(np.prod(shape)) * 2 for shape in shapes)  # every volume here is 16-bit
     print(
         json.dumps(
             {
@@ -145,18 +215,32 @@ def import_child(tree: str, bare: bool) -> None:
 def bench_import(args: argparse.Namespace, env: dict[str, str]) -> None:
     shape = tuple(int(v) for v in args.shape.split(","))
     with tempfile.TemporaryDirectory(prefix="spinelab-bench-import-") as tmp:
-        tree = Path(tmp) / "mids"
-        write_tree(tree, shape)  # type: ignore[arg-type]
-        print(f"volume {args.shape} int16 with a uint8 label volume; load average {os.getloadavg()[0]:.1f}")
+        trees = {
+            "mids": write_tree(Path(tmp) / "mids", shape) and Path(tmp) / "mids",  # type: ignore[arg-type]
+            "dicom": write_dicom(Path(tmp) / "dicom", shape),  # type: ignore[arg-type]
+            "png": write_png(Path(tmp) / "png", shape),  # type: ignore[arg-type]
+        }
+        trees["bare"] = trees["mids"]
+        print(
+            f"volume {args.shape} int16 (NIfTI with a uint8 label volume; DICOM single-frame files; "
+            f"PNG planes with uint8 .npy masks); {'cold' if args.cold else 'warm'}; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
         print(
             f"{'what':24} {'array MB':>9} {'RSS before':>11} {'peak':>8} {'peak - before':>14} {'ratio':>6} {'s':>6}"
         )
-        for bare in (True, False):
-            env["SPINELAB_VAR_DIR"] = str(Path(tmp) / ("var-bare" if bare else "var"))
-            r = fresh("import-child", str(tree), "1" if bare else "0", env=env)
+        labels = {
+            "bare": "nibabel load",
+            "mids": "import_path NIfTI",
+            "dicom": "import_path DICOM",
+            "png": "import_path PNG",
+        }
+        for what in args.readers.split(","):
+            env["SPINELAB_VAR_DIR"] = str(Path(tmp) / f"var-{what}")
+            r = fresh("import-child", str(trees[what]), what, "cold" if args.cold else "warm", env=env)
             extra = r["peak_mb"] - r["before_mb"]
             print(
-                f"{'nibabel load' if bare else 'import_path':24} {r['array_mb']:9.1f} {r['before_mb']:11.1f} "
+                f"{labels[what]:24} {r['array_mb']:9.1f} {r['before_mb']:11.1f} "
                 f"{r['peak_mb']:8.1f} {extra:14.1f} {extra / r['array_mb']:5.2f}x {r['seconds']:6.1f}"
             )
 
@@ -374,11 +458,13 @@ def main() -> None:
     parser.add_argument("mode", choices=["import", "web", "worker", "import-child"])
     parser.add_argument("rest", nargs="*")
     parser.add_argument("--shape", default="224,224,77")
+    parser.add_argument("--cold", action="store_true", help="import: no tiny import first (first use)")
+    parser.add_argument("--readers", default="bare,mids,dicom,png", help="import: which imports to measure")
     parser.add_argument("--steps", type=int, default=10, help="worker: steps per epoch of the round")
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     if args.mode == "import-child":
-        import_child(args.rest[0], args.rest[1] == "1")
+        import_child(args.rest[0], args.rest[1], args.rest[2] != "cold")
     elif args.mode == "import":
         bench_import(args, env)
     elif args.mode == "web":
