@@ -9,8 +9,11 @@ Variants, each over the same slices:
 - `forward fp32`: the ensemble's forward passes alone (every window through every model), plain
   fp32, contiguous, `torch.no_grad` (the issue's yardstick);
 - `forward`: the same passes as production runs them (channels_last, `torch.inference_mode`);
-- `prelabel`: `mlcore.inference.prelabel_slices` as the job calls it (resampling, windows, passes,
-  probabilities back on each slice's grid, labels, scores, features);
+- `prelabel`: `mlcore.prelabel.prelabel_slices` as the job calls it (resampling, windows, passes,
+  probabilities back on each slice's grid, labels, scores, features), batched post-processing
+  (torch `F.interpolate`, one numpy pass over the classes);
+- `prelabel numpy post`: the same passes with the post-processing issue 17's first version had
+  (scipy resampling per class and slice, numpy argmax / partition / entropy per slice);
 - `prelabel before`: the previous implementation (one `predict_slices` per model, contiguous, no_grad).
 
     uv run python bench/bench_prelabel.py --repeats 5
@@ -20,6 +23,7 @@ Not a test: the figures depend on the machine and its load; it prints both.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import sys
@@ -32,11 +36,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 from mlcore.active import disagreement, mean_entropy, mean_margin  # noqa: E402
-from mlcore.inference import SlicePrediction, _pooled, prelabel_slices  # noqa: E402
 from mlcore.models import build_model  # noqa: E402
 from mlcore.phantom import generate_subject  # noqa: E402
-from mlcore.predict import predict_slices, to_plan  # noqa: E402
-from mlcore.preprocess import Plan, zscore, zscore_stats  # noqa: E402
+from mlcore.predict import plan_groups, predict_slices, sliding_window_probs_per_model, to_plan  # noqa: E402
+from mlcore.prelabel import SlicePrediction, _pooled, prelabel_slices  # noqa: E402
+from mlcore.preprocess import (  # noqa: E402
+    Plan,
+    resample_probs_back,
+    resize_labels,
+    zscore,
+    zscore_stats,
+)
 
 CHUNK = 16  # slices per prelabel_slices call, as in prelabel_work
 
@@ -55,6 +65,35 @@ def prelabel_before(models, plans, images, spacings) -> list[SlicePrediction]:
             "entropy": float(mean_entropy(mean)[0]),
             "margin": float(mean_margin(mean)[0]),
             "disagreement": float(disagreement(stack.argmax(axis=1)[:, None])[0]),
+            "bald": 0.0,
+        }
+        out.append(SlicePrediction(mean[0].argmax(axis=0).astype(np.uint8), scores, _pooled(mean[0])))
+    return out
+
+
+def prelabel_numpy_post(models, plans, images, spacings, batch_size: int = 8) -> list[SlicePrediction]:
+    """Issue 17's first one-pass version: the same windows and passes, then per slice the ensemble
+    mean resampled back class by class with scipy and numpy argmax, partition and entropy."""
+    shapes = [np.shape(img)[1:] for img in images]
+    totals: list = [None] * len(images)
+    votes: list[list[np.ndarray]] = [[] for _ in images]
+    for plan, indices in plan_groups(models, plans, images, spacings):
+        patch = (int(plan.patch_size[0]), int(plan.patch_size[1]))
+        per_model = sliding_window_probs_per_model(
+            [models[i] for i in indices], to_plan(plan, images, spacings), patch, batch_size=batch_size
+        )
+        for n, shape in enumerate(shapes):
+            group = [probs[n] for probs in per_model]
+            native = resample_probs_back(np.mean(group, axis=0), shape) * len(group)
+            totals[n] = native if totals[n] is None else totals[n] + native
+            votes[n] += [resize_labels(g.argmax(axis=0).astype(np.uint8), shape) for g in group]
+    out = []
+    for n in range(len(images)):
+        mean = (totals[n] / len(models))[None]
+        scores = {
+            "entropy": float(mean_entropy(mean)[0]),
+            "margin": float(mean_margin(mean)[0]),
+            "disagreement": float(disagreement(np.stack(votes[n])[:, None])[0]),
             "bald": 0.0,
         }
         out.append(SlicePrediction(mean[0].argmax(axis=0).astype(np.uint8), scores, _pooled(mean[0])))
@@ -100,27 +139,37 @@ def main() -> None:
     spacings = [(1.1, 1.1)] * len(images)
     windows = np.stack(to_plan(plan, images, spacings))  # 256 px at 1.1 mm -> one 128 px window each
 
-    def chunked(fn: Callable[..., object]) -> Callable[[], None]:
+    # Contiguous and channels_last variants get their own copies of the models: converting shared
+    # weights back and forth would put a conversion (and oneDNN's re-planning) in some timings only.
+    contiguous = [copy.deepcopy(m) for m in models]
+    before_models = [copy.deepcopy(m) for m in models]
+
+    def chunked(fn: Callable[..., object], own: list[torch.nn.Module]) -> Callable[[], None]:
         def run() -> None:
             for start in range(0, len(images), CHUNK):
-                fn(models, plans, images[start : start + CHUNK], spacings[start : start + CHUNK])
+                fn(own, plans, images[start : start + CHUNK], spacings[start : start + CHUNK])
 
         return run
 
     variants: dict[str, Callable[[], None]] = {
-        "forward fp32": lambda: forward_only(models, windows, args.batch, fast=False),
+        "forward fp32": lambda: forward_only(contiguous, windows, args.batch, fast=False),
         "forward": lambda: forward_only(models, windows, args.batch, fast=True),
-        "prelabel": chunked(lambda m, p, i, s: prelabel_slices(m, p, i, s, batch_size=args.batch)),
-        "prelabel before": chunked(prelabel_before),
+        "prelabel": chunked(lambda m, p, i, s: prelabel_slices(m, p, i, s, batch_size=args.batch), models),
+        "prelabel numpy post": chunked(
+            lambda m, p, i, s: prelabel_numpy_post(m, p, i, s, args.batch), models
+        ),
+        "prelabel before": chunked(prelabel_before, before_models),
     }
     for run in variants.values():  # warm-up: first-call allocations, weight format conversions
         run()
-    times: dict[str, list[float]] = {name: [] for name in variants}
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.repeats):
         for name, run in variants.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run()
-            times[name].append(time.perf_counter() - start)
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
     load = os.getloadavg()
     print(
         f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs; load average "
@@ -128,21 +177,29 @@ def main() -> None:
     )
     print(
         f"{len(images)} slices of 256x256 at 1.1 mm -> 128 px, 2 x UD (filters {args.filters}), "
-        f"{args.repeats} interleaved repeats; median ms/slice (min..max)"
+        f"{args.repeats} interleaved repeats; median ms/slice (min..max), wall and this process's CPU time"
     )
-    median = {name: statistics.median(t) * 1000 / len(images) for name, t in times.items()}
-    for name, t in times.items():
-        low, high = min(t) * 1000 / len(images), max(t) * 1000 / len(images)
-        print(f"  {name:16} {median[name]:8.1f}  ({low:.1f}..{high:.1f})")
-    per_repeat = [p / f for p, f in zip(times["prelabel"], times["forward"], strict=True)]
-    print(
-        f"prelabel / its forward passes: {median['prelabel'] / median['forward']:.2f}x "
-        f"(per repeat {min(per_repeat):.2f}..{max(per_repeat):.2f}; target <= 1.2)"
-    )
-    print(
-        f"prelabel / forward fp32 (no_grad, contiguous): {median['prelabel'] / median['forward fp32']:.2f}x"
-    )
-    print(f"prelabel before / prelabel: {median['prelabel before'] / median['prelabel']:.2f}x")
+    n = len(images)
+    for name in variants:
+        w, c = wall[name], cpu[name]
+        print(
+            f"  {name:20} wall {statistics.median(w) * 1000 / n:7.1f} ({min(w) * 1000 / n:.1f}..{max(w) * 1000 / n:.1f})"
+            f"   cpu {statistics.median(c) * 1000 / n:7.1f} ({min(c) * 1000 / n:.1f}..{max(c) * 1000 / n:.1f})"
+        )
+
+    def ratio(a: str, b: str, clock: dict[str, list[float]]) -> str:
+        """Median over repeats of a / b (each repeat's pair ran back to back), with the range."""
+        per_repeat = [x / y for x, y in zip(clock[a], clock[b], strict=True)]
+        return f"{statistics.median(per_repeat):.2f}x ({min(per_repeat):.2f}..{max(per_repeat):.2f})"
+
+    for a, b in [
+        ("prelabel", "forward"),
+        ("prelabel numpy post", "forward"),
+        ("prelabel", "forward fp32"),
+        ("prelabel before", "prelabel"),
+    ]:
+        print(f"{a} / {b}: wall {ratio(a, b, wall)}, cpu {ratio(a, b, cpu)}")
+    print("target: prelabel / forward <= 1.2x")
 
 
 if __name__ == "__main__":
