@@ -12,7 +12,7 @@ const pin: Pin = { id: 7, x: 5, y: 2, text: "here", resolved: false, resolved_at
 describe("pin ticks", () => {
   it("posts the tick and returns the pin as stored", async () => {
     const calls: [string, RequestInit][] = [];
-    const ticks = new PinTicks("/api", "tok", memory(), async (url, init) => {
+    const ticks = new PinTicks("/api", "tok", 3, memory(), async (url, init) => {
       calls.push([String(url), init!]);
       return json(200, { ...pin, resolved: true, resolved_by: "alice", resolved_at: "2026-11-30T12:00:00+00:00" });
     });
@@ -26,7 +26,7 @@ describe("pin ticks", () => {
   it("keeps a tick the network lost, shows it and sends it on the next flush", async () => {
     const store = memory();
     let up = false;
-    const ticks = new PinTicks("/api", "tok", store, async () => {
+    const ticks = new PinTicks("/api", "tok", 3, store, async () => {
       if (!up) throw new TypeError("Failed to fetch");
       return json(200, { ...pin, resolved: true, resolved_by: "alice" });
     });
@@ -42,8 +42,20 @@ describe("pin ticks", () => {
     expect(ticks.pending()).toEqual({});
   });
 
+  it("keeps the ticks of each user apart", async () => {
+    const store = memory();
+    const offline = new PinTicks("/api", "tok", 3, store, async () => { throw new TypeError("Failed to fetch"); });
+    await offline.set(pin, true).catch(() => undefined);
+    let sent = 0;
+    const other = new PinTicks("/api", "tok", 4, store, async () => (sent++, json(200, pin)));
+    expect(other.pending()).toEqual({});
+    await other.flush([pin]);
+    expect(sent).toBe(0);
+    expect(offline.pending()).toEqual({ 7: true });
+  });
+
   it("does not keep a refused tick", async () => {
-    const ticks = new PinTicks("/api", "tok", memory(), async () => json(403, { detail: "only the annotator assigned" }));
+    const ticks = new PinTicks("/api", "tok", 3, memory(), async () => json(403, { detail: "only the annotator assigned" }));
     const refused = await ticks.set(pin, true).catch((e) => e);
     expect(refused.kept).toBe(false);
     expect(refused.message).toBe("only the annotator assigned");

@@ -71,7 +71,7 @@ export class Editor implements ToolContext {
 
   constructor(readonly ui: Ui, readonly config: EditorConfig) {
     this.api = new Api(config.apiBase, config.csrfToken);
-    this.ticks = new PinTicks(config.apiBase, config.csrfToken);
+    this.ticks = new PinTicks(config.apiBase, config.csrfToken, document.getElementById("editor")?.dataset.user ?? "");
     this.store = new SliceStore(this.api);
     this.strip = new SliceStrip(ui.el("slice-strip"), (id) => void this.nav.open(id, "push"));
     this.cursorCtx = ui.cursorCanvas.getContext("2d")!;

@@ -17,7 +17,7 @@ const pins: Pin[] = [];
 const layers: Record<string, HTMLImageElement> = {};
 const PANELS: Record<string, string> = { "review-head": "head", "review-prelabel": "prelabel", "review-diff": "diff" };
 let zoom = Number($<HTMLInputElement>("review-zoom")?.value || 2);
-const ticks = new PinTicks(config.apiBase, config.csrfToken);
+const ticks = new PinTicks(config.apiBase, config.csrfToken, $("review-root")?.dataset.user ?? "");
 
 function loadImage(name: string, url: string): Promise<void> {
   return new Promise((resolve) => {

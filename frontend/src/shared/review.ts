@@ -99,18 +99,23 @@ export class TickError extends Error {
  */
 export class PinTicks {
   static readonly KEY = "spinelab:pin-ticks";
+  /** Kept per signed-in user: another user of this browser never sends them under their own name. */
+  private readonly key: string;
 
   constructor(
     private readonly apiBase: string,
     private readonly csrfToken: string,
+    user: string | number = "",
     private readonly store: KeyValue | null = browserStore(),
     private readonly send: typeof fetch = (...args) => fetch(...args),
-  ) {}
+  ) {
+    this.key = `${PinTicks.KEY}:${user}`;
+  }
 
   /** Pin id -> the tick waiting to be stored. */
   pending(): Record<string, boolean> {
     try {
-      const raw = JSON.parse(this.store?.getItem(PinTicks.KEY) ?? "{}") as unknown;
+      const raw = JSON.parse(this.store?.getItem(this.key) ?? "{}") as unknown;
       return raw && typeof raw === "object" ? (raw as Record<string, boolean>) : {};
     } catch {
       return {};
@@ -122,7 +127,7 @@ export class PinTicks {
     if (resolved === null) delete all[pinId];
     else all[pinId] = resolved;
     try {
-      this.store?.setItem(PinTicks.KEY, JSON.stringify(all));
+      this.store?.setItem(this.key, JSON.stringify(all));
     } catch {
       // storage full or disabled: the tick lasts as long as the page
     }
