@@ -81,11 +81,11 @@ def my_queue(user: User) -> list[Slice]:
 def overview(request: HttpRequest, user: Viewer) -> dict[str, Any]:
     """One page of series (subject label, id order) of the projects the user sees fully, each with
     its slice counts by state and its slices as chips. Filters: ?project=<id>, ?subject=<label part>."""
-    series_qs = (
-        Series.objects.filter(session__subject__project__in=access.staff_projects(user))
-        .select_related("session__subject")
-        .order_by("session__subject__label", "id")
-    )
+    series_qs = Series.objects.select_related("session__subject").order_by("session__subject__label", "id")
+    if not access.sees_all_projects(user):
+        # Only for a partly visible site: the filter joins every series up to its project, in the
+        # count too.
+        series_qs = series_qs.filter(session__subject__project__in=access.staff_projects(user))
     project_id = as_db_id(request.GET.get("project"))
     if project_id is not None:
         series_qs = series_qs.filter(session__subject__project_id=project_id)
