@@ -122,7 +122,11 @@ class Slice(models.Model):
     class Meta:
         ordering = ["series", "index"]
         constraints = [models.UniqueConstraint(fields=["series", "index"], name="unique_slice_index")]
-        indexes = [models.Index(fields=["state", "head_at", "id"], name="slice_state_head_at")]
+        indexes = [
+            models.Index(fields=["state", "head_at", "id"], name="slice_state_head_at"),
+            # `?state=` lists in their default order (series, index) read in index order, no sort.
+            models.Index(fields=["state", "series", "index"], name="slice_state_series_index"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.series} slice {self.index}"

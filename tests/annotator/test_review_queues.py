@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotator.models import Assignment, MaskRevision
+from annotator.models import Assignment, MaskRevision, Slice
 from annotator.rounds.training_set import accepted_training_set
 from annotator.services.access import can_view_main_mask
 from tests.annotator.test_review_support import submitted_slice
@@ -26,9 +26,9 @@ def test_review_queue_lists_submitted_slices_oldest_first_with_filters(
     old = submitted_slice(make_slices, users, author="alice", subject="S01")
     new = submitted_slice(make_slices, users, author="bob", subject="S02")
     make_slices(1, subject="S03")  # never submitted
-    MaskRevision.objects.filter(pk=old.head_revision_id).update(
-        created_at=timezone.now() - timedelta(hours=5)
-    )
+    five_hours_ago = timezone.now() - timedelta(hours=5)
+    MaskRevision.objects.filter(pk=old.head_revision_id).update(created_at=five_hours_ago)
+    Slice.objects.filter(pk=old.pk).update(head_at=five_hours_ago)  # the head's time, as saving keeps it
     sam = client_for("sam")
     assert ids(sam.get("/api/review/queue/")) == [old.pk, new.pk]
     assert ids(sam.get("/api/review/queue/?annotator=bob")) == [new.pk]
