@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.parsers import JSONParser
@@ -19,11 +17,7 @@ from rest_framework.response import Response
 
 from annotator.api.review_serializers import PinSerializer
 from annotator.api.views.common import validated
-from annotator.errors import NotFound
-from annotator.models import MaskRevision, ReviewComment
-from annotator.services import access
-from annotator.services.ids import as_db_id
-from annotator.users import Viewer
+from annotator.services.review import do_set_pin_resolved, pin_for_tick
 
 
 class ResolveInput(serializers.Serializer):
@@ -35,48 +29,6 @@ class ResolveInput(serializers.Serializer):
         if value is not None and not isinstance(value, bool):
             raise serializers.ValidationError({"resolved": [f"must be true or false, got {value!r}"]})
         return super().to_internal_value(data)
-
-
-def pin_for_tick(user: Viewer, pin_id: int) -> ReviewComment:
-    """The pin when `user` may tick it: 404 when its slice is out of the user's sight, 403 when the
-    user sees it but neither holds the slice's main assignment nor is staff of its project."""
-    # A number beyond the database's ids would overflow its driver: no such pin.
-    pin = (
-        ReviewComment.objects.filter(pk=pin_id).select_related("decision").first()
-        if as_db_id(pin_id)
-        else None
-    )
-    if pin is None:
-        raise NotFound(f"pin {pin_id} does not exist")
-    try:
-        slice_ = access.slice_in_reach(user, pin.decision.slice_id)
-    except NotFound:
-        raise NotFound(f"pin {pin_id} does not exist") from None
-    if not access.can_view_main_mask(user, slice_):
-        raise NotFound(f"pin {pin_id} does not exist")
-    # can_edit_slice on the main track: supervisors/admins of the project, or the main assignee.
-    allowed = access.is_staff_in(user, slice_.project) or access.can_edit_slice(
-        user, slice_, MaskRevision.Track.MAIN
-    )
-    access.require(
-        allowed,
-        "only the annotator assigned to this slice and the project's staff may tick its review pins",
-    )
-    return pin
-
-
-def do_set_pin_resolved(pin: ReviewComment, *, by: Viewer, resolved: bool) -> ReviewComment:
-    """Tick (or clear) the pin in one transaction; ticking an already ticked pin keeps who and when."""
-    with transaction.atomic():
-        locked = ReviewComment.objects.select_for_update().get(pk=pin.pk)
-        if resolved and locked.resolved_at is None:
-            locked.resolved_at = timezone.now()
-            locked.resolved_by_id = by.pk
-        elif not resolved:
-            locked.resolved_at = None
-            locked.resolved_by = None
-        locked.save(update_fields=["resolved_at", "resolved_by"])
-    return ReviewComment.objects.select_related("resolved_by").get(pk=pin.pk)
 
 
 class PinResolveView(generics.GenericAPIView):

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from annotator.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
@@ -27,7 +27,7 @@ from annotator.models import (
 from annotator.services import access, workflow
 from annotator.services.ids import as_db_id
 from annotator.services.masks import model_ancestor, revision_labels
-from annotator.users import User
+from annotator.users import User, Viewer
 
 MAX_PINS = 50
 MAX_TEXT = 5000
@@ -155,8 +155,58 @@ def do_review(
     return record
 
 
+def _pins() -> Prefetch[str, QuerySet[ReviewComment], str]:
+    """A decision's pins with who ticked them (one query for all of them)."""
+    return Prefetch("pins", queryset=ReviewComment.objects.select_related("resolved_by"))
+
+
 def decisions_of(slice_: Slice) -> QuerySet[ReviewDecision]:
-    return ReviewDecision.objects.filter(slice=slice_).select_related("reviewer").prefetch_related("pins")
+    return ReviewDecision.objects.filter(slice=slice_).select_related("reviewer").prefetch_related(_pins())
+
+
+# ---- the annotator's "resolved" tick on a pin (issue 13) ------------------------------------------
+
+
+def pin_for_tick(user: Viewer, pin_id: int) -> ReviewComment:
+    """The pin when `user` may tick it: 404 when its slice is out of the user's sight, 403 when the
+    user sees it but neither holds the slice's main assignment nor is staff of its project."""
+    # A number beyond the database's ids would overflow its driver: no such pin.
+    pin = (
+        ReviewComment.objects.filter(pk=pin_id).select_related("decision").first()
+        if as_db_id(pin_id)
+        else None
+    )
+    if pin is None:
+        raise NotFound(f"pin {pin_id} does not exist")
+    try:
+        slice_ = access.slice_in_reach(user, pin.decision.slice_id)
+    except NotFound:
+        raise NotFound(f"pin {pin_id} does not exist") from None
+    if not access.can_view_main_mask(user, slice_):
+        raise NotFound(f"pin {pin_id} does not exist")
+    # can_edit_slice on the main track: supervisors/admins of the project, or the main assignee.
+    allowed = access.is_staff_in(user, slice_.project) or access.can_edit_slice(
+        user, slice_, MaskRevision.Track.MAIN
+    )
+    access.require(
+        allowed,
+        "only the annotator assigned to this slice and the project's staff may tick its review pins",
+    )
+    return pin
+
+
+def do_set_pin_resolved(pin: ReviewComment, *, by: Viewer, resolved: bool) -> ReviewComment:
+    """Tick (or clear) the pin in one transaction; ticking an already ticked pin keeps who and when."""
+    with transaction.atomic():
+        locked = ReviewComment.objects.select_for_update().get(pk=pin.pk)
+        if resolved and locked.resolved_at is None:
+            locked.resolved_at = timezone.now()
+            locked.resolved_by_id = by.pk
+        elif not resolved:
+            locked.resolved_at = None
+            locked.resolved_by = None
+        locked.save(update_fields=["resolved_at", "resolved_by"])
+    return ReviewComment.objects.select_related("resolved_by").get(pk=pin.pk)
 
 
 def _user_filter(value: str) -> Q:
@@ -249,7 +299,7 @@ def queue_rows(assignments: Any) -> list[QueueRow]:
         rejections = (
             ReviewDecision.objects.filter(slice_id__in=rejected_ids, decision=ReviewDecision.Decision.REJECT)
             .select_related("reviewer")
-            .prefetch_related("pins")
+            .prefetch_related(_pins())
         )
         for decision in rejections:
             latest.setdefault(decision.slice_id, decision)
