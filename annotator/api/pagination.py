@@ -54,7 +54,8 @@ class CappedCountPagination(Pagination):
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
         page_size = self.get_page_size(request)
         raw = request.query_params.get(self.page_query_param) or "1"
-        number = int(raw) if raw.isdigit() and len(raw) < 19 else 1  # anything else: DRF's checks
+        # ASCII digits only ("²".isdigit() is true); anything else is left to DRF's checks.
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 1
         # Up to the end of the requested page and COUNT_CAP rows beyond it, so `next` is right.
         reach = max(number, 1) * page_size + self.count_cap if page_size else 0
         self.django_paginator_class = lambda items, per_page: ReachPaginator(  # type: ignore[assignment]

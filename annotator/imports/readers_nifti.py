@@ -70,7 +70,11 @@ def label_table_of(sidecar: dict[str, Any]) -> dict[int, str]:
     if isinstance(table, list):
         return {i: str(name) for i, name in enumerate(table)}
     if isinstance(table, dict):
-        return {int(k): str(v) for k, v in table.items() if str(k).lstrip("-").isdigit()}
+        return {
+            int(k): str(v)
+            for k, v in table.items()
+            if str(k).lstrip("-").isascii() and str(k).lstrip("-").isdigit()
+        }
     return {}
 
 

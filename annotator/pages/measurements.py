@@ -80,7 +80,7 @@ def series_report_page(request: HttpRequest, series_id: int) -> HttpResponse:
     try:
         which = measurements.parse_which(request.GET.get("revision"))
         raw_slice = request.GET.get("slice") or None
-        if raw_slice is not None and not raw_slice.isdigit():
+        if raw_slice is not None and not (raw_slice.isascii() and raw_slice.isdigit()):
             raise InvalidInput(f"slice must be a slice id, got {raw_slice!r}")
         lowest = measurements.parse_lowest(request.GET.get("lowest"))
         report = measurements.series_report(

@@ -238,7 +238,7 @@ def parse_optional_number(raw: str | None, name: str, kind: type, maximum: float
 def read_body(request: Request) -> bytes:
     """The raw request body, refusing oversize bodies before reading them."""
     declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > MAX_MASK_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_MASK_BYTES:
         raise PayloadTooLarge(f"the mask body is {declared} bytes; the limit is {MAX_MASK_BYTES} bytes")
     body = request._request.body  # raw bytes; DRF's parsers are not involved
     if len(body) > MAX_MASK_BYTES:
