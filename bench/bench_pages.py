@@ -201,6 +201,8 @@ def seed(n: int) -> dict[str, Any]:
         ),
         batch_size=5000,
     )
+    # bulk_create skips Assignment.save: the stored queue order is filled the way bulk writers do.
+    Assignment.objects.all().refresh_queue_keys()
     decided = [sid for sid in labelled if slices[sid].state in (SliceState.ACCEPTED, SliceState.REJECTED)]
     ReviewDecision.objects.bulk_create(
         (

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from annotator.models.schema import Project
+from annotator.models.workflow import Assignment, queue_priority, queue_rank
 
 
 class Subject(models.Model):
@@ -130,6 +133,23 @@ class Slice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series} slice {self.index}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saves, and keeps the stored queue keys of the slice's active assignments current when its
+        state or rank is written (workflow.transition, the admin, a reopen); bulk `update()`s of state
+        or rank call `Assignment.objects.refresh_queue_keys()` themselves (rounds/ranking.py)."""
+        fields = kwargs.get("update_fields")
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            return  # no assignment can exist yet
+        held = Assignment.objects.filter(slice=self, active=True)
+        if fields is None or "state" in fields:
+            held.filter(purpose=Assignment.Purpose.MAIN).update(
+                queue_priority=queue_priority(Assignment.Purpose.MAIN, self.state, False)
+            )
+        if fields is None or "rank" in fields:
+            held.update(queue_rank=queue_rank(self.rank))
 
     @property
     def project(self) -> Project:

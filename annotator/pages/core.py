@@ -12,25 +12,18 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from annotator.imports.labelmap import builtin_label_maps
 from annotator.models import Series, Slice, SliceState
-from annotator.services import access
+from annotator.services import access, review
 from annotator.services.ids import as_db_id
 from annotator.users import User, Viewer
 
 STATE_ORDER = [s.value for s in SliceState]
-# The queue shows the work that needs the annotator first.
-QUEUE_PRIORITY = {
-    SliceState.REJECTED: 0,
-    SliceState.IN_PROGRESS: 1,
-    SliceState.PRELABELLED: 2,
-    SliceState.UNLABELLED: 3,
-}
 DONE_STATES = (SliceState.SUBMITTED, SliceState.ACCEPTED)
 QUEUE_LENGTH = 50
 SERIES_PER_PAGE = 25
@@ -58,24 +51,12 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 def my_queue(user: User) -> list[Slice]:
-    """My open work, the most urgent first (rejected, in progress, pre-labelled, unlabelled).
-
-    Ids first, then the page's rows: the sort then carries narrow rows (state, rank, id) for every
-    slice the annotator holds instead of whole slices with their series, session and subject."""
-    priority = Case(
-        *[When(state=s, then=Value(p)) for s, p in QUEUE_PRIORITY.items()],
-        default=Value(9),
-        output_field=IntegerField(),
-    )
-    ids = list(
-        Slice.objects.filter(pk__in=access.held_assignments(user).values("slice_id"))
-        .exclude(state__in=DONE_STATES)
-        .annotate(priority=priority)
-        .order_by("priority", "rank", "id")
-        .values_list("id", flat=True)[:QUEUE_LENGTH]
-    )
-    rows = Slice.objects.select_related("series__session__subject").in_bulk(ids)
-    return [rows[i] for i in ids if i in rows]
+    """My open work, the most urgent first: the first QUEUE_LENGTH rows of the API's my-queue (one
+    rule, services/review.my_queue, read in its index order), one row per slice."""
+    seen: dict[int, Slice] = {}
+    for assignment in review.my_queue(user)[:QUEUE_LENGTH]:
+        seen.setdefault(assignment.slice_id, assignment.slice)
+    return list(seen.values())
 
 
 def overview(request: HttpRequest, user: Viewer) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.errors import InvalidInput
-from annotator.models import Job, ModelVersion, Slice, SliceState, TrainingRound
+from annotator.models import Assignment, Job, ModelVersion, Slice, SliceState, TrainingRound
 from annotator.rounds import checkpoints, lifecycle
 from annotator.rounds.data import ImageLoader, has_channels, slice_spacing
 from annotator.services import jobs
@@ -47,6 +47,10 @@ def write_ranks(ranked_ids: list[int], scores: dict[int, float], project_id: int
         ).update(rank=None, rank_score=None)
         for position, slice_id in enumerate(ranked_ids, start=1):
             Slice.objects.filter(pk=slice_id).update(rank=position, rank_score=scores.get(slice_id))
+        # The annotators' stored queue order follows the new ranks (one UPDATE for the project).
+        Assignment.objects.filter(
+            active=True, slice__series__session__subject__project=project_id
+        ).refresh_queue_ranks()
 
 
 def prelabel_work(job: Job) -> dict[str, Any]:

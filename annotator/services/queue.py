@@ -1,7 +1,7 @@
 """The annotator's work queue: which slice comes next, and claiming it without races.
 
-Order: my rejected slices, then my other open assignments, then unassigned unlabelled/pre-labelled
-slices by active-learning `rank` (nulls last) then id. A claim is an Assignment row; the partial
+Order: my open main assignments in their stored queue order (rejected, in progress, pre-labelled,
+unlabelled; then rank), then unassigned unlabelled/pre-labelled slices by active-learning `rank` (nulls last) then id. A claim is an Assignment row; the partial
 unique constraint "one active main assignment per slice" makes a double claim impossible, so two
 annotators asking at the same moment always get different slices.
 """
@@ -15,25 +15,16 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotator.models import Assignment, Slice, SliceState
+from annotator.models.workflow import QUEUE_CLOSED
 from annotator.services import access, roles
 from annotator.users import User, Viewer
 
-OPEN_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED, SliceState.IN_PROGRESS)
 CLAIMABLE_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED)
 MAX_CLAIM_ATTEMPTS = 20
 
 
 def by_rank(qs: QuerySet[Slice]) -> QuerySet[Slice]:
     return qs.order_by(F("rank").asc(nulls_last=True), "id")
-
-
-def my_slices(user: User, project_id: int | None = None) -> QuerySet[Slice]:
-    qs = Slice.objects.filter(
-        assignments__annotator=user, assignments__active=True, assignments__purpose=Assignment.Purpose.MAIN
-    )
-    if project_id is not None:
-        qs = qs.filter(series__session__subject__project_id=project_id)
-    return qs
 
 
 def unassigned_slices(project_id: int | None = None) -> QuerySet[Slice]:
@@ -51,13 +42,23 @@ def annotated_projects(user: Viewer) -> QuerySet[Any]:
 
 
 def next_slice(user: User, project_id: int | None = None) -> Slice | None:
-    """The slice `user` should open next, claiming an unassigned one if needed; None when none is left."""
-    mine = my_slices(user, project_id).filter(series__session__subject__project__in=annotated_projects(user))
-    for states in ((SliceState.REJECTED,), OPEN_STATES):
-        found = by_rank(mine.filter(state__in=states)).first()
-        if found is not None:
-            mark_opened(found, user)
-            return found
+    """The slice `user` should open next, claiming an unassigned one if needed; None when none is left.
+
+    Own main work first, in the stored queue order that "My slices" shows (models/workflow.py:
+    rejected, in progress, pre-labelled, unlabelled; then rank), read in index order."""
+    mine = Assignment.objects.filter(
+        annotator=user,
+        active=True,
+        purpose=Assignment.Purpose.MAIN,
+        queue_priority__lt=QUEUE_CLOSED,
+        slice__series__session__subject__project__in=annotated_projects(user),
+    )
+    if project_id is not None:
+        mine = mine.filter(slice__series__session__subject__project_id=project_id)
+    first = mine.select_related("slice").order_by("queue_priority", "queue_rank", "slice_id").first()
+    if first is not None:
+        mark_opened(first.slice, user)
+        return first.slice
     return claim_unassigned(user, project_id)
 
 

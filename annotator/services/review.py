@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from annotator.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
@@ -24,6 +24,7 @@ from annotator.models import (
     Slice,
     SliceState,
 )
+from annotator.models.workflow import QUEUE_CLOSED
 from annotator.services import access, workflow
 from annotator.services.ids import as_db_id
 from annotator.services.masks import model_ancestor, revision_labels
@@ -268,19 +269,16 @@ class QueueRow:
 
 
 def my_queue(user: User) -> QuerySet[Assignment]:
-    """The user's active assignments in projects where they still hold a role: rejected slices first,
-    then the others by rank, then slice id; accepted/submitted main work is not listed (nothing left
-    to do). Ordered in the database, so a page of it costs the same whatever the queue's length."""
-    rejected_first = Case(When(slice__state=SliceState.REJECTED, then=Value(0)), default=Value(1))
+    """The user's open assignments in projects where they still hold a role, in their stored queue
+    order (models/workflow.py: rejected main work first, then in progress and open double / gold
+    tasks, pre-labelled, unlabelled; then rank, slice id). Submitted or accepted main work is not
+    listed (nothing left to do). Read in the `assignment_queue_order` index order, so a page of it
+    costs the same whatever the number of slices the user ever held."""
     return (
         access.held_assignments(user)
+        .filter(queue_priority__lt=QUEUE_CLOSED)
         .select_related("slice__series__session__subject")
-        .exclude(
-            purpose=Assignment.Purpose.MAIN, slice__state__in=[SliceState.SUBMITTED, SliceState.ACCEPTED]
-        )
-        .exclude(purpose__in=[Assignment.Purpose.DOUBLE, Assignment.Purpose.GOLD], completed_at__isnull=False)
-        .annotate(rejected_first=rejected_first)
-        .order_by("rejected_first", F("slice__rank").asc(nulls_last=True), "slice_id", "id")
+        .order_by("queue_priority", "queue_rank", "slice_id", "id")
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from annotator.models import Assignment, Slice, SliceState
+from annotator.models import Assignment, SliceState
+from tests.annotator.slice_support import set_slice
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +37,7 @@ def test_an_annotator_sees_her_queue_with_rejected_work_first_and_the_next_butto
     open_one, rejected, others = make_slices(3)
     for slice_ in (open_one, rejected):
         Assignment.objects.create(slice=slice_, annotator=users["alice"])
-    Slice.objects.filter(pk=rejected.pk).update(state=SliceState.REJECTED)
+    set_slice(rejected.pk, state=SliceState.REJECTED)
     page = browser(users["alice"]).get("/").content.decode()
     assert 'id="next-slice"' in page and 'id="overview"' not in page and 'id="import-form"' not in page
     assert page.index(f'data-slice="{rejected.pk}"') < page.index(f'data-slice="{open_one.pk}"')
@@ -46,7 +47,7 @@ def test_an_annotator_sees_her_queue_with_rejected_work_first_and_the_next_butto
 
 def test_a_supervisor_sees_every_series_with_counts_by_state_and_the_import_form(make_slices, users):
     slices = make_slices(3)
-    Slice.objects.filter(pk=slices[0].pk).update(state=SliceState.SUBMITTED)
+    set_slice(slices[0].pk, state=SliceState.SUBMITTED)
     page = browser(users["sam"]).get("/").content.decode()
     assert f'data-series="{slices[0].series_id}"' in page and 'id="import-form"' in page
     assert 'id="next-slice"' not in page

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from annotator.models import Assignment, Job, Slice, SliceState
+from annotator.models import Assignment, Job, SliceState
+from tests.annotator.slice_support import set_slice
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +37,7 @@ def test_next_slice_never_hands_the_same_slice_to_two_annotators(make_slices, cl
             if slice_id is not None:
                 got[name].add(slice_id)
                 # Submit-like: mark it done so the next call moves on to a fresh slice.
-                Slice.objects.filter(pk=slice_id).update(state=SliceState.SUBMITTED)
+                set_slice(slice_id, state=SliceState.SUBMITTED)
     assert not got["alice"] & got["bob"]
     assert len(got["alice"] | got["bob"]) == 5
     assert claim(alice) is None and claim(bob) is None
@@ -44,13 +45,13 @@ def test_next_slice_never_hands_the_same_slice_to_two_annotators(make_slices, cl
 
 def test_next_slice_follows_rank_nulls_last_then_id(make_slices, client_for):
     a, b, c = make_slices(3)
-    Slice.objects.filter(pk=c.pk).update(rank=1)
-    Slice.objects.filter(pk=b.pk).update(rank=2)
+    set_slice(c.pk, rank=1)
+    set_slice(b.pk, rank=2)
     alice = client_for("alice")
     order = []
     for _ in range(3):
         order.append(claim(alice))
-        Slice.objects.filter(pk=order[-1]).update(state=SliceState.SUBMITTED)
+        set_slice(order[-1], state=SliceState.SUBMITTED)
     assert order == [c.pk, b.pk, a.pk]
 
 
@@ -58,10 +59,10 @@ def test_next_slice_returns_my_rejected_work_first_then_my_open_work(make_slices
     open_one, rejected, free = make_slices(3)
     for slice_ in (open_one, rejected):
         Assignment.objects.create(slice=slice_, annotator=users["alice"])
-    Slice.objects.filter(pk=rejected.pk).update(state=SliceState.REJECTED)
+    set_slice(rejected.pk, state=SliceState.REJECTED)
     alice = client_for("alice")
     assert claim(alice) == rejected.pk
-    Slice.objects.filter(pk=rejected.pk).update(state=SliceState.SUBMITTED)
+    set_slice(rejected.pk, state=SliceState.SUBMITTED)
     assert claim(alice) == open_one.pk
     assert claim(alice) == open_one.pk  # still open: the same slice again, no new claim
     assert not Assignment.objects.filter(slice=free).exists()
@@ -122,7 +123,7 @@ def test_slice_detail_links_neighbours_and_shows_my_assignment(make_slices, clie
 def test_slice_list_filters_by_state_subject_and_orders_by_rank(make_slices, client_for):
     first = make_slices(2, subject="S01")
     second = make_slices(2, subject="S02")
-    Slice.objects.filter(pk=second[1].pk).update(state=SliceState.SUBMITTED, rank=0)
+    set_slice(second[1].pk, state=SliceState.SUBMITTED, rank=0)
     sam = client_for("sam")
     assert sam.get("/api/slices/?state=submitted").json()["count"] == 1
     subject = first[0].series.session.subject_id

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from annotator.pages import exports as exports_page
 from annotator.pages import rounds as rounds_page
 from annotator.services.projects import create_project
 from annotator.services.review import review_queue
+from tests.annotator.slice_support import query_plan
 from tests.annotator.test_review_support import submitted_slice
 
 pytestmark = pytest.mark.django_db
@@ -50,24 +51,11 @@ def test_the_review_queue_is_ordered_and_filtered_by_the_heads_stored_time(users
     assert sam.get("/api/review/queue/").json()["count"] == 2
 
 
-def _plan(sql: str, params: tuple) -> str:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A tiny test table is cheaper to scan; ask whether the index order can serve at all.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_sort = off")
-            cursor.execute("SET LOCAL enable_bitmapscan = off")
-            cursor.execute("EXPLAIN " + sql, params)
-        else:
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
-
-
 def test_the_review_queue_page_is_read_in_index_order_without_a_sort(users, make_slices):
     submitted_slice(make_slices, users)
     sql, params = review_queue()[:50].query.sql_with_params()
     with transaction.atomic():
-        plan = _plan(sql, params)
+        plan = query_plan(sql, params)
     assert "slice_state_head_at" in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
