@@ -1,9 +1,10 @@
 """The annotator's work queue: which slice comes next, and claiming it without races.
 
 Order: my open main assignments in their stored queue order (rejected, in progress, pre-labelled,
-unlabelled; then rank), then unassigned unlabelled/pre-labelled slices by active-learning `rank` (nulls last) then id. A claim is an Assignment row; the partial
-unique constraint "one active main assignment per slice" makes a double claim impossible, so two
-annotators asking at the same moment always get different slices.
+unlabelled; then rank), then unassigned unlabelled/pre-labelled slices by active-learning `rank`
+(nulls last) then id. A claim is an Assignment row; the partial unique constraint "one active main
+assignment per slice" makes a double claim impossible, so two annotators asking at the same moment
+always get different slices.
 """
 
 from __future__ import annotations
