@@ -10,8 +10,8 @@ Variants, each over the same slices:
   fp32, contiguous, `torch.no_grad` (the issue's yardstick);
 - `forward`: the same passes as production runs them (channels_last, `torch.inference_mode`);
 - `prelabel`: `mlcore.prelabel.prelabel_slices` as the job calls it (resampling, windows, passes,
-  probabilities back on each slice's grid, labels, scores, features), batched post-processing
-  (torch `F.interpolate`, one numpy pass over the classes);
+  probabilities back on each slice's grid, labels, scores, features), post-processing slice by
+  slice in torch (`F.interpolate`, `entr`, `max`; one window per slice skips the window weighting);
 - `prelabel numpy post`: the same passes with the post-processing issue 17's first version had
   (scipy resampling per class and slice, numpy argmax / partition / entropy per slice);
 - `prelabel before`: the previous implementation (one `predict_slices` per model, contiguous, no_grad).

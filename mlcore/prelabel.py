@@ -1,17 +1,19 @@
 """Pre-labelling with active-learning scores: one pass per model gives the pre-label, its scores and
 a feature vector for diversity (`prelabel_slices`, the pre-label job's mlcore call).
 
-The post-processing after the forward passes works on whole batches of slices of one shape: the
-probabilities go back onto the slices' grid with torch's bilinear `F.interpolate` (one call, where
-scipy resampled each class of each slice on one core), then one numpy pass over the classes gives
-the labels, entropy, margin and pooled features (bench/RESULTS.md, "Pre-labelling"). It gives what
-the per-slice numpy/scipy path gave: probabilities equal to ~1e-6, labels equal but for near-ties
+The post-processing after the forward passes runs slice by slice in torch, on the process's
+threads: the probabilities go back onto the slice's grid with bilinear `F.interpolate` (where scipy
+resampled each class of each slice on one core), then fused kernels give the labels, entropy and
+margin, and one `reduceat` pass the pooled features; one slice's (K, H, W) array stays in cache
+through all of it (bench/RESULTS.md, "Pre-labelling"). It gives what the per-slice numpy/scipy path
+gave: probabilities equal to ~1e-6, labels equal but for near-ties
 (tests/mlcore/test_prelabel_batched.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -45,7 +47,7 @@ class SlicePrediction:
 
 def _pooled(probs: np.ndarray, cells: int = 4) -> np.ndarray:
     """(K, H, W) -> (K * cells * cells,) mean probability per class and grid cell (numpy reference
-    of `pooled_cells`)."""
+    of `pooled_from_plan`)."""
     k, h, w = probs.shape
     rows = np.array_split(np.arange(h), cells)
     cols = np.array_split(np.arange(w), cells)
@@ -55,10 +57,12 @@ def _pooled(probs: np.ndarray, cells: int = 4) -> np.ndarray:
 def probs_back(probs: Tensor, shape: Shape) -> Tensor:
     """Probabilities (N, K, h, w) at plan spacing -> (N, K, *shape) on the slices' own grid:
     bilinear with pixel centres aligned (`align_corners=False` is `mlcore.preprocess.resize_image`'s
-    convention, edges clamped like its mode="nearest"), renormalised to sum to 1 per pixel
-    (`resample_probs_back` on a batch)."""
-    out = probs if tuple(probs.shape[-2:]) == shape else F.interpolate(probs, size=shape, mode="bilinear")
-    return out / out.sum(dim=1, keepdim=True).clamp_min(1e-8)
+    convention, edges clamped like its mode="nearest"). Bilinear weights are non-negative and sum
+    to one, so classes that summed to one still do (to float rounding): `resample_probs_back`'s
+    renormalisation is a no-op here and costs a pass over the array, so it is left out."""
+    if tuple(probs.shape[-2:]) == shape:
+        return probs
+    return F.interpolate(probs, size=shape, mode="bilinear")
 
 
 def labels_back(labels: Tensor, shape: Shape) -> Tensor:
@@ -69,57 +73,86 @@ def labels_back(labels: Tensor, shape: Shape) -> Tensor:
     return F.interpolate(labels.float(), size=shape, mode="nearest-exact").to(torch.uint8)
 
 
-def pooled_cells(probs: np.ndarray, cells: int = 4) -> np.ndarray:
-    """(N, K, H, W) -> (N, K * cells * cells) mean per class and grid cell, the cells of
-    `np.array_split` (class-major, like `_pooled`)."""
-    rows = [(int(r[0]), int(r[-1]) + 1) for r in np.array_split(np.arange(probs.shape[2]), cells) if len(r)]
-    cols = [(int(c[0]), int(c[-1]) + 1) for c in np.array_split(np.arange(probs.shape[3]), cells) if len(c)]
-    means = [probs[:, :, r0:r1, c0:c1].mean(axis=(2, 3)) for r0, r1 in rows for c0, c1 in cols]
-    return np.stack(means, axis=2).reshape(len(probs), -1)  # (N, K, cells * cells) -> (N, K * cells * cells)
+@lru_cache(maxsize=64)
+def _resampling(size: int, length: int) -> Tensor:
+    """(length, size) float64: row o holds the weights `probs_back` gives each of `size` input
+    pixels for output pixel o. Got by resampling the identity with the same call, so the
+    convention cannot drift."""
+    eye = torch.eye(size).view(1, size, size, 1)  # channel j: the unit vector j along the rows
+    return F.interpolate(eye, size=(length, 1), mode="bilinear")[0, :, :, 0].T.double()
 
 
-def slice_scores(mean: np.ndarray, votes: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """Mean probabilities (N, K, H, W) float32 and each model's labels (N, M, H, W) -> (labels
-    (N, H, W) uint8, {"entropy", "margin", "disagreement"}: (N,), features (N, K * 16) float32):
-    what `mlcore.active`'s mean_entropy, mean_margin and disagreement and numpy's argmax give.
+@lru_cache(maxsize=64)
+def _cell_weights(size: int, length: int, cells: int) -> Tensor:
+    """(cells, size) float64: the mean over each `np.array_split` cell of the `length` output pixels
+    of their bilinear weights on the `size` input pixels."""
+    parts = [part for part in np.array_split(np.arange(length), cells) if len(part)]
+    rows = _resampling(size, length)
+    return torch.stack([rows[int(part[0]) : int(part[-1]) + 1].mean(dim=0) for part in parts])
 
-    One pass over the classes keeps the running top two, the argmax and the entropy sum on (N, H, W)
-    buffers: ~2.5x faster on this CPU than argmax, partition and entropy over the whole (N, K, H, W)
-    array each (bench/RESULTS.md, "Pre-labelling")."""
-    n, k = mean.shape[:2]
-    top1 = mean[:, 0].copy()
-    top2 = np.zeros_like(top1)
-    labels = np.zeros(top1.shape, np.uint8)
-    entropy = np.zeros_like(top1)
-    term, low = np.empty_like(top1), np.empty_like(top1)
-    for c in range(k):
-        pc = mean[:, c]
-        np.add(pc, EPS, out=term)
-        np.log(term, out=term)
-        term *= pc
-        entropy -= term
-        if c:
-            np.copyto(labels, c, where=pc > top1)  # strictly greater: the first class on ties, as argmax
-            np.minimum(top1, pc, out=low)
-            np.maximum(top2, low, out=top2)
-            np.maximum(top1, pc, out=top1)
-    margin = (1.0 - (top1 - top2)).reshape(n, -1).mean(axis=1) if k >= 2 else np.zeros(n, np.float32)
-    pairs = list(combinations(range(votes.shape[1]), 2))
-    disagree = (
-        np.mean([(votes[:, i] != votes[:, j]).reshape(n, -1).mean(axis=1) for i, j in pairs], axis=0)
-        if pairs
-        else np.zeros(n, np.float32)
+
+def pooled_from_plan(probs: Tensor, shape: Shape, cells: int = 4) -> Tensor:
+    """Probabilities (N, K, h, w) at a plan's spacing -> (N, K * cells * cells) float32: the mean per
+    class and grid cell (the cells of `np.array_split`, class-major like `_pooled`) of
+    `probs_back(probs, shape)`, computed without resampling: resampling and cell means are linear,
+    so the cell means are (cells x h) @ probs @ (w x cells)."""
+    rows, cols = (
+        _cell_weights(probs.shape[2], shape[0], cells),
+        _cell_weights(probs.shape[3], shape[1], cells),
     )
-    scores = {"entropy": entropy.reshape(n, -1).mean(axis=1), "margin": margin, "disagreement": disagree}
-    return labels, scores, pooled_cells(mean).astype(np.float32)
+    return (rows.float() @ probs @ cols.float().T).reshape(len(probs), -1)
 
 
-def _by_shape(keys: Sequence[tuple[int, ...]]) -> list[list[int]]:
-    """Indices grouped by equal key, in first-seen order."""
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for n, key in enumerate(keys):
-        groups.setdefault(key, []).append(n)
-    return list(groups.values())
+@lru_cache(maxsize=64)
+def _nearest_counts(size: int, length: int) -> Tensor:
+    """(size,) float64: how many of `length` output pixels `labels_back` takes from each input pixel."""
+    source = F.interpolate(
+        torch.arange(size, dtype=torch.float32).view(1, 1, size, 1), size=(length, 1), mode="nearest-exact"
+    )
+    return torch.bincount(source.view(-1).long(), minlength=size).double()
+
+
+def plan_disagreement(votes: Tensor, shape: Shape) -> float:
+    """Labels (M, h, w) of models sharing a plan -> the mean over model pairs of the fraction of the
+    slice's own grid (`shape`) where the two differ once `labels_back` resampled them: computed on
+    the plan's grid, each plan pixel weighted by the slice pixels that sample it (exact: nearest
+    neighbour resamples both maps alike)."""
+    m, h, w = votes.shape
+    pairs = list(combinations(range(m), 2))
+    if not pairs:
+        return 0.0
+    weights = torch.outer(_nearest_counts(h, shape[0]), _nearest_counts(w, shape[1])) / (shape[0] * shape[1])
+    return float(sum(float(((votes[i] != votes[j]) * weights).sum()) for i, j in pairs) / len(pairs))
+
+
+def first_argmax(probs: Tensor) -> tuple[Tensor, Tensor]:
+    """(N, K, H, W) -> the top value (N, H, W) and the first class reaching it (N, H, W) uint8, what
+    numpy's argmax gives on ties: `amax` and a comparison, where `Tensor.max(dim)` with indices is
+    a scalar loop on CPU (~10x slower here)."""
+    k = probs.shape[1]
+    top = probs.amax(dim=1, keepdim=True)
+    reversed_rank = torch.arange(k, 0, -1, dtype=torch.uint8).view(k, 1, 1)  # K .. 1: first class wins
+    labels = (k - ((probs == top) * reversed_rank).amax(dim=1)).clamp_(max=k - 1)  # NaN rows: last class
+    return top[:, 0], labels.to(torch.uint8)
+
+
+def native_scores(mean: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Mean probabilities (N, K, H, W) float32 on the slices' grid -> (labels (N, H, W) uint8,
+    entropy (N,), margin (N,)): numpy's argmax and `mlcore.active`'s mean_entropy and mean_margin.
+
+    Vectorised torch on the process's threads: -p log(p + eps) in place on one temporary, the
+    labels and top probability from `first_argmax`, the runner-up with the winner masked. Called
+    on one slice at a time, the (K, H, W) array stays in cache between the passes (bench/RESULTS.md,
+    "Pre-labelling")."""
+    n, k = mean.shape[:2]
+    entropy = mean.add(EPS).log_().mul_(mean).sum(dim=1).reshape(n, -1).mean(dim=1).neg_()
+    top1, labels = first_argmax(mean)
+    if k >= 2:
+        top2 = mean.scatter(1, labels[:, None].long(), -1.0).amax(dim=1)
+        margin = (1.0 - (top1 - top2)).reshape(n, -1).mean(dim=1)
+    else:
+        margin = torch.zeros(n)
+    return labels, entropy, margin
 
 
 def prelabel_slices(
@@ -143,9 +176,9 @@ def prelabel_slices(
     from mlcore.active import bald_from_moments
 
     shapes = [(int(np.shape(img)[1]), int(np.shape(img)[2])) for img in images]
-    groups = _by_shape(shapes)  # slices of one grid are post-processed as one batch
-    totals: list[Tensor | None] = [None] * len(groups)  # per group (N, K, H, W): sum over models
-    votes: list[list[np.ndarray]] = [[] for _ in groups]  # per group, per plan (N, M, H, W) uint8
+    # Per slice, per plan: the plan's models' mean probability at its spacing (1, K, h, w), its
+    # weight in the ensemble (its share of the models) and its models' labels there (M, h, w).
+    low: list[list[tuple[Tensor, float, Tensor]]] = [[] for _ in images]
     for plan, indices in plan_groups(models, plans, images, spacings):
         patch = (int(plan.patch_size[0]), int(plan.patch_size[1]))
         per_model = sliding_window_probs_per_model(
@@ -156,23 +189,11 @@ def prelabel_slices(
             batch_size=batch_size,
             channels_last=channels_last,
         )  # [model][image] (K, h, w) at the plan's spacing
-        for g, members in enumerate(groups):
-            shape, count = shapes[members[0]], len(per_model)
-            plan_votes = np.empty((len(members), count, *shape), np.uint8)
-            # Slices of one grid have one grid at this plan too, but for rounding: sub-batches.
-            for sub in _by_shape([per_model[0][n].shape for n in members]):
-                # (n, M, K, h, w): these slices at the plan's spacing, every model of the plan
-                stacked = np.stack([np.stack([p[members[i]] for p in per_model]) for i in sub])
-                part = probs_back(torch.from_numpy(stacked.mean(axis=1)), shape).mul_(count)  # (n, K, H, W)
-                if len(sub) == len(members) and totals[g] is None:
-                    totals[g] = part
-                else:
-                    if totals[g] is None:
-                        totals[g] = torch.zeros((len(members), *part.shape[1:]))
-                    totals[g][sub] += part  # type: ignore[index]
-                argmax = torch.from_numpy(stacked.argmax(axis=2).astype(np.uint8))  # (n, M, h, w)
-                plan_votes[sub] = labels_back(argmax, shape).numpy()
-            votes[g].append(plan_votes)
+        for n in range(len(images)):
+            stacked = torch.from_numpy(np.stack([p[n] for p in per_model]))  # (M, K, h, w)
+            low[n].append(
+                (stacked.mean(dim=0, keepdim=True), len(per_model) / len(models), first_argmax(stacked)[1])
+            )
     mc: list[list[np.ndarray]] = []
     for s in range(mc_samples):
         i = s % len(models)
@@ -181,23 +202,32 @@ def prelabel_slices(
                 [models[i]], [plans[i]], images, spacings, mc_samples=1, channels_last=channels_last
             )
         )
-    out: list[SlicePrediction | None] = [None] * len(images)
-    for g, members in enumerate(groups):
-        total = totals[g]
-        assert total is not None
-        mean = total.div_(len(models)).numpy()  # (N, K, H, W)
-        model_votes = votes[g][0] if len(votes[g]) == 1 else np.concatenate(votes[g], axis=1)  # (N, M, H, W)
-        labels, scores, features = slice_scores(mean, model_votes)
-        for i, n in enumerate(members):
-            bald = 0.0
-            if mc:
-                samples = np.stack([p[n] for p in mc])  # (S, K, H, W)
-                bald = float(
-                    bald_from_moments(samples.mean(axis=0)[None], entropy_map(samples).mean(axis=0)[None])[0]
-                )
-            out[n] = SlicePrediction(
-                labels[i],
-                {**{name: float(values[i]) for name, values in scores.items()}, "bald": bald},
-                features[i],
+    out: list[SlicePrediction] = []
+    # Slice by slice: the native-grid (K, H, W) probabilities stay in cache from resampling to scores
+    # (a whole batch of them does not, and costs ~1.5x; bench/RESULTS.md, "Pre-labelling"). The
+    # pooled features, and the disagreement of models sharing a plan, come from the plan's grid.
+    for n, shape in enumerate(shapes):
+        if len(low[n]) == 1:  # one plan: its mean is the ensemble's
+            mean = probs_back(low[n][0][0], shape)
+            disagree = plan_disagreement(low[n][0][2], shape)
+        else:  # plans weighted by their models; votes compared on the slice's grid
+            mean = torch.stack([probs_back(m, shape) * weight for m, weight, _ in low[n]]).sum(dim=0)
+            disagree = plan_disagreement(
+                torch.cat([labels_back(v[None], shape)[0] for _, _, v in low[n]]), shape
             )
-    return [p for p in out if p is not None]
+        labels, entropy, margin = native_scores(mean)
+        features = torch.stack([pooled_from_plan(m, shape)[0] * weight for m, weight, _ in low[n]]).sum(dim=0)
+        bald = 0.0
+        if mc:
+            samples = np.stack([p[n] for p in mc])  # (S, K, H, W)
+            bald = float(
+                bald_from_moments(samples.mean(axis=0)[None], entropy_map(samples).mean(axis=0)[None])[0]
+            )
+        scores = {
+            "entropy": float(entropy[0]),
+            "margin": float(margin[0]),
+            "disagreement": disagree,
+            "bald": bald,
+        }
+        out.append(SlicePrediction(labels[0].numpy(), scores, features.numpy().astype(np.float32)))
+    return out

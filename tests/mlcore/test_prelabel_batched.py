@@ -12,7 +12,15 @@ from mlcore.active import disagreement, mean_entropy, mean_margin
 from mlcore.models import build_model
 from mlcore.phantom import generate_subject
 from mlcore.predict import plan_groups, sliding_window_probs_per_model, to_plan
-from mlcore.prelabel import _pooled, labels_back, pooled_cells, prelabel_slices, probs_back
+from mlcore.prelabel import (
+    _pooled,
+    first_argmax,
+    labels_back,
+    plan_disagreement,
+    pooled_from_plan,
+    prelabel_slices,
+    probs_back,
+)
 from mlcore.preprocess import Plan, resample_probs_back, resize_labels, zscore, zscore_stats
 
 # Scores are means over pixels of float32 values: summation order alone moves them by ~1e-7.
@@ -54,18 +62,41 @@ def test_probabilities_and_labels_resampled_in_torch_equal_the_scipy_resampling(
     got = probs_back(torch.from_numpy(probs), target).numpy()
     for n in range(3):
         np.testing.assert_allclose(got[n], resample_probs_back(probs[n], target), atol=1e-5)
-        np.testing.assert_allclose(pooled_cells(got[n : n + 1])[0], _pooled(got[n]), atol=1e-6)
+    pooled = pooled_from_plan(torch.from_numpy(probs), target).numpy()  # without resampling
+    for n in range(3):
+        np.testing.assert_allclose(pooled[n], _pooled(resample_probs_back(probs[n], target)), atol=1e-6)
     labels = probs.argmax(axis=1).astype(np.uint8)  # (N, h, w)
     back = labels_back(torch.from_numpy(labels[None]), target)[0].numpy()
     for n in range(3):
         agree = (back[n] == resize_labels(labels[n], target)).mean()
         assert agree > 0.99  # nearest neighbour: only pixel centres on an exact half differ
+    # Disagreement of two models' labels on the plan's grid = on the slice's grid after resampling.
+    votes = torch.from_numpy(rng.integers(0, 3, size=(3, *source)).astype(np.uint8))
+    native = labels_back(votes[None], target)[0]
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    expected = np.mean([(native[i] != native[j]).float().mean().item() for i, j in pairs])
+    assert plan_disagreement(votes, target) == pytest.approx(expected, abs=1e-6)  # float32 mean
 
 
-def test_prelabels_and_scores_match_the_numpy_path_on_a_phantom():
+def test_first_argmax_picks_numpys_class_on_ties():
+    rng = np.random.default_rng(1)
+    probs = rng.integers(0, 4, size=(2, 12, 9, 7)).astype(np.float32)  # many exact ties
+    top, labels = first_argmax(torch.from_numpy(probs))
+    np.testing.assert_array_equal(labels.numpy(), probs.argmax(axis=1))
+    np.testing.assert_array_equal(top.numpy(), probs.max(axis=1))
+    assert labels.dtype == torch.uint8
+
+
+COARSE = Plan(target_spacing=(2.2, 2.2), patch_size=(64, 64))  # one window per slice
+FINE = Plan(target_spacing=(1.4, 1.4), patch_size=(48, 48))  # several overlapping windows
+
+
+@pytest.mark.parametrize(
+    "plans", [[COARSE, COARSE], [COARSE, FINE, COARSE]], ids=["one plan", "two plans, 2 + 1 models"]
+)
+def test_prelabels_and_scores_match_the_numpy_path_on_a_phantom(plans):
     torch.manual_seed(0)
-    models = [build_model("UD", 1, 12, filters=4).eval() for _ in range(2)]
-    plans = [Plan(target_spacing=(2.2, 2.2), patch_size=(64, 64))] * 2
+    models = [build_model("UD", 1, 12, filters=4).eval() for _ in plans]
     subject = generate_subject(7, n_slices=3, size=(96, 96))
     stats = zscore_stats(subject.t2)
     images = [zscore(s, *stats)[None] for s in subject.t2]
