@@ -164,6 +164,7 @@ def import_child(tree: str, what: str, warm_up: bool = True) -> None:
     import numpy as np
     from django.core.management import call_command
 
+    import annotator.tasks  # noqa: F401  (what a Celery worker loads at boot, before any task)
     from annotator.imports.service import import_path
     from annotator.services.projects import default_project
 

@@ -13,6 +13,11 @@ from PIL import Image
 
 from annotator.errors import InvalidMask
 
+# PIL imports its common format plugins (PNG, JPEG, GIF, BMP, PPM: ~4 MB while loading) on the first
+# open or save of a process. Loading them with this module moves that to a worker's boot, which the
+# child process each task runs in shares, instead of every task's first mask (bench/RESULTS.md, "Memory").
+Image.preinit()
+
 
 def palette_bytes(colours: list[str]) -> list[int]:
     """A 256-entry RGB palette list for PIL from '#rrggbb' colours (unused entries black)."""
