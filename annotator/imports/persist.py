@@ -7,6 +7,7 @@ import leaves neither rows nor files behind.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,17 +133,18 @@ def plan(
                 ref.labels = moved if ref.labels is None else merge_masks([moved, ref.labels])
                 ref.mask_names += moving.mask_names
                 ref.labelled_classes |= moving.labelled_classes
-    return planned
+    return sorted(planned, key=lambda p: p.reference is not None)  # references first (persist)
 
 
-def persist(planned: list[Planned], project: Project, user: Viewer | None, report: ImportReport) -> None:
-    """Write everything in one transaction; on any error delete the storage files written so far."""
+def persist(planned: Iterable[Planned], project: Project, user: Viewer | None, report: ImportReport) -> None:
+    """Write everything in one transaction, in the given order (`plan` puts references first, so a
+    T1w row can point at its T2w row); on any error delete the storage files written so far.
+    `planned` may be a generator that reads and plans each series when its turn comes (PNG imports)."""
     written: list[str] = []
     try:
         with transaction.atomic():
             rows: dict[int, Series] = {}
-            # References first, so a T1w row can point at its T2w row.
-            for p in sorted(planned, key=lambda p: p.reference is not None):
+            for p in planned:
                 rows[id(p)] = _persist_one(
                     p, project, user, report, written, rows.get(id(p.reference)) if p.reference else None
                 )

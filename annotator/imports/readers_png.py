@@ -6,6 +6,7 @@ folder of PNGs. Each image becomes a one-slice series; its subject comes from `s
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -82,11 +83,18 @@ def find_mask(image_path: Path, root: Path) -> Path | None:
 
 
 def read_png_folder(root: Path) -> ReadResult:
+    """Every PNG of the tree read at once (`iter_png_series` reads them one at a time)."""
+    return ReadResult(series=list(iter_png_series(root)))
+
+
+def iter_png_series(root: Path) -> Iterator[ImportedSeries]:
+    """One ImportedSeries per PNG image (with its mask), read when asked for: an import that writes
+    each before reading the next holds one plane at a time (issue 17: peak <= 2x the volume). A
+    corrupt file raises ImportFailed when its turn comes; the caller's transaction undoes the rest."""
     subjects = read_subjects(root)
     images = sorted(p for p in root.rglob("*.png") if p.is_file() and p.parent.name not in MASK_DIRS)
     if not images:
         raise ImportFailed("no PNG images found (expected images/N.png, optionally with masks/N.npy)")
-    series = []
     for path in images:
         name = path.relative_to(root).as_posix()
         pixels = load_png(path, name)
@@ -119,5 +127,4 @@ def read_png_folder(root: Path) -> ReadResult:
                 ImportedMask(desc="mask", volume=labels[None], label_table={}, source_name=mask_name)
             )
             item.source_files.append((mask_name, mask_path))
-        series.append(item)
-    return ReadResult(series=series)
+        yield item

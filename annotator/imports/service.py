@@ -24,7 +24,7 @@ from annotator.imports.labelmap import load_label_map
 from annotator.imports.persist import persist, plan
 from annotator.imports.readers_dicom import read_dicom
 from annotator.imports.readers_nifti import is_nifti, read_mids
-from annotator.imports.readers_png import read_png_folder
+from annotator.imports.readers_png import iter_png_series, read_png_folder
 from annotator.imports.types import ImportReport, ReadResult
 from annotator.models import Job, Project
 from annotator.services import jobs
@@ -128,6 +128,21 @@ def import_upload(
 
 
 def _import_tree(root: Path, project: Project, kind: str, mapping: Any, user: Viewer | None) -> ImportReport:
+    if kind not in KINDS:
+        raise ImportFailed(f"unknown import kind {kind!r}; use one of {list(KINDS)}", kind=kind)
+    kind = detect_kind(root) if kind == "auto" else kind
+    if kind == "png":
+        # One series per PNG, none aligned to another: each is read, planned and written before the
+        # next is read, in the one transaction (bench/RESULTS.md, "Memory").
+        report = ImportReport()
+        classes, channels = project.class_names(), list(project.channels or [])
+        persist(
+            (p for item in iter_png_series(root) for p in plan([item], mapping, classes, channels)),
+            project,
+            user,
+            report,
+        )
+        return report
     result = read_tree(root, kind)
     report = ImportReport(notes=result.notes[:MAX_NOTES])
     if len(result.notes) > MAX_NOTES:

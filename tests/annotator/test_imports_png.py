@@ -63,3 +63,24 @@ def test_png_masks_without_a_label_map_are_refused_naming_the_file(project, medi
 def test_import_png_command_uses_the_named_label_map(project, media, png_tree, capsys):
     call_command("import_png", str(png_tree), "--label-map", "sagittal-png")
     assert "imported 3 series, 3 slices, 2 reference masks" in capsys.readouterr().out
+
+
+def test_a_corrupt_png_after_good_ones_leaves_no_series_and_no_files(project, media, tmp_path):
+    """PNG imports write each slice before reading the next (issue 17): a bad file late in the tree
+    still undoes the slices written before it, rows and stored files alike."""
+    from PIL import Image
+
+    tree = tmp_path / "pngs" / "images"
+    tree.mkdir(parents=True)
+    for stem in ("0", "1"):
+        Image.fromarray(np.full((24, 16), 40 * (int(stem) + 1), np.uint8)).save(tree / f"{stem}.png")
+    (tree / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+
+    with pytest.raises(ImportFailed, match=r"images/2\.png: not a readable PNG"):
+        import_path(tree.parent, project)
+    assert Series.objects.count() == 0 and Slice.objects.count() == 0
+    assert [p for p in media.rglob("*") if p.is_file()] == []
+
+    (tree / "2.png").unlink()  # the same tree without the bad file imports
+    assert import_path(tree.parent, project).slices == 2
+    assert len([p for p in media.rglob("*.npy") if p.is_file()]) == 2
