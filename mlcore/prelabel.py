@@ -3,10 +3,11 @@ a feature vector for diversity (`prelabel_slices`, the pre-label job's mlcore ca
 
 The post-processing after the forward passes runs slice by slice in torch, on the process's
 threads: the probabilities go back onto the slice's grid with bilinear `F.interpolate` (where scipy
-resampled each class of each slice on one core), then fused kernels give the labels, entropy and
-margin, and one `reduceat` pass the pooled features; one slice's (K, H, W) array stays in cache
-through all of it (bench/RESULTS.md, "Pre-labelling"). It gives what the per-slice numpy/scipy path
-gave: probabilities equal to ~1e-6, labels equal but for near-ties
+resampled each class of each slice on one core), then vectorised kernels give the labels, entropy
+and margin; one slice's (K, H, W) array stays in cache through all of it. The pooled features and the
+models' disagreement need no resampling: they are computed exactly on the plan's grid
+(bench/RESULTS.md, "Pre-labelling"). It gives what the per-slice numpy/scipy path gave:
+probabilities equal to ~1e-6, labels equal but for near-ties
 (tests/mlcore/test_prelabel_batched.py)."""
 
 from __future__ import annotations
