@@ -143,3 +143,28 @@ def test_a_long_step_keeps_its_job_alive_with_heartbeats(transactional_db, users
     job.refresh_from_db()
     assert timezone.now() - job.heartbeat_at < timedelta(seconds=5)
     assert reap_stale_jobs() == 0 and Job.objects.get(pk=job.pk).state == "running"
+
+
+def test_a_png_zip_with_a_corrupt_image_is_refused_naming_it_and_imports_nothing(
+    client_for, project, tmp_path, settings
+):
+    """PNG imports write image by image (issue 17); a bad image after good ones still gives a 400 and
+    leaves neither series nor stored files."""
+    import numpy as np
+    from PIL import Image
+
+    from annotator.models import Series
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for stem in ("0", "1"):
+            image = io.BytesIO()
+            Image.fromarray(np.full((20, 12), 60, np.uint8)).save(image, format="PNG")
+            archive.writestr(f"images/{stem}.png", image.getvalue())
+        archive.writestr("images/2.png", b"\x89PNG\r\n\x1a\n truncated")
+    response = upload(client_for("sam"), project, buffer.getvalue(), name="pngs.zip")
+    assert response.status_code == 400, response.content
+    assert "images/2.png" in response.json()["detail"]
+    assert Series.objects.count() == 0
+    assert [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()] == []
