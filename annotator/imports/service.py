@@ -43,11 +43,16 @@ def detect_kind(root: Path) -> str:
     return "dicom"
 
 
-def read_tree(root: Path, kind: str = "auto") -> ReadResult:
-    """Read a folder into ImportedSeries (pure: no database, no storage)."""
+def resolve_kind(root: Path, kind: str) -> str:
+    """The reader for a folder: `kind` checked, "auto" detected from the files."""
     if kind not in KINDS:
         raise ImportFailed(f"unknown import kind {kind!r}; use one of {list(KINDS)}", kind=kind)
-    kind = detect_kind(root) if kind == "auto" else kind
+    return detect_kind(root) if kind == "auto" else kind
+
+
+def read_tree(root: Path, kind: str = "auto") -> ReadResult:
+    """Read a folder into ImportedSeries (pure: no database, no storage)."""
+    kind = resolve_kind(root, kind)
     reader = {"mids": read_mids, "dicom": read_dicom, "png": read_png_folder}[kind]
     result = reader(root)
     if not result.series:
@@ -128,9 +133,7 @@ def import_upload(
 
 
 def _import_tree(root: Path, project: Project, kind: str, mapping: Any, user: Viewer | None) -> ImportReport:
-    if kind not in KINDS:
-        raise ImportFailed(f"unknown import kind {kind!r}; use one of {list(KINDS)}", kind=kind)
-    kind = detect_kind(root) if kind == "auto" else kind
+    kind = resolve_kind(root, kind)
     if kind == "png":
         # One series per PNG, none aligned to another: each is read, planned and written before the
         # next is read, in the one transaction (bench/RESULTS.md, "Memory").
