@@ -13,7 +13,9 @@ label are unknown too (mids-lumbar leaves T11-T12 unlabelled).
 
 Every model uses the same recipe and settings (no tuning per split); each fold's FINAL weights are
 scored (no epoch chosen on the scored data), on every slice of the scored volumes at their own 1 mm
-grids, with the paper's IoU accumulated over all scored pixels of a site.
+grids, with the paper's IoU accumulated over all scored pixels of a site: the raw predictions, and
+the same predictions with the largest foreground component kept per volume (mlcore.postprocess,
+the one post-processing a model's cross-validation may choose).
 
     uv run python bench/bench_sites.py --steps 800 --out bench/results/sites.json
 
@@ -36,7 +38,7 @@ import torch
 
 from mlcore import metrics
 from mlcore.data import Sample, load_folder
-from mlcore.train import TrainConfig, evaluate_models, train_fold
+from mlcore.train import TrainConfig, evaluate_postprocessing, train_fold
 
 CLASSES = ["background", "vertebrae", "intervertebral discs"]
 SITE = re.compile(r"sub-(VB1|VB2|VB3|IVD)")
@@ -68,11 +70,16 @@ def halves(samples: list[Sample], seed: int) -> tuple[set[str], set[str]]:
     return a, b
 
 
-def score(cfg: TrainConfig, model: torch.nn.Module, samples: list[Sample]) -> dict[str, np.ndarray]:
-    """Confusion (K, K) per site of the given samples."""
+def score(
+    cfg: TrainConfig, model: torch.nn.Module, samples: list[Sample]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per site of the given samples, the confusion (K, K) of the raw predictions ("none") and of
+    the predictions post-processed per volume ("largest_foreground", mlcore.postprocess)."""
     out = {}
     for site in sorted({s.site for s in samples}):
-        out[site] = evaluate_models(model, [s for s in samples if s.site == site and s.mask is not None], cfg)
+        out[site] = evaluate_postprocessing(
+            model, [s for s in samples if s.site == site and s.mask is not None], cfg
+        )
     return out
 
 
@@ -127,29 +134,34 @@ def main() -> int:
     )
     only = set(filter(None, args.only.split(","))) or {"within", "loso"}
     print(f"{len(samples)} slices, sites {sorted({s.site for s in samples})}; {' '.join(sys.argv[1:])}")
-    report: dict[str, dict[str, dict[str, float | None]]] = {}
+    report: dict[str, dict[str, dict[str, dict[str, float | None]]]] = {}
     if "within" in only:
         a, b = halves(samples, args.seed)
-        pooled: dict[str, np.ndarray] = {}
+        pooled: dict[str, dict[str, np.ndarray]] = {}
         for fit, held in ((a, b), (b, a)):
             plan_cfg, model = train(
                 cfg, [s for s in samples if s.subject in fit], f"within-site half {sorted(held)}"
             )
-            for site, cm in score(plan_cfg, model, [s for s in samples if s.subject in held]).items():
-                pooled[site] = pooled.get(site, 0) + cm
-        report["within"] = {site: iou_row(cm) for site, cm in pooled.items()}
+            for site, cms in score(plan_cfg, model, [s for s in samples if s.subject in held]).items():
+                for name, cm in cms.items():
+                    pooled.setdefault(site, {})[name] = pooled.get(site, {}).get(name, 0) + cm
+        report["within"] = {site: {n: iou_row(cm) for n, cm in cms.items()} for site, cms in pooled.items()}
         print(f"  within: {report['within']}", flush=True)
     if "loso" in only:
         report["left_out"] = {}
         for site in ("VB3", "VB1", "VB2"):
             plan_cfg, model = train(cfg, [s for s in samples if s.site != site], f"leave out {site}")
-            cm = score(plan_cfg, model, [s for s in samples if s.site == site])[site]
-            report["left_out"][site] = iou_row(cm)
+            cms = score(plan_cfg, model, [s for s in samples if s.site == site])[site]
+            report["left_out"][site] = {n: iou_row(cm) for n, cm in cms.items()}
             print(f"  left out {site}: {report['left_out'][site]}", flush=True)
-    print("\n| evaluation | site | vertebrae IoU | discs IoU | background IoU |\n|---|---|---|---|---|")
+    print(
+        "\n| evaluation | site | vertebrae IoU | with largest_foreground | discs IoU | background IoU |"
+        "\n|---|---|---|---|---|---|"
+    )
     for kind, rows in report.items():
-        for site, row in rows.items():
-            cells = [row["vertebrae"], row["intervertebral discs"], row["background"]]
+        for site, by_name in rows.items():
+            row, post = by_name["none"], by_name["largest_foreground"]
+            cells = [row["vertebrae"], post["vertebrae"], row["intervertebral discs"], row["background"]]
             shown = ["-" if v is None else f"{100 * v:.1f} %" for v in cells]
             print(f"| {kind} | {site} | {' | '.join(shown)} |")
     if args.out:

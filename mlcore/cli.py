@@ -74,6 +74,7 @@ def phantom_samples(n_subjects: int, n_slices: int, size: int, channels: int, se
                     image=image,
                     mask=subject.masks[j].astype(np.int64),
                     spacing=spacing,
+                    index=j,
                 )
             )
     return samples
@@ -258,11 +259,25 @@ def cmd_cv(args: argparse.Namespace) -> int:
         slices=len(samples),
         seconds=time.perf_counter() - started,
         fold_results=[
-            dict(seconds=f.seconds, history=f.history, confusion=f.confusion.tolist()) for f in result.folds
+            dict(
+                seconds=f.seconds,
+                history=f.history,
+                confusion=f.confusion.tolist(),
+                postprocessed={k: v.tolist() for k, v in f.postprocessed.items()},
+            )
+            for f in result.folds
         ],
     )
     (out / "cv.json").write_text(json.dumps(payload, indent=1, default=_json_default))
     print(metrics.format_report(result.report))
+    decision = result.report.get("postprocess")
+    if decision and "largest_foreground" in decision["mean_iou_fg"]:
+        raw, post = (decision["mean_iou_fg"][k] for k in ("none", "largest_foreground"))
+        print(
+            f"post-processing: {decision['chosen']} (mean IoU without background {100 * (raw or 0):.1f} % raw, "
+            f"{100 * (post or 0):.1f} % keeping the largest foreground component per volume; chosen on these "
+            "folds, applied by predict)"
+        )
     print(
         f"{len(samples)} slices, {len(split)} folds, final weights of each fold (no epoch picked on its "
         f"validation fold), {payload['seconds']:.0f}s; wrote {out / 'cv.json'}"

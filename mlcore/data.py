@@ -32,6 +32,11 @@ class Sample:
     labelled: tuple[int, ...] | None = None  # foreground classes the mask's source labels; None = all
     site: str = ""  # acquisition site / data set, for leave-one-site-out evaluation
     volume: str = ""  # the series (volume) the slice belongs to, for per-volume counts; "" = its subject
+    index: int | None = None  # the slice's position in its volume (None: unknown, processed alone)
+
+    @property
+    def volume_key(self) -> str:
+        return self.volume or self.subject
 
 
 def remap_labels(mask: np.ndarray, label_map: Mapping[int, int] | None, source: str) -> np.ndarray:
@@ -148,6 +153,8 @@ def _load_mids(
                     None if masks is None else masks[i],
                     spacing=(spacing[1], spacing[2]),
                     labelled=labelled,
+                    volume=series.stem,
+                    index=i,
                 )
             )
     return samples

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from torch import nn
 
-from mlcore import io
+from mlcore import io, postprocess
 from mlcore.checkpoint import load_checkpoint
 from mlcore.predict import predict_slices
 from mlcore.prelabel import SlicePrediction, prelabel_slices
@@ -56,6 +56,13 @@ class Ensemble:
     plans: list[Plan]
     class_names: list[str]
     channels: list[str]
+
+    @property
+    def postprocess(self) -> str:
+        """The post-processing its CV chose (mlcore.postprocess): the first model's, when all agree;
+        none when the models disagree or none was chosen."""
+        names = {cfg.applied_postprocess for cfg in self.configs}
+        return names.pop() if len(names) == 1 else "none"
 
     def predict(
         self, images: Sequence[np.ndarray], spacings: Sequence[Sequence[float]], tta: bool = False
@@ -112,6 +119,7 @@ def predict_volume(
     images = np.stack(planes, axis=1)  # (N, C, H, W)
     spacing = spacing_of(stack_aff)
     labels = np.stack(ensemble.predict(list(images), [(spacing[1], spacing[2])] * len(images), tta=tta))
+    labels = postprocess.apply(ensemble.postprocess, labels)  # the whole volume: one stack
     return from_sagittal(labels, affine, shape), affine, shape
 
 
@@ -155,6 +163,7 @@ def predict_inputs(
                 labels = ensemble.predict([zscore(image, *zscore_stats(image))[None]], [(1.0, 1.0)], tta=tta)[
                     0
                 ]
+                labels = postprocess.apply(ensemble.postprocess, labels)  # a slice alone: its own stack
                 _png(out, f"{source.name}_{name}", labels)
                 written["png"] += 1
             continue

@@ -31,5 +31,5 @@ def evaluate_lesions(
         for p, s in zip(probs, chunk, strict=True):
             assert s.mask is not None
             per_image.append(lesion_counts(p.argmax(axis=0), s.mask, classes, min_iou))  # (H, W) each
-    volumes = len({s.volume or s.subject for s in labelled})
+    volumes = len({s.volume_key for s in labelled})
     return summarise(per_image, classes, volumes)

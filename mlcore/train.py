@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mlcore import metrics
+from mlcore import metrics, postprocess
 from mlcore.augment import NO_AUGMENT, AugmentConfig, ForegroundIndex, augmentation, sample_patch
 from mlcore.data import Sample
 from mlcore.device import autocast, memory_format, resolve_device, seed_everything
@@ -82,6 +82,9 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast, CUDA only
     channels_last: bool = True  # CUDA and CPU (faster on both, see docs/mlcore.md)
     model_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"filters": 8}
+    # mlcore.postprocess: "none" | "largest_foreground"; "auto" = chosen by cross-validation (nnU-Net's
+    # rule), "none" for a model trained without one.
+    postprocess: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.class_names:
@@ -107,6 +110,13 @@ class TrainConfig:
                 )
         get_loss(self.loss)
         augmentation(self.augmentation)
+        if self.postprocess != "auto":
+            postprocess.check(self.postprocess)
+
+    @property
+    def applied_postprocess(self) -> str:
+        """The post-processing predictions get: "auto" not yet decided by a CV means none."""
+        return "none" if self.postprocess == "auto" else self.postprocess
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -145,6 +155,8 @@ class FoldResult:
     seconds: float
     config: TrainConfig
     best_epoch: int = 0  # the epoch whose weights are returned: always the last one
+    # The validation confusion under each post-processing (mlcore.postprocess), for the CV's choice.
+    postprocessed: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -245,18 +257,24 @@ def _batch(
     return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(masks)), torch.from_numpy(unlabelled)
 
 
-def evaluate_models(
-    models: nn.Module | Sequence[nn.Module], samples: Sequence[Sample], cfg: TrainConfig, batch_size: int = 8
-) -> np.ndarray:
-    """Confusion matrix (K, K) over all labelled pixels of whole validation slices on their own grids
-    (the paper's metric). Pixels of IGNORE_INDEX are left out; predictions of a class the slice's
-    source never labelled count as background."""
+def evaluate_postprocessing(
+    models: nn.Module | Sequence[nn.Module],
+    samples: Sequence[Sample],
+    cfg: TrainConfig,
+    names: Sequence[str] = postprocess.POSTPROCESSING,
+    batch_size: int = 8,
+) -> dict[str, np.ndarray]:
+    """Confusion matrix (K, K) per post-processing in `names`, over all labelled pixels of whole
+    validation slices on their own grids (the paper's metric); one prediction serves all of them.
+    Post-processing runs on each stack of neighbouring slices of a volume (mlcore.postprocess.runs)
+    before scoring. Pixels of IGNORE_INDEX are left out; predictions of a class the slice's source
+    never labelled count as background."""
     plan = cfg.get_plan()
     if plan is None:
         raise ValueError("the config has no preprocessing plan: train it first")
     k = cfg.num_classes
-    confusion = np.zeros((k, k), dtype=np.int64)
     labelled = [s for s in samples if s.mask is not None]
+    predicted: list[np.ndarray] = []
     for start in range(0, len(labelled), 16):
         chunk = labelled[start : start + 16]
         probs = predict_slices(
@@ -267,14 +285,31 @@ def evaluate_models(
             batch_size=batch_size,
             amp=cfg.amp,
         )
-        for p, s in zip(probs, chunk, strict=True):
-            pred = p.argmax(axis=0)
+        predicted += [p.argmax(axis=0).astype(np.uint8 if k < 256 else np.int64) for p in probs]
+    volumes = [s.volume_key for s in labelled]
+    indices = [s.index for s in labelled]
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        confusion = np.zeros((k, k), dtype=np.int64)
+        for pred, s in zip(
+            postprocess.apply_to_slices(name, predicted, volumes, indices), labelled, strict=True
+        ):
             if s.labelled is not None:
-                pred[~np.isin(pred, [0, *s.labelled])] = 0
+                pred = np.where(np.isin(pred, [0, *s.labelled]), pred, 0)
             truth = np.asarray(s.mask)
             keep = truth != IGNORE_INDEX
             confusion += metrics.confusion_matrix(pred[keep], truth[keep], k)
-    return confusion
+        out[name] = confusion
+    return out
+
+
+def evaluate_models(
+    models: nn.Module | Sequence[nn.Module], samples: Sequence[Sample], cfg: TrainConfig, batch_size: int = 8
+) -> np.ndarray:
+    """Confusion matrix (K, K) of the models with the config's post-processing (see
+    `evaluate_postprocessing`)."""
+    name = cfg.applied_postprocess
+    return evaluate_postprocessing(models, samples, cfg, (name,), batch_size)[name]
 
 
 def train_fold(
@@ -310,6 +345,7 @@ def train_fold(
     k = cfg.num_classes
     confusion = np.zeros((k, k), dtype=np.int64)
     has_val = any(s.mask is not None for s in val)
+    postprocessed: dict[str, np.ndarray] = {}
     done = 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -351,7 +387,11 @@ def train_fold(
         last = epoch == cfg.epochs
         if has_val and (last or (cfg.val_every and epoch % cfg.val_every == 0)):
             model.eval()
-            confusion = evaluate_models(model, val, cfg)
+            if last:
+                postprocessed = evaluate_postprocessing(model, val, cfg)
+                confusion = postprocessed[cfg.applied_postprocess]
+            else:
+                confusion = evaluate_models(model, val, cfg)
             entry["val_mean_iou"] = _nan_to_none(metrics.mean_iou(confusion, include_background=False))
             entry["iou"] = [_nan_to_none(v) for v in metrics.iou_per_class(confusion)]
         entry["seconds"] = time.perf_counter() - started
@@ -366,6 +406,7 @@ def train_fold(
         seconds=time.perf_counter() - started,
         best_epoch=cfg.epochs,
         config=cfg,
+        postprocessed=postprocessed,
     )
 
 
@@ -404,4 +445,9 @@ def cross_validate(
             raise ValueError(f"fold {index} has no validation slices (subjects {list(val_subjects)})")
         results.append(train_fold(cfg, train, val, progress, should_stop, fold=index))
     report = metrics.cv_report([r.confusion for r in results], cfg.class_names)
+    if cfg.postprocess == "auto":
+        decision = postprocess.decide([r.postprocessed for r in results], cfg.class_names)
+        report["postprocess"] = decision
+        for r in results:
+            r.config = dataclasses.replace(r.config, postprocess=decision["chosen"])
     return CVResult(folds=results, report=report)

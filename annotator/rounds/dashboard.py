@@ -117,6 +117,8 @@ def iou_table(rnd: TrainingRound) -> dict[str, Any]:
         "num_slices": rnd.num_slices,
         "folds": len(rnd.folds),
         "lesions": lesion_rows(rnd, archs),
+        # Per architecture, the post-processing its CV chose for pre-labels (mlcore.postprocess.decide).
+        "postprocess": {a: rnd.report[a].get("postprocess") for a in archs},
     }
 
 

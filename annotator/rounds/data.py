@@ -112,6 +112,7 @@ def load_samples(revision_ids: list[int], channels: list[str]) -> list[Any]:
                 id=str(slice_.pk),
                 subject=slice_.series.session.subject.label,
                 volume=str(slice_.series_id),
+                index=slice_.index,
                 image=loader.image(slice_),
                 mask=revision_labels(rev).astype(np.int64),
                 spacing=slice_spacing(slice_),

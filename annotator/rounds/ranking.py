@@ -28,7 +28,7 @@ CANDIDATE_STATES = (SliceState.UNLABELLED, SliceState.PRELABELLED)
 
 def candidates(version: ModelVersion, channels: list[str]) -> list[Slice]:
     qs = Slice.objects.filter(series__session__subject__project=version.project, state__in=CANDIDATE_STATES)
-    qs = qs.select_related("series__session__subject", "prelabel_revision").order_by("pk")
+    qs = qs.select_related("series__session__subject", "prelabel_revision").order_by("series_id", "index")
     return [s for s in qs if has_channels(s, channels)]
 
 
@@ -61,6 +61,7 @@ def prelabel_work(job: Job) -> dict[str, Any]:
     probabilities resampled back onto each slice's own grid."""
     from mlcore.active import select
     from mlcore.inference import prelabel_slices
+    from mlcore.postprocess import apply_to_slices
 
     version = ModelVersion.objects.select_related("project", "training_round").get(pk=job.params["version"])
     strategy = job.params.get("strategy", "entropy")
@@ -80,39 +81,54 @@ def prelabel_work(job: Job) -> dict[str, Any]:
     features: list[np.ndarray] = []
     created = done = 0
     mc = 4 if strategy == "bald" else 0
-    for start in range(0, len(pool), 16):
-        chunk = pool[start : start + 16]
-        predictions = prelabel_slices(
-            models,
-            cast(list, plans),
-            [loader.image(s) for s in chunk],
-            [slice_spacing(s) for s in chunk],
-            mc_samples=mc,
+    # Post-processing chosen by the version's CV (mlcore.postprocess), on each run of neighbouring
+    # candidate slices of a series: so a series is pre-labelled whole before its masks are saved.
+    post = str(version.config.get("postprocess") or "none")
+    series_runs: list[list[Slice]] = []
+    for slice_ in pool:
+        if series_runs and series_runs[-1][0].series_id == slice_.series_id:
+            series_runs[-1].append(slice_)
+        else:
+            series_runs.append([slice_])
+    for series_slices in series_runs:
+        predictions = []
+        for start in range(0, len(series_slices), 16):
+            chunk = series_slices[start : start + 16]
+            predictions += prelabel_slices(
+                models,
+                cast(list, plans),
+                [loader.image(s) for s in chunk],
+                [slice_spacing(s) for s in chunk],
+                mc_samples=mc,
+            )
+            done += len(chunk)
+            if job.parent_id:  # keep the round's Job alive while it waits on this one
+                Job.objects.filter(pk=job.parent_id).update(heartbeat_at=timezone.now())
+            jobs.report_progress(
+                job.pk, 0.05 + 0.9 * done / max(1, len(pool)), f"pre-labelled {done}/{len(pool)} slices"
+            )
+        labels = apply_to_slices(
+            post, [p.labels for p in predictions], [""] * len(series_slices), [s.index for s in series_slices]
         )
-        for slice_, prediction in zip(chunk, predictions, strict=True):
+        for slice_, prediction, mask in zip(series_slices, predictions, labels, strict=True):
             previous = slice_.prelabel_revision
             if previous is None or previous.meta.get("model_version") != version.pk:
                 save_model_prelabel(
                     slice_,
-                    prediction.labels,
+                    mask,
                     {
                         "model_version": version.pk,
                         "label": version.label,
                         "round": version.training_round_id,
                         "job": job.pk,
+                        "postprocess": post,
                     },
                 )
                 created += 1
             for key in ("entropy", "margin", "bald", "disagreement"):
                 score_parts[key].append(prediction.scores[key])
             features.append(prediction.features)
-        ids += [s.pk for s in chunk]
-        done += len(chunk)
-        if job.parent_id:  # keep the round's Job alive while it waits on this one
-            Job.objects.filter(pk=job.parent_id).update(heartbeat_at=timezone.now())
-        jobs.report_progress(
-            job.pk, 0.05 + 0.9 * done / max(1, len(pool)), f"pre-labelled {done}/{len(pool)} slices"
-        )
+        ids += [s.pk for s in series_slices]
     ranked: list[int] = []
     score_of: dict[int, float] = {}
     if ids:

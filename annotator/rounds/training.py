@@ -135,6 +135,8 @@ def train_fold_work(job: Job) -> dict[str, Any]:
         "weights": name,
         "config": cfg.to_dict(),
         "confusion": np.asarray(result.confusion).tolist(),
+        # Under each post-processing, for the version's CV choice (mlcore.postprocess.decide).
+        "postprocessed": {name: np.asarray(cm).tolist() for name, cm in result.postprocessed.items()},
         "iou": [None if not np.isfinite(v) else float(v) for v in result.iou],
         "history": result.history,
         "seconds": result.seconds,

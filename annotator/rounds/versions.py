@@ -19,6 +19,7 @@ from annotator.errors import Forbidden, InvalidInput, NotFound
 from annotator.models import ModelVersion, Project, Promotion, TrainingRound
 from annotator.services import access
 from annotator.users import Viewer, signed_in
+from mlcore import postprocess
 from mlcore.metrics import cv_summary, iou_per_class, mean_iou
 
 
@@ -55,6 +56,10 @@ def register_version(
     class_names = rnd.project.class_names()
     fold_iou = [r["iou"] for r in fold_results]
     summary = summarise(fold_iou, class_names)
+    # The post-processing its pre-labels get, chosen on this CV (mlcore.postprocess.decide); the
+    # summary's own figures stay those of the raw predictions.
+    decision = postprocess.decide([r.get("postprocessed") or {} for r in fold_results], class_names)
+    summary["postprocess"] = decision
     return ModelVersion.objects.create(
         project=rnd.project,
         training_round=rnd,
@@ -63,6 +68,7 @@ def register_version(
         config={
             **fold_results[0].get("config", {}),
             **({"final_weights": final_weights} if final_weights else {}),
+            "postprocess": decision["chosen"],
         },
         revision_ids=list(rnd.revision_ids),
         fold_iou=fold_iou,

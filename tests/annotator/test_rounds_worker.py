@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.test import Client
 
 from annotator.models import Job, MaskRevision, ModelVersion, Series, Session, Slice, SliceState, Subject
 from annotator.services.maskcodec import encode_mask
@@ -114,6 +115,12 @@ def test_two_rounds_train_promote_prelabel_and_rank_without_touching_human_work(
     assert sorted(s.rank for s in ranked) == [1, 2, 3, 4]
     assert all(s.state == "prelabelled" and s.prelabel_revision.source == "model" for s in ranked)
     assert all(s.prelabel_revision.meta["model_version"] == live.pk for s in ranked)
+    # Each version's CV chose its post-processing; the pre-labels got the live version's.
+    for version in ModelVersion.objects.all():
+        decision = version.report["postprocess"]
+        assert set(decision["mean_iou_fg"]) == {"none", "largest_foreground"}
+        assert version.config["postprocess"] == decision["chosen"] in {"none", "largest_foreground"}
+    assert all(s.prelabel_revision.meta["postprocess"] == live.config["postprocess"] for s in ranked)
 
     # An annotator corrects one pre-label before round 2; more subjects get accepted.
     human_slice = ranked[0]
@@ -147,6 +154,10 @@ def test_two_rounds_train_promote_prelabel_and_rank_without_touching_human_work(
     table = mia.get(f"/api/rounds/{second['id']}/report/").json()
     assert [r["class"] for r in table["rows"]][:2] == ["background", "vertebrae"]
     assert set(table["architectures"]) == {"UD", "FCN8"} and table["best"] in {"UD", "FCN8"}
+    assert set(table["postprocess"]) == {"UD", "FCN8"}
+    page = Client()
+    page.force_login(users["mia"])
+    assert "pre-label post-processing" in page.get(f"/rounds/{second['id']}/").content.decode()
     effort = [r for r in board["effort"] if r["version"] == live.pk]
     assert effort and effort[0]["slices"] == 1 and 0 < effort[0]["changed_share"] <= 1
     assert effort[0]["edit_seconds_per_slice"] == 42
