@@ -120,6 +120,9 @@ def run(var: Path, timeout: float, overrides: dict) -> int:
             mean, std = row.get("mean"), row.get("std")
             if mean is not None:
                 print(f"  {name:22} {100 * mean:5.1f} +- {100 * (std or 0):4.1f}")
+        decision = report.get("postprocess") or {}
+        figures = ", ".join(f"{k} {100 * (v or 0):.1f} %" for k, v in decision.get("mean_iou_fg", {}).items())
+        print(f"  pre-label post-processing chosen by the CV: {decision.get('chosen', 'none')} ({figures})")
     # Pre-labels of the pool against the truth the demo never imported (same seeds as seed_demo).
     confusion = np.zeros((12, 12), np.int64)
     truths: dict[str, np.ndarray] = {}

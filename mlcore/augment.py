@@ -3,10 +3,10 @@
 A patch is cut from a slice that is already at the plan's spacing. Its centre is, with probability
 `fg_fraction`, a random pixel of a randomly chosen foreground class present in the slice (so rare
 classes such as nerve roots are seen as often as the large ones), otherwise a random pixel of the
-slice. The spatial part (rotation, scaling, horizontal mirroring, the paper's +-10% shift is
-implied by the random centre) is one affine warp that cuts the patch at the same time; the intensity
-part follows nnU-Net's default (Isensee et al. 2021): Gaussian noise, Gaussian blur, multiplicative
-brightness, contrast, gamma.
+slice. The spatial part (rotation, scaling, optional anterior-posterior mirroring, the paper's +-10%
+shift is implied by the random centre) is one affine warp that cuts the patch at the same time; the
+intensity part follows nnU-Net's default (Isensee et al. 2021): Gaussian noise, Gaussian blur,
+multiplicative brightness, contrast, simulated low resolution, gamma and inverted gamma.
 
 Shapes: image (C, H, W) float32, mask (H, W) int64 with IGNORE_INDEX where the truth is unknown;
 patches (C, P, Q) and (P, Q). Pixels outside the slice are IGNORE_INDEX in the mask.
@@ -32,7 +32,9 @@ class AugmentConfig:
     rotate_deg: float = 20.0  # the paper's +-20 deg (nnU-Net 2D: +-180, wrong for upright spines)
     scale: tuple[float, float] = (0.7, 1.4)
     p_spatial: float = 0.8  # probability of rotation/scaling (nnU-Net: 0.2 each)
-    p_mirror: float = 0.5  # horizontal (anterior <-> posterior) flip, the paper's p = 1/2
+    # Anterior <-> posterior flip: the paper's p = 1/2, but no spine looks like that; off by default
+    # (measured on real MRI, bench/RESULTS.md "Augmentation for other sites").
+    p_mirror: float = 0.0
     p_noise: float = 0.1
     noise_var: tuple[float, float] = (0.0, 0.1)
     p_blur: float = 0.2
@@ -43,6 +45,9 @@ class AugmentConfig:
     contrast: tuple[float, float] = (0.75, 1.25)
     p_gamma: float = 0.3
     gamma: tuple[float, float] = (0.7, 1.5)
+    p_invert_gamma: float = 0.1  # gamma applied from the bright end (nnU-Net's inverted gamma)
+    p_lowres: float = 0.25  # a coarser acquisition (nnU-Net's): nearest down, cubic back up
+    lowres_zoom: tuple[float, float] = (0.5, 1.0)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -52,12 +57,12 @@ class AugmentConfig:
 # shift up to 10 % is the random patch centre); no intensity transforms.
 PAPER_AUGMENT = AugmentConfig(
     rotate_deg=20.0, scale=(0.5, 1.5), p_spatial=1.0, p_mirror=0.5, p_noise=0.0, p_blur=0.0,
-    p_brightness=0.0, p_contrast=0.0, p_gamma=0.0,
+    p_brightness=0.0, p_contrast=0.0, p_gamma=0.0, p_invert_gamma=0.0, p_lowres=0.0,
 )  # fmt: skip
 
 NO_AUGMENT = AugmentConfig(
     rotate_deg=0.0, scale=(1.0, 1.0), p_spatial=0.0, p_mirror=0.0, p_noise=0.0, p_blur=0.0,
-    p_brightness=0.0, p_contrast=0.0, p_gamma=0.0,
+    p_brightness=0.0, p_contrast=0.0, p_gamma=0.0, p_invert_gamma=0.0, p_lowres=0.0,
 )  # fmt: skip
 
 
@@ -138,6 +143,17 @@ def intensity_augment(image: np.ndarray, rng: np.random.Generator, aug: AugmentC
         if rng.random() < aug.p_contrast:
             lo, hi, mean = ch.min(), ch.max(), ch.mean()
             ch[...] = np.clip((ch - mean) * np.float32(rng.uniform(*aug.contrast)) + mean, lo, hi)
+        if aug.p_lowres and rng.random() < aug.p_lowres:
+            zoom = rng.uniform(*aug.lowres_zoom)
+            small = tuple(max(1, round(n * zoom)) for n in ch.shape)
+            coarse = ndimage.zoom(ch, [a / b for a, b in zip(small, ch.shape, strict=True)], order=0)
+            ch[...] = ndimage.zoom(
+                coarse, [a / b for a, b in zip(ch.shape, coarse.shape, strict=True)], order=3
+            )[: ch.shape[0], : ch.shape[1]]
+        if aug.p_invert_gamma and rng.random() < aug.p_invert_gamma:
+            lo, hi = float(ch.min()), float(ch.max())
+            span = max(hi - lo, 1e-6)
+            ch[...] = hi - np.power((hi - ch) / span, rng.uniform(*aug.gamma)) * span
         if rng.random() < aug.p_gamma:
             lo, hi = float(ch.min()), float(ch.max())
             span = max(hi - lo, 1e-6)

@@ -167,6 +167,7 @@ def make_config(args: argparse.Namespace, samples: list[Sample], names: list[str
         min_spacing=args.min_spacing,
         max_patch=args.max_patch,
         augment=not args.no_augment,
+        augmentation=args.augmentation,
         fg_fraction=args.fg_fraction,
         channels=_channel_names(args),
         label_map=parse_label_map(args.label_map)[0] if args.label_map else None,
@@ -380,6 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--max-patch", type=int, default=256, help="cap of the plan's patch side")
     m.add_argument("--fg-fraction", type=float, default=0.5, help="share of foreground-centred patches")
     m.add_argument("--no-augment", action="store_true")
+    m.add_argument(
+        "--augmentation",
+        default="nnunet",
+        choices=("nnunet", "paper"),
+        help="nnunet: the recipe's (no mirroring); paper: the paper's warp with mirroring, no intensity",
+    )
     m.add_argument("--val-every", type=int, default=0, help="validate every N epochs (0: at the end)")
     m.add_argument("--device", default="auto", help="auto | cpu | cuda")
     m.add_argument("--folds", type=int, default=5, help="patient-level folds")
@@ -397,7 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="label maps (PNG, and NIfTI for NIfTI inputs) from checkpoints")
     p.add_argument("inputs", nargs="+", help="NIfTI files, MIDS trees or images/ PNG folders")
     p.add_argument("--checkpoint", action="append", required=True, help="repeat for a fold ensemble")
-    p.add_argument("--tta", action="store_true", help="average with the horizontal flip")
+    p.add_argument(
+        "--tta",
+        action="store_true",
+        help="average with the anterior-posterior flip (for models trained with mirroring, e.g. "
+        "--augmentation paper; the default recipe does not mirror, see docs/mlcore.md)",
+    )
     p.add_argument("--out", default="runs/predict")
     p = sub.add_parser("simulate", parents=[data, model], help="active-learning simulation with an oracle")
     p.add_argument(

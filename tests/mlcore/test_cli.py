@@ -53,6 +53,11 @@ def test_cv_on_phantom_prints_the_paper_table_and_writes_json(tmp_path):
     report = json.loads((tmp_path / "cv.json").read_text())
     assert len(report["folds"]) == 3 and len(report["report"]["classes"]) == 12
     assert sorted(p.name for p in tmp_path.glob("fold*.pt")) == ["fold0.pt", "fold1.pt", "fold2.pt"]
+    # the CV chose the post-processing (shown beside the raw figure) and the fold models carry it
+    assert "post-processing:" in done.stdout
+    chosen = report["report"]["postprocess"]["chosen"]
+    fold0 = torch.load(tmp_path / "fold0.pt", weights_only=True)
+    assert fold0["config"]["postprocess"] == chosen in ("none", "largest_foreground")
     # the fold models then label a NIfTI volume with nothing but the checkpoints and the file
     write_mids(tmp_path / "mids", n_subjects=1, n_slices=3, size=(40, 36), seed=3)
     t2 = next((tmp_path / "mids").rglob("*_T2w.nii.gz"))
@@ -78,10 +83,11 @@ def test_cv_on_phantom_prints_the_paper_table_and_writes_json(tmp_path):
 
 
 def test_train_uses_every_subject_by_default_and_a_wrong_input_is_a_clear_error(tmp_path):
-    done = run_cli("train", *TINY, "--out", str(tmp_path))
+    done = run_cli("train", *TINY, "--augmentation", "paper", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "3 subjects" not in done.stderr and "saved" in done.stdout
     payload = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert payload["config"]["augmentation"] == "paper"  # the paper's settings stay one option away
     assert payload["extra"]["subjects"] == ["P0001", "P0002", "P0003"]
     assert payload["config"]["plan"]["target_spacing"] and payload["config"]["channels"] == ["T2w"]
     # a two-channel input for a one-channel model is refused with the reason

@@ -62,6 +62,24 @@ def test_intensity_augmentation_changes_the_patch_but_not_its_shape():
     assert out.shape == image.shape and not np.allclose(out, image) and np.isfinite(out).all()
 
 
+def test_simulated_low_resolution_blurs_edges_and_inverted_gamma_keeps_the_range():
+    image = np.zeros((1, 40, 36), np.float32)
+    image[0, :, 18:] = 1.0  # a sharp vertical edge
+    only = dict(p_noise=0, p_blur=0, p_brightness=0, p_contrast=0, p_gamma=0)
+    coarse = intensity_augment(
+        image.copy(), np.random.default_rng(0), AugmentConfig(p_lowres=1, lowres_zoom=(0.25, 0.25), **only)
+    )
+    assert coarse.shape == image.shape
+    assert np.abs(np.diff(coarse[0], axis=1)).max() < 1.0  # the one-pixel step is spread out
+    ramp = np.linspace(-2, 3, 40 * 36, dtype=np.float32).reshape(1, 40, 36)
+    inverted = intensity_augment(
+        ramp.copy(), np.random.default_rng(1), AugmentConfig(p_invert_gamma=1, **only)
+    )
+    assert inverted.min() == pytest.approx(-2, abs=1e-5) and inverted.max() == pytest.approx(3, abs=1e-5)
+    assert np.all(np.diff(inverted.ravel()) >= -1e-6)  # still monotone: contrast kept, curve changed
+    assert not np.allclose(inverted, ramp)
+
+
 def test_label_tables_map_instances_and_levels_onto_classes():
     classes = ["background", "vertebrae", "intervertebral discs"]
     instances = {i: f"vertebra instance {i}" for i in range(1, 10)}
