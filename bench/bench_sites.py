@@ -111,6 +111,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="", help="comma list: within, loso")
+    parser.add_argument(
+        "--augment-overrides",
+        default="{}",
+        help="JSON of AugmentConfig fields, e.g. '{\"p_mirror\": 0.5}' (the settings before session 8: "
+        '\'{"p_mirror": 0.5, "p_lowres": 0, "p_invert_gamma": 0}\')',
+    )
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     root = Path(args.data)
@@ -131,6 +137,7 @@ def main() -> int:
         seed=args.seed,
         device="cpu",
         model_overrides={"filters": args.filters},
+        augment_overrides=json.loads(args.augment_overrides),
     )
     only = set(filter(None, args.only.split(","))) or {"within", "loso"}
     print(f"{len(samples)} slices, sites {sorted({s.site for s in samples})}; {' '.join(sys.argv[1:])}")

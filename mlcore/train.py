@@ -69,6 +69,9 @@ class TrainConfig:
     ds_weights: list[float] | None = None  # deep-supervision weights: final head first
     augment: bool = True
     augmentation: str = "nnunet"  # "nnunet" | "paper" (spatial only, zoom 0.5-1.5) | "none"
+    augment_overrides: dict[str, Any] = field(
+        default_factory=dict
+    )  # AugmentConfig fields, e.g. {"p_mirror": 0.5}
     fg_fraction: float = 0.5  # share of patches centred on a foreground class (chosen uniformly)
     plan: dict[str, Any] | None = None  # mlcore.preprocess.Plan.to_dict(); fitted on the data when None
     min_spacing: float | None = None  # mm; a coarser plan than the median spacing (CPU budgets)
@@ -109,9 +112,17 @@ class TrainConfig:
                     f"{len(self.channels)} channel names {self.channels} for in_channels={self.in_channels}"
                 )
         get_loss(self.loss)
-        augmentation(self.augmentation)
+        self.augment_config()
         if self.postprocess != "auto":
             postprocess.check(self.postprocess)
+
+    def augment_config(self) -> AugmentConfig:
+        """The preset `augmentation` with `augment_overrides` applied; ValueError naming an unknown field."""
+        names = {f.name for f in dataclasses.fields(AugmentConfig)}
+        unknown = sorted(set(self.augment_overrides) - names)
+        if unknown:
+            raise ValueError(f"unknown augmentation setting(s) {unknown}: choose from {sorted(names)}")
+        return dataclasses.replace(augmentation(self.augmentation), **self.augment_overrides)
 
     @property
     def applied_postprocess(self) -> str:
@@ -339,7 +350,7 @@ def train_fold(
     model = cfg.build().to(device).to(memory_format=fmt)
     optimiser, base_lr = make_training_optimiser(cfg, model)
     loss_fn = get_loss(cfg.loss)
-    aug = augmentation(cfg.augmentation) if cfg.augment else NO_AUGMENT
+    aug = cfg.augment_config() if cfg.augment else NO_AUGMENT
     steps, total = cfg.steps_per_epoch, cfg.steps_per_epoch * cfg.epochs
     history: list[dict[str, Any]] = []
     k = cfg.num_classes

@@ -193,3 +193,11 @@ def test_the_poly_schedule_decays_to_zero_and_cosine_to_zero_too():
     assert 0.45 < learning_rate(1.0, "poly", 50, 100) < 0.6
     assert learning_rate(1.0, "cosine", 50, 100) == pytest.approx(0.5)
     assert learning_rate(0.3, "constant", 99, 100) == 0.3
+
+
+def test_augmentation_overrides_change_one_setting_and_a_misspelt_one_is_refused():
+    cfg = tiny_config(augment=True, augment_overrides={"p_mirror": 0.5})
+    assert cfg.augment_config().p_mirror == 0.5 and cfg.augment_config().p_lowres == 0.25
+    assert TrainConfig.from_dict(cfg.to_dict()).augment_config().p_mirror == 0.5  # kept in checkpoints
+    with pytest.raises(ValueError, match=r"unknown augmentation setting\(s\) \['p_mirrror'\]"):
+        tiny_config(augment_overrides={"p_mirrror": 0.5})
