@@ -118,7 +118,8 @@ try {
   out.table = {
     caption: await table.locator("caption").textContent(),
     best: await table.locator("thead th.best").allTextContents(),
-    classes: await table.locator("tbody tr:not(.mean-row) th").allTextContents(),
+    classes: await table.locator("tbody tr:not(.mean-row):not(.postprocess-row) th").allTextContents(),
+    postprocess: await table.locator("tbody tr.postprocess-row td").allTextContents(),
     firstRow: await table.locator("tbody tr").first().locator("td").allTextContents(),
   };
   out.liveModel = (await page.textContent("#live-model")).trim();

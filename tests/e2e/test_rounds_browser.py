@@ -94,6 +94,9 @@ def test_the_dashboard_shows_the_per_class_iou_table_with_the_best_architecture_
     )
     assert table["best"] == ["UD ★"]
     assert table["classes"][:2] == ["background", "vertebrae"] and len(table["classes"]) == 12
+    # the CV's post-processing choice for the pre-labels, with both figures, under the means
+    (choice,) = table["postprocess"]
+    assert choice.startswith(("largest foreground component (", "none (")) and "without" in choice
     assert "±" in table["firstRow"][0]
     assert e2e["liveModel"].startswith("r1-UD")
     (version,) = e2e["round"]["versions"]
