@@ -1,0 +1,213 @@
+"""Where a real-MRI model's vertebra errors are, and what post-processing does to them.
+
+Trains the models of `bench_sites.py` (same data, splits and recipe: within-site halves and
+leave-one-site-out), saves them, then scores every held-out volume of their sites at its own 1 mm grid:
+
+- an error budget of the raw predictions, as shares of the vertebra union per site: false positives
+  in slices whose truth has no vertebra ("lateral"), below the volume's lowest labelled body plus
+  2 rows ("below": the sacrum, whose first body one site labels and two do not), within 2 pixels of
+  the truth's boundary ("rim") and elsewhere ("other": bowel, bladder, posterior elements); false
+  negatives on the rim and elsewhere;
+- vertebra IoU of the raw predictions and of candidate post-processings: "largest" (mlcore's
+  `largest_foreground`), "drop10" (foreground components under 10 % of the largest removed),
+  "smooth" (each slice's probabilities averaged with its two neighbours', 1/4 1/2 1/4, before the
+  argmax) and "smooth+drop10".
+
+    uv run python bench/bench_site_errors.py --steps 400 --seed 0 --models /tmp/site-models/s0
+    uv run python bench/bench_site_errors.py --steps 400 --seed 0 --min-spacing 1.5 --only within \
+        --models /tmp/site-models/s0-15
+
+Saved models in --models are reused (delete them to retrain). What it does not show: other recipes,
+more than the two within-site halves and three left-out sites, GPU timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_sites as bs  # noqa: E402
+
+from mlcore import metrics  # noqa: E402
+from mlcore.data import IGNORE_INDEX, Sample  # noqa: E402
+from mlcore.predict import predict_slices  # noqa: E402
+from mlcore.train import TrainConfig  # noqa: E402
+
+VARIANTS = ("none", "largest", "drop10", "smooth", "smooth+drop10")
+
+
+def drop_small(labels: np.ndarray, fraction: float) -> np.ndarray:
+    """Foreground components (3D) smaller than `fraction` of the largest set to background."""
+    foreground = labels > 0
+    components, count = ndimage.label(foreground)
+    if count <= 1:
+        return labels
+    sizes = np.bincount(components.ravel())
+    sizes[0] = 0
+    out = labels.copy()
+    out[(sizes < fraction * sizes.max())[components] & foreground] = 0
+    return out
+
+
+def smooth(probs: np.ndarray) -> np.ndarray:
+    """(N, K, H, W) probabilities of neighbouring slices averaged 1/4 1/2 1/4 along N."""
+    out = probs.copy()
+    out[1:-1] = 0.25 * probs[:-2] + 0.5 * probs[1:-1] + 0.25 * probs[2:]
+    return out
+
+
+def jobs(samples: list[Sample], seed: int, only: set[str]) -> list[tuple[str, list[Sample], list[str]]]:
+    out = []
+    if "within" in only:
+        a, b = bs.halves(samples, seed)
+        for fit, held in ((a, b), (b, a)):
+            out.append(
+                ("within-" + "-".join(sorted(held)), [s for s in samples if s.subject in fit], sorted(held))
+            )
+    if "loso" in only:
+        for site in ("VB3", "VB1", "VB2"):
+            held_out = sorted({s.subject for s in samples if s.site == site})
+            out.append((f"loso-{site}", [s for s in samples if s.site != site], held_out))
+    return out
+
+
+def score(
+    cfg: TrainConfig, model: torch.nn.Module, test: list[Sample], kind: str, budget: dict, ious: dict
+) -> None:
+    by_volume: dict[str, list[Sample]] = {}
+    for s in test:
+        by_volume.setdefault(s.volume_key, []).append(s)
+    plan = cfg.get_plan()
+    assert plan is not None
+    for stack in by_volume.values():
+        stack.sort(key=lambda s: s.index or 0)
+        probs = np.stack(
+            predict_slices(
+                model, plan, [s.image for s in stack], [s.spacing for s in stack], batch_size=8, amp=False
+            )
+        )
+        raw = probs.argmax(1)
+        smoothed = smooth(probs).argmax(1)
+        preds = {
+            "none": raw,
+            "largest": drop_small(raw, 1.0),
+            "drop10": drop_small(raw, 0.1),
+            "smooth": smoothed,
+            "smooth+drop10": drop_small(smoothed, 0.1),
+        }
+        site = stack[0].site
+        truths = [np.asarray(s.mask) for s in stack]
+        lowest = max(
+            (int(np.nonzero((t == 1).any(axis=1))[0].max()) for t in truths if (t == 1).any()), default=-1
+        )
+        for name, labels in preds.items():
+            cm = ious.setdefault(kind, {}).setdefault(site, {}).setdefault(name, np.zeros((3, 3), np.int64))
+            for s, truth, pred in zip(stack, truths, labels, strict=True):
+                if s.labelled is not None:
+                    pred = np.where(np.isin(pred, [0, *s.labelled]), pred, 0)
+                keep = truth != IGNORE_INDEX
+                cm += metrics.confusion_matrix(pred[keep], truth[keep], 3)
+                if name != "none":
+                    continue
+                t, q = (truth == 1) & keep, (pred == 1) & keep
+                d = budget.setdefault(kind, {}).setdefault(site, dict.fromkeys(BUDGET, 0))
+                d["tp"] += int((t & q).sum())
+                fp, fn = q & ~t, t & ~q
+                if not t.any():
+                    d["fp lateral"] += int(fp.sum())
+                    continue
+                rim = ndimage.binary_dilation(t, iterations=2) & ~ndimage.binary_erosion(t, iterations=2)
+                below = np.zeros_like(t)
+                below[lowest + 3 :] = True
+                d["fp below"] += int((fp & below).sum())
+                d["fp rim"] += int((fp & ~below & rim).sum())
+                d["fp other"] += int((fp & ~below & ~rim).sum())
+                d["fn rim"] += int((fn & rim).sum())
+                d["fn other"] += int((fn & ~rim).sum())
+
+
+BUDGET = ("tp", "fp lateral", "fp below", "fp rim", "fp other", "fn rim", "fn other")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", default=os.environ.get("SPINELAB_SHARED_DATA", "../shared/data"))
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--min-spacing", type=float, default=2.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", default="within,loso")
+    parser.add_argument("--models", required=True, help="folder for the trained models (reused when present)")
+    parser.add_argument("--out", default="")
+    args = parser.parse_args()
+    root = Path(args.data)
+    if not (root / "mids-lumbar").is_dir() or not (root / "mids-multisite").is_dir():
+        print(f"no real data under {root}: nothing to measure")
+        return 0
+    torch.set_num_threads(args.threads)
+    samples = bs.load(root)
+    cfg = TrainConfig(
+        arch="UD",
+        in_channels=1,
+        num_classes=len(bs.CLASSES),
+        class_names=bs.CLASSES,
+        epochs=1,
+        steps_per_epoch=args.steps,
+        batch_size=8,
+        min_spacing=args.min_spacing,
+        seed=args.seed,
+        device="cpu",
+        model_overrides={"filters": 16},
+    )
+    budget: dict = {}
+    ious: dict = {}
+    for name, fit, held in jobs(samples, args.seed, set(args.only.split(","))):
+        path = Path(args.models) / f"{name}.pt"
+        if path.exists():
+            saved = torch.load(path, weights_only=False)
+            plan_cfg = TrainConfig(**saved["config"])
+            model = plan_cfg.build()
+            model.load_state_dict(saved["state"])
+            model.eval()
+        else:
+            plan_cfg, model = bs.train(cfg, fit, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({"state": model.state_dict(), "config": plan_cfg.to_dict(), "held": held}, path)
+        test = [s for s in samples if s.subject in held and s.mask is not None]
+        score(plan_cfg, model, test, name.split("-")[0], budget, ious)
+    print("\n| evaluation | site | vertebra IoU | " + " | ".join(BUDGET[1:]) + " |")
+    print("|---" * (len(BUDGET) + 2) + "|")
+    for kind, sites in budget.items():
+        for site, d in sites.items():
+            union = sum(d.values())
+            if not union:
+                continue  # a site without vertebra labels (IVD)
+            cells = [f"{100 * d[k] / union:.1f}" for k in BUDGET[1:]]
+            print(f"| {kind} | {site} | {100 * d['tp'] / union:.1f} % | " + " | ".join(cells) + " |")
+    print("\n| evaluation | site | " + " | ".join(VARIANTS) + " |")
+    print("|---" * (len(VARIANTS) + 2) + "|")
+    table: dict = {}
+    for kind, sites in ious.items():
+        for site, cms in sites.items():
+            row = {n: float(metrics.iou_per_class(cm)[1]) for n, cm in cms.items()}
+            if not all(np.isfinite(v) for v in row.values()):
+                continue
+            table.setdefault(kind, {})[site] = row
+            print(f"| {kind} | {site} | " + " | ".join(f"{100 * row[n]:.1f} %" for n in VARIANTS) + " |")
+    if args.out:
+        Path(args.out).write_text(json.dumps({"args": vars(args), "budget": budget, "iou": table}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
