@@ -150,25 +150,10 @@ def main() -> int:
     parser.add_argument("--models", required=True, help="folder for the trained models (reused when present)")
     parser.add_argument("--out", default="")
     args = parser.parse_args()
-    root = Path(args.data)
-    if not (root / "mids-lumbar").is_dir() or not (root / "mids-multisite").is_dir():
-        print(f"no real data under {root}: nothing to measure")
+    samples = bs.load_or_none(args.data, args.threads)
+    if samples is None:
         return 0
-    torch.set_num_threads(args.threads)
-    samples = bs.load(root)
-    cfg = TrainConfig(
-        arch="UD",
-        in_channels=1,
-        num_classes=len(bs.CLASSES),
-        class_names=bs.CLASSES,
-        epochs=1,
-        steps_per_epoch=args.steps,
-        batch_size=8,
-        min_spacing=args.min_spacing,
-        seed=args.seed,
-        device="cpu",
-        model_overrides={"filters": 16},
-    )
+    cfg = bs.recipe(args.steps, args.seed, args.min_spacing)
     budget: dict = {}
     ious: dict = {}
     for name, fit, held in jobs(samples, args.seed, set(args.only.split(","))):

@@ -59,6 +59,36 @@ def load(root: Path) -> list[Sample]:
     return samples
 
 
+def recipe(
+    steps: int, seed: int, min_spacing: float, filters: int = 16, augment_overrides: dict | None = None
+) -> TrainConfig:
+    """The one recipe every split of the real-MRI benchmarks trains with (nothing tuned per split)."""
+    return TrainConfig(
+        arch="UD",
+        in_channels=1,
+        num_classes=len(CLASSES),
+        class_names=CLASSES,
+        epochs=1,
+        steps_per_epoch=steps,
+        batch_size=8,
+        min_spacing=min_spacing,
+        seed=seed,
+        device="cpu",
+        model_overrides={"filters": filters},
+        augment_overrides=augment_overrides or {},
+    )
+
+
+def load_or_none(data: str, threads: int) -> list[Sample] | None:
+    """Both real folders' samples, or None (with a message) where the shared data is absent."""
+    root = Path(data)
+    if not (root / "mids-lumbar").is_dir() or not (root / "mids-multisite").is_dir():
+        print(f"no real data under {root}: nothing to measure")
+        return None
+    torch.set_num_threads(threads)
+    return load(root)
+
+
 def halves(samples: list[Sample], seed: int) -> tuple[set[str], set[str]]:
     a, b = set(), set()
     rng = np.random.default_rng(seed)
@@ -138,26 +168,10 @@ def main() -> int:
     )
     parser.add_argument("--out", default="")
     args = parser.parse_args()
-    root = Path(args.data)
-    if not (root / "mids-lumbar").is_dir() or not (root / "mids-multisite").is_dir():
-        print(f"no real data under {root}: nothing to measure")
+    samples = load_or_none(args.data, args.threads)
+    if samples is None:
         return 0
-    torch.set_num_threads(args.threads)
-    samples = load(root)
-    cfg = TrainConfig(
-        arch="UD",
-        in_channels=1,
-        num_classes=len(CLASSES),
-        class_names=CLASSES,
-        epochs=1,
-        steps_per_epoch=args.steps,
-        batch_size=8,
-        min_spacing=args.min_spacing,
-        seed=args.seed,
-        device="cpu",
-        model_overrides={"filters": args.filters},
-        augment_overrides=json.loads(args.augment_overrides),
-    )
+    cfg = recipe(args.steps, args.seed, args.min_spacing, args.filters, json.loads(args.augment_overrides))
     only = set(filter(None, args.only.split(","))) or {"within", "loso"}
     print(f"{len(samples)} slices, sites {sorted({s.site for s in samples})}; {' '.join(sys.argv[1:])}")
     if "ceiling" in only:
