@@ -36,7 +36,7 @@ from scipy import ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_sites as bs  # noqa: E402
 
-from mlcore import metrics  # noqa: E402
+from mlcore import metrics, postprocess  # noqa: E402
 from mlcore.data import IGNORE_INDEX, Sample  # noqa: E402
 from mlcore.predict import predict_slices  # noqa: E402
 from mlcore.train import TrainConfig  # noqa: E402
@@ -98,7 +98,7 @@ def score(
         smoothed = smooth(probs).argmax(1)
         preds = {
             "none": raw,
-            "largest": drop_small(raw, 1.0),
+            "largest": postprocess.largest_foreground(raw),
             "drop10": drop_small(raw, 0.1),
             "smooth": smoothed,
             "smooth+drop10": drop_small(smoothed, 0.1),
