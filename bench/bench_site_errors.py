@@ -24,6 +24,7 @@ more than the two within-site halves and three left-out sites, GPU timings.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -72,8 +73,8 @@ def jobs(samples: list[Sample], seed: int, only: set[str]) -> list[tuple[str, li
             out.append(
                 ("within-" + "-".join(sorted(held)), [s for s in samples if s.subject in fit], sorted(held))
             )
-    if "loso" in only:
-        for site in ("VB3", "VB1", "VB2"):
+    for site in ("VB3", "VB1", "VB2"):
+        if "loso" in only or f"loso-{site}" in only:
             held_out = sorted({s.subject for s in samples if s.site == site})
             out.append((f"loso-{site}", [s for s in samples if s.site != site], held_out))
     return out
@@ -146,14 +147,23 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-spacing", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--only", default="within,loso")
+    parser.add_argument(
+        "--only", default="within,loso", help="comma list: within, loso, or single left-out sites (loso-VB1)"
+    )
+    parser.add_argument(
+        "--overrides",
+        default="{}",
+        help="TrainConfig fields over the recipe, JSON, e.g. '{\"fg_fraction\": 0.33}'",
+    )
     parser.add_argument("--models", required=True, help="folder for the trained models (reused when present)")
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     samples = bs.load_or_none(args.data, args.threads)
     if samples is None:
         return 0
-    cfg = bs.recipe(args.steps, args.seed, args.min_spacing)
+    cfg = dataclasses.replace(
+        bs.recipe(args.steps, args.seed, args.min_spacing), **json.loads(args.overrides)
+    )
     budget: dict = {}
     ious: dict = {}
     for name, fit, held in jobs(samples, args.seed, set(args.only.split(","))):
