@@ -67,9 +67,9 @@ def smooth(probs: np.ndarray) -> np.ndarray:
 
 def jobs(samples: list[Sample], seed: int, only: set[str]) -> list[tuple[str, list[Sample], list[str]]]:
     out = []
-    if "within" in only:
-        a, b = bs.halves(samples, seed)
-        for fit, held in ((a, b), (b, a)):
+    a, b = bs.halves(samples, seed)
+    for half, (fit, held) in enumerate(((a, b), (b, a)), start=1):
+        if "within" in only or f"within-{half}" in only:
             out.append(
                 ("within-" + "-".join(sorted(held)), [s for s in samples if s.subject in fit], sorted(held))
             )
@@ -148,7 +148,9 @@ def main() -> int:
     parser.add_argument("--min-spacing", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--only", default="within,loso", help="comma list: within, loso, or single left-out sites (loso-VB1)"
+        "--only",
+        default="within,loso",
+        help="comma list: within, loso, one half (within-1) or one left-out site (loso-VB1)",
     )
     parser.add_argument(
         "--overrides",
