@@ -16,6 +16,11 @@ leave-one-site-out), saves them, then scores every held-out volume of their site
     uv run python bench/bench_site_errors.py --steps 400 --seed 0 --models /tmp/site-models/s0
     uv run python bench/bench_site_errors.py --steps 400 --seed 0 --min-spacing 1.5 --only within \
         --models /tmp/site-models/s0-15
+    # two one-thread processes side by side on 2 cores: one left-out site or one half each
+    OMP_NUM_THREADS=1 uv run python bench/bench_site_errors.py --threads 1 --steps 2400 --only loso-VB3 \
+        --models /tmp/site-models/s0-2400
+    # a recipe variant: TrainConfig fields over the shared recipe
+    uv run python bench/bench_site_errors.py --overrides '{"fg_fraction": 0.33}' --models /tmp/site-models/fg
 
 Saved models in --models are reused (delete them to retrain). What it does not show: other recipes,
 more than the two within-site halves and three left-out sites, GPU timings.
