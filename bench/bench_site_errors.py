@@ -22,7 +22,7 @@ leave-one-site-out), saves them, then scores every held-out volume of their site
     # a recipe variant: TrainConfig fields over the shared recipe
     uv run python bench/bench_site_errors.py --overrides '{"fg_fraction": 0.33}' --models /tmp/site-models/fg
 
-Saved models in --models are reused (delete them to retrain). What it does not show: other recipes,
+Saved models in --models are reused whatever the options (delete them, or use a new folder per recipe, to retrain). What it does not show: other recipes,
 more than the two within-site halves and three left-out sites, GPU timings.
 """
 
@@ -173,7 +173,11 @@ def main() -> int:
     )
     budget: dict = {}
     ious: dict = {}
-    for name, fit, held in jobs(samples, args.seed, set(args.only.split(","))):
+    only = set(args.only.split(","))
+    known = {"within", "within-1", "within-2", "loso", "loso-VB3", "loso-VB1", "loso-VB2"}
+    if only - known:
+        parser.error(f"unknown --only value(s) {sorted(only - known)}: choose from {sorted(known)}")
+    for name, fit, held in jobs(samples, args.seed, only):
         path = Path(args.models) / f"{name}.pt"
         if path.exists():
             saved = torch.load(path, weights_only=False)
