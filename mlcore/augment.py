@@ -6,7 +6,8 @@ classes such as nerve roots are seen as often as the large ones), otherwise a ra
 slice. The spatial part (rotation, scaling, optional anterior-posterior mirroring, the paper's +-10%
 shift is implied by the random centre) is one affine warp that cuts the patch at the same time; the
 intensity part follows nnU-Net's default (Isensee et al. 2021): Gaussian noise, Gaussian blur,
-multiplicative brightness, contrast, simulated low resolution, gamma and inverted gamma.
+multiplicative brightness, contrast, simulated low resolution, gamma and inverted gamma; optionally
+a random intensity curve (`p_curve`).
 
 Shapes: image (C, H, W) float32, mask (H, W) int64 with IGNORE_INDEX where the truth is unknown;
 patches (C, P, Q) and (P, Q). Pixels outside the slice are IGNORE_INDEX in the mask.
@@ -48,6 +49,11 @@ class AugmentConfig:
     p_invert_gamma: float = 0.1  # gamma applied from the bright end (nnU-Net's inverted gamma)
     p_lowres: float = 0.25  # a coarser acquisition (nnU-Net's): nearest down, cubic back up
     lowres_zoom: tuple[float, float] = (0.5, 1.0)
+    # A random smooth intensity curve (Models Genesis' Bezier transform, Zhou et al. 2021), inverted
+    # with `curve_invert`: tissues' relative brightness changes the way another scanner or sequence
+    # changes it, so the network must lean on shape. Off by default until measured on real MRI.
+    p_curve: float = 0.0
+    curve_invert: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -158,7 +164,25 @@ def intensity_augment(image: np.ndarray, rng: np.random.Generator, aug: AugmentC
             lo, hi = float(ch.min()), float(ch.max())
             span = max(hi - lo, 1e-6)
             ch[...] = np.power((ch - lo) / span, rng.uniform(*aug.gamma)) * span + lo
+        if aug.p_curve and rng.random() < aug.p_curve:
+            ch[...] = intensity_curve(ch, rng, invert=rng.random() < aug.curve_invert)
     return image
+
+
+def intensity_curve(ch: np.ndarray, rng: np.random.Generator, invert: bool) -> np.ndarray:
+    """`ch` through a random cubic Bezier curve from its minimum to its maximum (two random control
+    points, so monotone or not), turned upside down if `invert`; the value range is kept."""
+    lo, hi = float(ch.min()), float(ch.max())
+    span = max(hi - lo, 1e-6)
+    p1, p2 = rng.random(2), rng.random(2)
+    t = np.linspace(0.0, 1.0, 256)[:, None]
+    curve = 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3  # P0 = (0, 0), P3 = (1, 1)
+    xs, ys = curve[:, 0], curve[:, 1]
+    order = np.argsort(xs, kind="stable")
+    mapped = np.interp((ch - lo) / span, xs[order], ys[order])
+    if invert:
+        mapped = 1.0 - mapped
+    return (mapped * span + lo).astype(np.float32)
 
 
 def augmentation(name: str) -> AugmentConfig:

@@ -80,6 +80,25 @@ def test_simulated_low_resolution_blurs_edges_and_inverted_gamma_keeps_the_range
     assert not np.allclose(inverted, ramp)
 
 
+def test_intensity_curve_keeps_the_range_and_can_invert_contrast():
+    ramp = np.linspace(-2, 3, 40 * 36, dtype=np.float32).reshape(1, 40, 36)
+    only = dict(p_noise=0, p_blur=0, p_brightness=0, p_contrast=0, p_gamma=0, p_invert_gamma=0, p_lowres=0)
+    upright = intensity_augment(
+        ramp.copy(), np.random.default_rng(3), AugmentConfig(p_curve=1, curve_invert=0, **only)
+    )
+    flipped = intensity_augment(
+        ramp.copy(), np.random.default_rng(3), AugmentConfig(p_curve=1, curve_invert=1, **only)
+    )
+    for out in (upright, flipped):
+        assert out.shape == ramp.shape and out.dtype == np.float32
+        assert out.min() >= -2 - 1e-5 and out.max() <= 3 + 1e-5
+    # The curve runs from the darkest to the brightest value; inverted, dark becomes bright.
+    ends = (0, 0, 0), (0, -1, -1)
+    assert [upright[e] for e in ends] == [pytest.approx(-2, abs=1e-4), pytest.approx(3, abs=1e-4)]
+    assert [flipped[e] for e in ends] == [pytest.approx(3, abs=1e-4), pytest.approx(-2, abs=1e-4)]
+    assert not np.allclose(upright, ramp)
+
+
 def test_label_tables_map_instances_and_levels_onto_classes():
     classes = ["background", "vertebrae", "intervertebral discs"]
     instances = {i: f"vertebra instance {i}" for i in range(1, 10)}
