@@ -20,6 +20,7 @@ import numpy as np
 
 from mlcore import folds as kfold
 from mlcore import metrics
+from mlcore.augment import AUGMENTATIONS
 from mlcore.data import Sample, load_folder, zscore, zscore_stats
 from mlcore.phantom import LUMBAR_CLASSES, generate_subject
 
@@ -384,8 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--augmentation",
         default="nnunet",
-        choices=("nnunet", "paper"),
-        help="nnunet: the recipe's (no mirroring); paper: the paper's warp with mirroring, no intensity",
+        choices=[name for name in AUGMENTATIONS if name != "none"],  # none: --no-augment
+        help="nnunet: the recipe's (no mirroring); multisite: nnunet + random intensity curves, for "
+        "models that must work on other scanners' and sequences' images; paper: the paper's warp with "
+        "mirroring, no intensity",
     )
     m.add_argument("--val-every", type=int, default=0, help="validate every N epochs (0: at the end)")
     m.add_argument("--device", default="auto", help="auto | cpu | cuda")

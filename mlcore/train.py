@@ -68,7 +68,7 @@ class TrainConfig:
     loss: str = "dice_ce"  # "ce" | "dice_ce"
     ds_weights: list[float] | None = None  # deep-supervision weights: final head first
     augment: bool = True
-    augmentation: str = "nnunet"  # "nnunet" | "paper" (spatial only, zoom 0.5-1.5) | "none"
+    augmentation: str = "nnunet"  # "nnunet" | "multisite" (+ intensity curves) | "paper" | "none"
     augment_overrides: dict[str, Any] = field(
         default_factory=dict
     )  # AugmentConfig fields, e.g. {"p_mirror": 0.5}

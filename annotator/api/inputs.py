@@ -184,6 +184,7 @@ class RoundLaunchInput(serializers.Serializer):
     steps_per_epoch = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=10000)
     min_spacing = serializers.FloatField(required=False, allow_null=True, min_value=0.05, max_value=20.0)
     optimiser = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20)
+    augmentation = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20)
     promotion_floor = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
     final_model = serializers.BooleanField(required=False)
     channels = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=50)

@@ -226,6 +226,7 @@ def new(request: HttpRequest) -> HttpResponse:
             "strategies": round_options.STRATEGIES,
             "channel_sets": list(dict.fromkeys([project_channel_choice(project), *CHANNEL_SETS])),
             "optimisers": ["AdamW", "SGD", "paper"],
+            "augmentations": round_options.AUGMENTATION_CHOICES,
             "preset": settings.SPINELAB["ROUND_PRESET"],
             "floor": settings.SPINELAB["PROMOTION_FLOOR"],
         },

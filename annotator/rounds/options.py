@@ -10,9 +10,11 @@ from annotator.errors import InvalidInput
 from annotator.services.projects import channel_names
 from mlcore.architectures import ARCHITECTURES
 from mlcore.architectures import PAPER_ARCHITECTURES as PAPER_ARCHS
+from mlcore.augment import AUGMENTATIONS
 
 __all__ = [
     "ARCHITECTURES",
+    "AUGMENTATION_CHOICES",
     "PAPER_ARCHITECTURES",
     "STRATEGIES",
     "RoundOptions",
@@ -22,6 +24,8 @@ __all__ = [
 
 PAPER_ARCHITECTURES = list(PAPER_ARCHS)
 STRATEGIES = ["random", "entropy", "margin", "bald", "disagreement"]
+# mlcore's augmentation presets a round may train with ("none" is `augment` off)
+AUGMENTATION_CHOICES = [name for name in AUGMENTATIONS if name != "none"]
 ALL_SUBJECTS = -1  # the `fold` of a round's final-model job
 
 
@@ -44,6 +48,7 @@ class RoundOptions:
     seed: int = 0
     loss: str = "dice_ce"
     augment: bool = True
+    augmentation: str = "nnunet"  # mlcore's preset; "multisite" for models that must transfer
     promotion_floor: float | None = None  # None -> settings.SPINELAB["PROMOTION_FLOOR"]
     # also train each architecture on every subject: the live model pre-labels with it
     final_model: bool = False
@@ -133,6 +138,12 @@ def parse_options(data: dict[str, Any]) -> RoundOptions:
             field="optimiser",
         )
     augment = _flag(data.get("augment", True))
+    augmentation = data.get("augmentation") or base.augmentation
+    if augmentation not in AUGMENTATION_CHOICES:
+        raise InvalidInput(
+            f"unknown augmentation {augmentation!r}: choose one of {AUGMENTATION_CHOICES}",
+            field="augmentation",
+        )
     final_model = _flag(data.get("final_model", base.final_model))
     return RoundOptions(
         architectures=list(dict.fromkeys(archs)),
@@ -150,6 +161,7 @@ def parse_options(data: dict[str, Any]) -> RoundOptions:
         seed=_int(data, "seed", 0, 0, 2**31 - 1) or 0,
         loss=loss,
         augment=augment,
+        augmentation=augmentation,
         promotion_floor=_float(data, "promotion_floor", None, 0.0, 1.0),
         final_model=final_model,
     )

@@ -42,6 +42,7 @@ def train_config(rnd: TrainingRound, arch: str) -> Any:
         patch_size=opts.get("patch_size"),
         min_spacing=opts.get("min_spacing"),
         augment=opts["augment"],
+        augmentation=opts.get("augmentation", "nnunet"),
         channels=channels,
         seed=opts["seed"],
         device=settings.SPINELAB["TRAINING_DEVICE"],

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from annotator.models import Job, Slice, SliceState, TrainingRound
+from annotator.rounds.training import train_config
 from annotator.rounds.training_set import assign_folds
 from annotator.services.masks import save_imported_mask
 
@@ -82,6 +83,7 @@ def test_fewer_subjects_than_folds_is_a_400_naming_both_numbers(client_for, acce
         ({"epochs": "many"}, "epochs"),
         ({"folds": 1}, "folds"),
         ({"channels": "T3w"}, "T3w"),
+        ({"augmentation": "heavy"}, "augmentation"),
     ],
 )
 def test_bad_launch_options_are_400s_naming_the_problem(client_for, accepted, bad, field):
@@ -89,6 +91,24 @@ def test_bad_launch_options_are_400s_naming_the_problem(client_for, accepted, ba
     response = client_for("mia").post("/api/rounds/", {**SMALL, **bad}, format="json")
     assert response.status_code == 400
     assert field in response.json()["detail"]
+
+
+def test_a_round_may_train_with_the_multisite_augmentation_chosen_in_the_form(
+    client, users, client_for, accepted
+):
+    accepted(["S01", "S02", "S03"])
+    client.force_login(users["mia"])
+    form = client.get("/rounds/new").content.decode()
+    assert '<select name="augmentation"' in form and "<option>multisite</option>" in form
+    response = client_for("mia").post("/api/rounds/", {**SMALL, "augmentation": "multisite"}, format="json")
+    assert response.status_code == 201, response.content
+    rnd = TrainingRound.objects.get(pk=response.json()["id"])
+    cfg = train_config(rnd, "UD")
+    assert cfg.augmentation == "multisite" and cfg.augment_config().p_curve > 0
+    default = client_for("mia").post("/api/rounds/", SMALL, format="json")
+    assert default.status_code == 201, default.content
+    plain = train_config(TrainingRound.objects.get(pk=default.json()["id"]), "UD")
+    assert plain.augmentation == "nnunet" and plain.augment_config().p_curve == 0
 
 
 def test_the_split_is_saved_once_and_new_subjects_never_move_old_ones(client_for, accepted):

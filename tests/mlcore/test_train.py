@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mlcore.checkpoint import load_checkpoint, save_checkpoint
+from mlcore.cli import build_parser
 from mlcore.data import Sample
 from mlcore.predict import predict
 from mlcore.train import (
@@ -193,6 +194,17 @@ def test_the_poly_schedule_decays_to_zero_and_cosine_to_zero_too():
     assert 0.45 < learning_rate(1.0, "poly", 50, 100) < 0.6
     assert learning_rate(1.0, "cosine", 50, 100) == pytest.approx(0.5)
     assert learning_rate(0.3, "constant", 99, 100) == 0.3
+
+
+def test_the_multisite_augmentation_adds_intensity_curves_and_the_cli_offers_it():
+    assert tiny_config(augment=True).augment_config().p_curve == 0.0  # not in the default recipe
+    multisite = tiny_config(augment=True, augmentation="multisite")
+    assert multisite.augment_config().p_curve == 0.3
+    assert multisite.augment_config().p_lowres == tiny_config(augment=True).augment_config().p_lowres
+    args = build_parser().parse_args(["train", "--phantom", "2", "--augmentation", "multisite"])
+    assert args.augmentation == "multisite"
+    with pytest.raises(ValueError, match="unknown augmentation 'multi'"):
+        tiny_config(augmentation="multi").augment_config()
 
 
 def test_augmentation_overrides_change_one_setting_and_a_misspelt_one_is_refused():
