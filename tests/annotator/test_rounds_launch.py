@@ -103,11 +103,15 @@ def test_a_round_may_train_with_the_multisite_augmentation_chosen_in_the_form(
     response = client_for("mia").post("/api/rounds/", {**SMALL, "augmentation": "multisite"}, format="json")
     assert response.status_code == 201, response.content
     rnd = TrainingRound.objects.get(pk=response.json()["id"])
+    page = client.get(f"/rounds/{rnd.pk}/").content.decode()
+    assert 'id="round-augmentation">multisite<' in page  # the round's page says how it trained
     cfg = train_config(rnd, "UD")
     assert cfg.augmentation == "multisite" and cfg.augment_config().p_curve > 0
     default = client_for("mia").post("/api/rounds/", SMALL, format="json")
     assert default.status_code == 201, default.content
     plain = train_config(TrainingRound.objects.get(pk=default.json()["id"]), "UD")
+    plain_page = client.get(f"/rounds/{default.json()['id']}/").content.decode()
+    assert 'id="round-augmentation">nnunet<' in plain_page
     assert plain.augmentation == "nnunet" and plain.augment_config().p_curve == 0
 
 
