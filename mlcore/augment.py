@@ -68,8 +68,8 @@ PAPER_AUGMENT = AugmentConfig(
 
 # The recipe's default plus random intensity curves (p 0.3, inverted half the time), for data from
 # several scanners and sequences and models that must work on sites they never saw: on real MRI at
-# 2,400 steps it raised vertebra IoU on left-out sites by 7 points and cost 0.9 within a site (one
-# seed; bench/RESULTS.md "Random intensity curves"); classes told apart by brightness alone (the
+# 2,400 steps it raised vertebra IoU on left-out sites by 7 points and cost 0.1-0.9 within a site (two
+# seeds; bench/RESULTS.md "Random intensity curves", "A second seed"); classes told apart by brightness alone (the
 # phantom's intramuscular fat) are what it takes away.
 MULTISITE_AUGMENT = AugmentConfig(p_curve=0.3)
 
