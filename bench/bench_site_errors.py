@@ -21,6 +21,9 @@ leave-one-site-out), saves them, then scores every held-out volume of their site
         --models /tmp/site-models/s0-2400
     # a recipe variant: TrainConfig fields over the shared recipe
     uv run python bench/bench_site_errors.py --overrides '{"fg_fraction": 0.33}' --models /tmp/site-models/fg
+    # the mean probabilities of the saved models of the same name in several folders (other seeds)
+    uv run python bench/bench_site_errors.py --only loso --models /tmp/site-models/s0-2400 \
+        --ensemble /tmp/site-models/s1-2400
 
 Saved models in --models are reused whatever the options (delete them, or use a new folder per recipe, to retrain). What it does not show: other recipes,
 more than the two within-site halves and three left-out sites, GPU timings.
@@ -86,18 +89,23 @@ def jobs(samples: list[Sample], seed: int, only: set[str]) -> list[tuple[str, li
 
 
 def score(
-    cfg: TrainConfig, model: torch.nn.Module, test: list[Sample], kind: str, budget: dict, ious: dict
+    cfgs: list[TrainConfig],
+    models: list[torch.nn.Module],
+    test: list[Sample],
+    kind: str,
+    budget: dict,
+    ious: dict,
 ) -> None:
     by_volume: dict[str, list[Sample]] = {}
     for s in test:
         by_volume.setdefault(s.volume_key, []).append(s)
-    plan = cfg.get_plan()
-    assert plan is not None
+    plans = [cfg.get_plan() for cfg in cfgs]
+    assert all(plan is not None for plan in plans)
     for stack in by_volume.values():
         stack.sort(key=lambda s: s.index or 0)
         probs = np.stack(
             predict_slices(
-                model, plan, [s.image for s in stack], [s.spacing for s in stack], batch_size=8, amp=False
+                models, plans, [s.image for s in stack], [s.spacing for s in stack], batch_size=8, amp=False
             )
         )
         raw = probs.argmax(1)
@@ -140,6 +148,15 @@ def score(
                 d["fn other"] += int((fn & ~rim).sum())
 
 
+def load(path: Path) -> tuple[TrainConfig, torch.nn.Module]:
+    saved = torch.load(path, weights_only=False)
+    plan_cfg = TrainConfig(**saved["config"])
+    model = plan_cfg.build()
+    model.load_state_dict(saved["state"])
+    model.eval()
+    return plan_cfg, model
+
+
 BUDGET = ("tp", "fp lateral", "fp below", "fp rim", "fp other", "fn rim", "fn other")
 
 
@@ -163,8 +180,14 @@ def main() -> int:
         help="TrainConfig fields over the recipe, JSON, e.g. '{\"fg_fraction\": 0.33}'",
     )
     parser.add_argument("--models", required=True, help="folder for the trained models (reused when present)")
+    parser.add_argument(
+        "--ensemble",
+        default="",
+        help="comma list of folders whose saved models of the same names are averaged with --models'",
+    )
     parser.add_argument("--out", default="")
     args = parser.parse_args()
+    extra = [Path(d) for d in args.ensemble.split(",") if d]
     samples = bs.load_or_none(args.data, args.threads)
     if samples is None:
         return 0
@@ -178,19 +201,19 @@ def main() -> int:
     if only - known:
         parser.error(f"unknown --only value(s) {sorted(only - known)}: choose from {sorted(known)}")
     for name, fit, held in jobs(samples, args.seed, only):
+        missing = [str(d / f"{name}.pt") for d in extra if not (d / f"{name}.pt").exists()]
+        if missing:
+            parser.error(f"--ensemble: no saved model {', '.join(missing)}")
         path = Path(args.models) / f"{name}.pt"
         if path.exists():
-            saved = torch.load(path, weights_only=False)
-            plan_cfg = TrainConfig(**saved["config"])
-            model = plan_cfg.build()
-            model.load_state_dict(saved["state"])
-            model.eval()
+            plan_cfg, model = load(path)
         else:
             plan_cfg, model = bs.train(cfg, fit, name)
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"state": model.state_dict(), "config": plan_cfg.to_dict(), "held": held}, path)
+        members = [(plan_cfg, model), *(load(d / f"{name}.pt") for d in extra)]
         test = [s for s in samples if s.subject in held and s.mask is not None]
-        score(plan_cfg, model, test, name.split("-")[0], budget, ious)
+        score([c for c, _ in members], [m for _, m in members], test, name.split("-")[0], budget, ious)
     print("\n| evaluation | site | vertebra IoU | " + " | ".join(BUDGET[1:]) + " |")
     print("|---" * (len(BUDGET) + 2) + "|")
     for kind, sites in budget.items():
