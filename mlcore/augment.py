@@ -70,7 +70,8 @@ PAPER_AUGMENT = AugmentConfig(
 # several scanners and sequences and models that must work on sites they never saw: on real MRI at
 # 2,400 steps it raised vertebra IoU on left-out sites by 7 points and cost 0.1-0.9 within a site (two
 # seeds; bench/RESULTS.md "Random intensity curves", "A second seed"); classes told apart by brightness alone (the
-# phantom's intramuscular fat) are what it takes away.
+# phantom's intramuscular fat) are what it takes away. Never-inverted curves keep those classes but
+# only a third of the left-out gain (RESULTS "Monotone curves on real MRI").
 MULTISITE_AUGMENT = AugmentConfig(p_curve=0.3)
 
 NO_AUGMENT = AugmentConfig(
