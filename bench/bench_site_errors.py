@@ -11,7 +11,10 @@ leave-one-site-out), saves them, then scores every held-out volume of their site
 - vertebra IoU of the raw predictions and of candidate post-processings: "largest" (mlcore's
   `largest_foreground`), "drop10" (foreground components under 10 % of the largest removed),
   "smooth" (each slice's probabilities averaged with its two neighbours', 1/4 1/2 1/4, before the
-  argmax) and "smooth+drop10".
+  argmax) and "smooth+drop10";
+- vertebra IoU of the raw predictions on the slices the scanner acquired and on the blends between
+  them (volumes acquired 4 mm apart and redistributed at 1 mm, `bench_label_grid.py`), with the drawn
+  over the true vertebra area.
 
     uv run python bench/bench_site_errors.py --steps 400 --seed 0 --models /tmp/site-models/s0
     uv run python bench/bench_site_errors.py --steps 400 --seed 0 --min-spacing 1.5 --only within \
@@ -19,11 +22,18 @@ leave-one-site-out), saves them, then scores every held-out volume of their site
     # two one-thread processes side by side on 2 cores: one left-out site or one half each
     OMP_NUM_THREADS=1 uv run python bench/bench_site_errors.py --threads 1 --steps 2400 --only loso-VB3 \
         --models /tmp/site-models/s0-2400
+    # the saved models scored on their own training subjects (is the model underfitting?)
+    uv run python bench/bench_site_errors.py --score train --only within --models /tmp/site-models/s0
     # a recipe variant: TrainConfig fields over the shared recipe
     uv run python bench/bench_site_errors.py --overrides '{"fg_fraction": 0.33}' --models /tmp/site-models/fg
     # the mean probabilities of the saved models of the same name in several folders (other seeds)
     uv run python bench/bench_site_errors.py --only loso --models /tmp/site-models/s0-2400 \
         --ensemble /tmp/site-models/s1-2400
+    # train without the in-between slices of volumes acquired 4 mm apart (scored on every slice)
+    uv run python bench/bench_site_errors.py --train-on acquired --models /tmp/site-models/acq-s0
+    # 2.5D input: each slice with its neighbours 2 slices (2 mm here) either side as extra channels,
+    # the same intensity draws on all three (AugmentConfig.tie_channels)
+    uv run python bench/bench_site_errors.py --context 2 --models /tmp/site-models/ctx2-s0
 
 Saved models in --models are reused whatever the options (delete them, or use a new folder per recipe, to retrain). What it does not show: other recipes,
 more than the two within-site halves and three left-out sites, GPU timings.
@@ -44,6 +54,7 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_sites as bs  # noqa: E402
+from bench_label_grid import phases  # noqa: E402
 
 from mlcore import metrics, postprocess  # noqa: E402
 from mlcore.data import IGNORE_INDEX, Sample  # noqa: E402
@@ -73,6 +84,37 @@ def smooth(probs: np.ndarray) -> np.ndarray:
     return out
 
 
+def volumes(samples: list[Sample]) -> list[list[Sample]]:
+    """The samples grouped by volume, each volume's slices in order."""
+    by_volume: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_volume.setdefault(s.volume_key, []).append(s)
+    return [sorted(stack, key=lambda s: s.index or 0) for stack in by_volume.values()]
+
+
+def with_context(samples: list[Sample], offset: int) -> list[Sample]:
+    """Each slice's image as three channels: the slices `offset` before it, itself and `offset` after
+    it in its volume (the nearest slice inside the volume at its ends)."""
+    out = []
+    for stack in volumes(samples):
+        last = len(stack) - 1
+        for i, s in enumerate(stack):
+            around = [stack[min(max(i + d, 0), last)].image[0] for d in (-offset, 0, offset)]
+            out.append(dataclasses.replace(s, image=np.stack(around)))
+    return out
+
+
+def acquired_only(samples: list[Sample]) -> list[Sample]:
+    """The samples without the slices that are blends of acquired ones (bench_label_grid.phases);
+    volumes without detected blends stay whole."""
+    out = []
+    for stack in volumes(samples):
+        centre = len(stack[0].image) // 2
+        where = phases([s.image[centre : centre + 1] for s in stack])
+        out += [s for s, phase in zip(stack, where, strict=True) if phase != "in-between"]
+    return out
+
+
 def jobs(samples: list[Sample], seed: int, only: set[str]) -> list[tuple[str, list[Sample], list[str]]]:
     out = []
     a, b = bs.halves(samples, seed)
@@ -95,14 +137,11 @@ def score(
     kind: str,
     budget: dict,
     ious: dict,
+    by_phase: dict,
 ) -> None:
-    by_volume: dict[str, list[Sample]] = {}
-    for s in test:
-        by_volume.setdefault(s.volume_key, []).append(s)
-    plans = [cfg.get_plan() for cfg in cfgs]
-    assert all(plan is not None for plan in plans)
-    for stack in by_volume.values():
-        stack.sort(key=lambda s: s.index or 0)
+    plans = [plan for plan in (cfg.get_plan() for cfg in cfgs) if plan is not None]
+    assert len(plans) == len(cfgs), "every saved model carries its plan"
+    for stack in volumes(test):
         probs = np.stack(
             predict_slices(
                 models, plans, [s.image for s in stack], [s.spacing for s in stack], batch_size=8, amp=False
@@ -119,18 +158,24 @@ def score(
         }
         site = stack[0].site
         truths = [np.asarray(s.mask) for s in stack]
+        centre = len(stack[0].image) // 2  # the slice itself (--context puts neighbours around it)
+        where = phases([s.image[centre : centre + 1] for s in stack])
         lowest = max(
             (int(np.nonzero((t == 1).any(axis=1))[0].max()) for t in truths if (t == 1).any()), default=-1
         )
         for name, labels in preds.items():
             cm = ious.setdefault(kind, {}).setdefault(site, {}).setdefault(name, np.zeros((3, 3), np.int64))
-            for s, truth, pred in zip(stack, truths, labels, strict=True):
+            for s, truth, pred, phase in zip(stack, truths, labels, where, strict=True):
                 if s.labelled is not None:
                     pred = np.where(np.isin(pred, [0, *s.labelled]), pred, 0)
                 keep = truth != IGNORE_INDEX
                 cm += metrics.confusion_matrix(pred[keep], truth[keep], 3)
                 if name != "none":
                     continue
+                if phase:
+                    pm = by_phase.setdefault(kind, {}).setdefault(site, {})
+                    pm.setdefault(phase, np.zeros((3, 3), np.int64))
+                    pm[phase] += metrics.confusion_matrix(pred[keep], truth[keep], 3)
                 t, q = (truth == 1) & keep, (pred == 1) & keep
                 d = budget.setdefault(kind, {}).setdefault(site, dict.fromkeys(BUDGET, 0))
                 d["tp"] += int((t & q).sum())
@@ -155,6 +200,20 @@ def load(path: Path) -> tuple[TrainConfig, torch.nn.Module]:
     model.load_state_dict(saved["state"])
     model.eval()
     return plan_cfg, model
+
+
+def vertebra_rows(
+    nested: dict[str, dict[str, dict[str, np.ndarray]]],
+) -> list[tuple[str, str, dict[str, float], dict[str, np.ndarray]]]:
+    """(kind, site, {name: vertebra IoU}, {name: confusion}) for every site whose confusions all score
+    vertebrae (not the disc-only IVD site)."""
+    out = []
+    for kind, sites in nested.items():
+        for site, cms in sites.items():
+            row = {n: float(metrics.iou_per_class(cm)[1]) for n, cm in cms.items()}
+            if all(np.isfinite(v) for v in row.values()):
+                out.append((kind, site, row, cms))
+    return out
 
 
 BUDGET = ("tp", "fp lateral", "fp below", "fp rim", "fp other", "fn rim", "fn other")
@@ -185,6 +244,25 @@ def main() -> int:
         default="",
         help="comma list of folders whose saved models of the same names are averaged with --models'",
     )
+    parser.add_argument(
+        "--context",
+        type=int,
+        default=0,
+        help="2.5D: add the slices this many positions either side as channels (0: one channel)",
+    )
+    parser.add_argument(
+        "--train-on",
+        choices=("all", "acquired"),
+        default="all",
+        help="acquired: train without the slices that are blends of acquired ones (their masks follow "
+        "each site's resampling rule, bench_label_grid.py)",
+    )
+    parser.add_argument(
+        "--score",
+        choices=("held", "train"),
+        default="held",
+        help="train: score each model on its own training subjects (is it underfitting?)",
+    )
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     extra = [Path(d) for d in args.ensemble.split(",") if d]
@@ -194,8 +272,17 @@ def main() -> int:
     cfg = dataclasses.replace(
         bs.recipe(args.steps, args.seed, args.min_spacing), **json.loads(args.overrides)
     )
+    if args.context:
+        samples = with_context(samples, args.context)
+        cfg = dataclasses.replace(
+            cfg,
+            in_channels=3,
+            channels=[f"T2w-{args.context}", "T2w", f"T2w+{args.context}"],
+            augment_overrides={**cfg.augment_overrides, "tie_channels": True},
+        )
     budget: dict = {}
     ious: dict = {}
+    by_phase: dict = {}
     only = set(args.only.split(","))
     known = {"within", "within-1", "within-2", "loso", "loso-VB3", "loso-VB1", "loso-VB2"}
     if only - known:
@@ -208,12 +295,15 @@ def main() -> int:
         if path.exists():
             plan_cfg, model = load(path)
         else:
-            plan_cfg, model = bs.train(cfg, fit, name)
+            plan_cfg, model = bs.train(cfg, fit if args.train_on == "all" else acquired_only(fit), name)
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"state": model.state_dict(), "config": plan_cfg.to_dict(), "held": held}, path)
         members = [(plan_cfg, model), *(load(d / f"{name}.pt") for d in extra)]
-        test = [s for s in samples if s.subject in held and s.mask is not None]
-        score([c for c, _ in members], [m for _, m in members], test, name.split("-")[0], budget, ious)
+        scored = held if args.score == "held" else sorted({s.subject for s in fit})
+        test = [s for s in samples if s.subject in scored and s.mask is not None]
+        score(
+            [c for c, _ in members], [m for _, m in members], test, name.split("-")[0], budget, ious, by_phase
+        )
     print("\n| evaluation | site | vertebra IoU | " + " | ".join(BUDGET[1:]) + " |")
     print("|---" * (len(BUDGET) + 2) + "|")
     for kind, sites in budget.items():
@@ -226,15 +316,28 @@ def main() -> int:
     print("\n| evaluation | site | " + " | ".join(VARIANTS) + " |")
     print("|---" * (len(VARIANTS) + 2) + "|")
     table: dict = {}
-    for kind, sites in ious.items():
-        for site, cms in sites.items():
-            row = {n: float(metrics.iou_per_class(cm)[1]) for n, cm in cms.items()}
-            if not all(np.isfinite(v) for v in row.values()):
-                continue
-            table.setdefault(kind, {})[site] = row
-            print(f"| {kind} | {site} | " + " | ".join(f"{100 * row[n]:.1f} %" for n in VARIANTS) + " |")
+    for kind, site, row, _ in vertebra_rows(ious):
+        table.setdefault(kind, {})[site] = row
+        print(f"| {kind} | {site} | " + " | ".join(f"{100 * row[n]:.1f} %" for n in VARIANTS) + " |")
+    print(
+        "\nRaw predictions on the slices the scanner acquired and on the blends between them (bench_label_grid)"
+    )
+    print("| evaluation | site | acquired | in-between | drawn / true area: acquired | in-between |")
+    print("|---|---|---|---|---|---|")
+    phase_table: dict = {}
+    for kind, site, row, cms in vertebra_rows(by_phase):
+        phase_table.setdefault(kind, {})[site] = row
+        for p, cm in cms.items():
+            row[f"{p} area ratio"] = float(cm[:, 1].sum() / max(1, cm[1, :].sum()))
+        cells = [f"{100 * row[p]:.1f} %" if p in row else "-" for p in ("acquired", "in-between")]
+        cells += [f"{row[p + ' area ratio']:.2f}" if p in row else "-" for p in ("acquired", "in-between")]
+        print(f"| {kind} | {site} | " + " | ".join(cells) + " |")
     if args.out:
-        Path(args.out).write_text(json.dumps({"args": vars(args), "budget": budget, "iou": table}, indent=1))
+        Path(args.out).write_text(
+            json.dumps(
+                {"args": vars(args), "budget": budget, "iou": table, "iou by phase": phase_table}, indent=1
+            )
+        )
     return 0
 
 

@@ -54,6 +54,9 @@ class AugmentConfig:
     # changes it, so the network must lean on shape. Off in the default, on in "multisite".
     p_curve: float = 0.0
     curve_invert: float = 0.5
+    # The same intensity draws for every channel: channels that are one series' neighbouring slices
+    # (2.5D input) share a contrast. False: each channel draws its own (different sequences).
+    tie_channels: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -145,9 +148,13 @@ def sample_patch(
 
 
 def intensity_augment(image: np.ndarray, rng: np.random.Generator, aug: AugmentConfig) -> np.ndarray:
-    """nnU-Net's intensity transforms on a z-scored patch (C, H, W), in place where possible."""
+    """nnU-Net's intensity transforms on a z-scored patch (C, H, W), in place where possible; with
+    `aug.tie_channels` every channel gets the same random draws."""
+    tied = int(rng.integers(2**63)) if aug.tie_channels else None
     for c in range(image.shape[0]):
         ch = image[c]
+        if tied is not None:
+            rng = np.random.default_rng(tied)
         if rng.random() < aug.p_noise:
             ch += rng.normal(0.0, math.sqrt(rng.uniform(*aug.noise_var)), ch.shape).astype(np.float32)
         if rng.random() < aug.p_blur:

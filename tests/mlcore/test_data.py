@@ -62,6 +62,21 @@ def test_intensity_augmentation_changes_the_patch_but_not_its_shape():
     assert out.shape == image.shape and not np.allclose(out, image) and np.isfinite(out).all()
 
 
+def test_tied_channels_get_the_same_intensity_transform_untied_ones_their_own():
+    # Three copies of one slice: 2.5D input's neighbours share a contrast, so tied channels must
+    # stay identical through every intensity transform; untied ones (other sequences) must not.
+    base = np.random.default_rng(4).normal(size=(1, 32, 32)).astype(np.float32)
+    image = np.repeat(base, 3, axis=0)
+    always = AugmentConfig(p_noise=1, p_blur=1, p_brightness=1, p_contrast=1, p_gamma=1, p_curve=1)
+    tied = intensity_augment(
+        image.copy(), np.random.default_rng(5), dataclasses.replace(always, tie_channels=True)
+    )
+    assert not np.allclose(tied[0], base[0])
+    assert np.array_equal(tied[0], tied[1]) and np.array_equal(tied[0], tied[2])
+    untied = intensity_augment(image.copy(), np.random.default_rng(5), always)
+    assert not np.allclose(untied[0], untied[1])
+
+
 def test_simulated_low_resolution_blurs_edges_and_inverted_gamma_keeps_the_range():
     image = np.zeros((1, 40, 36), np.float32)
     image[0, :, 18:] = 1.0  # a sharp vertical edge
