@@ -92,6 +92,13 @@ def volumes(samples: list[Sample]) -> list[list[Sample]]:
     return [sorted(stack, key=lambda s: s.index or 0) for stack in by_volume.values()]
 
 
+def slice_phases(stack: list[Sample]) -> list[str]:
+    """`bench_label_grid.phases` of one volume's ordered slices, read on the slice itself (with
+    --context it is the middle channel)."""
+    centre = len(stack[0].image) // 2
+    return phases([s.image[centre : centre + 1] for s in stack])
+
+
 def with_context(samples: list[Sample], offset: int) -> list[Sample]:
     """Each slice's image as three channels: the slices `offset` before it, itself and `offset` after
     it in its volume (the nearest slice inside the volume at its ends)."""
@@ -109,9 +116,7 @@ def acquired_only(samples: list[Sample]) -> list[Sample]:
     volumes without detected blends stay whole."""
     out = []
     for stack in volumes(samples):
-        centre = len(stack[0].image) // 2
-        where = phases([s.image[centre : centre + 1] for s in stack])
-        out += [s for s, phase in zip(stack, where, strict=True) if phase != "in-between"]
+        out += [s for s, phase in zip(stack, slice_phases(stack), strict=True) if phase != "in-between"]
     return out
 
 
@@ -158,8 +163,7 @@ def score(
         }
         site = stack[0].site
         truths = [np.asarray(s.mask) for s in stack]
-        centre = len(stack[0].image) // 2  # the slice itself (--context puts neighbours around it)
-        where = phases([s.image[centre : centre + 1] for s in stack])
+        where = slice_phases(stack)
         lowest = max(
             (int(np.nonzero((t == 1).any(axis=1))[0].max()) for t in truths if (t == 1).any()), default=-1
         )
