@@ -8,8 +8,9 @@ not blends. This finds, per volume, the acquired slices from the image alone (se
 
 - what the in-between masks are: IoU with the union, the intersection and the nearer of the two
   acquired masks around them, and how far apart those two are (IoU of neighbouring acquired masks);
-- ceilings: vertebra IoU against the reference, over every scored slice (the benchmarks' scoring), of
-  masks a perfect model of the acquired slices could draw in between without knowing the site's
+- ceilings: vertebra IoU against the reference, over the scored slices from the first acquired slice
+  to the last (the benchmarks' scoring; the few lateral slices outside them left out), of masks a
+  perfect model of the acquired slices could draw in between without knowing the site's
   resampling rule: the nearer acquired mask ("nearest"), a shape blend (signed distances interpolated
   linearly, "blend"), and the two rules the data uses ("union", "intersection").
 
@@ -121,18 +122,17 @@ def analyse(samples: list[Sample]) -> dict:
         keep = [t != IGNORE_INDEX for t in truths]
         for lo, hi in zip(kinks[:-1], kinks[1:], strict=True):
             a, b = vert[lo], vert[hi]
-            if (a | b).sum() < 100:
-                continue
-            mid = vert[(lo + hi) // 2]
-            d["match"]["nearest"].append(_iou(mid, a if (lo + hi) // 2 - lo <= hi - (lo + hi) // 2 else b))
-            d["match"]["union"].append(_iou(mid, a | b))
-            d["match"]["intersection"].append(_iou(mid, a & b))
-            d["match"]["neighbours"].append(_iou(a, b))
-            for i in range(lo, hi + 1):
+            if (a | b).sum() >= 100:  # the masks' rule, where there is a body to compare
+                mid = vert[(lo + hi) // 2]
+                nearer = a if (lo + hi) // 2 - lo <= hi - (lo + hi) // 2 else b
+                d["match"]["nearest"].append(_iou(mid, nearer))
+                d["match"]["union"].append(_iou(mid, a | b))
+                d["match"]["intersection"].append(_iou(mid, a & b))
+                d["match"]["neighbours"].append(_iou(a, b))
+            last = hi if hi == kinks[-1] else hi - 1  # hi is the next segment's first slice
+            for i in range(lo, last + 1):
                 for rule in RULES:
                     guess = vert[i] if i in (lo, hi) else in_between(a, b, (i - lo) / (hi - lo), rule)
-                    if i == hi and hi != kinks[-1]:
-                        continue  # scored as the next segment's first slice
                     t, p = vert[i] & keep[i], guess & keep[i]
                     d["ceiling"][rule][0] += int((t & p).sum())
                     d["ceiling"][rule][1] += int((t | p).sum())
