@@ -143,13 +143,20 @@ def score(
     budget: dict,
     ious: dict,
     by_phase: dict,
+    tta: bool = False,
 ) -> None:
     plans = [plan for plan in (cfg.get_plan() for cfg in cfgs) if plan is not None]
     assert len(plans) == len(cfgs), "every saved model carries its plan"
     for stack in volumes(test):
         probs = np.stack(
             predict_slices(
-                models, plans, [s.image for s in stack], [s.spacing for s in stack], batch_size=8, amp=False
+                models,
+                plans,
+                [s.image for s in stack],
+                [s.spacing for s in stack],
+                batch_size=8,
+                amp=False,
+                tta=tta,
             )
         )
         raw = probs.argmax(1)
@@ -267,6 +274,11 @@ def main() -> int:
         default="held",
         help="train: score each model on its own training subjects (is it underfitting?)",
     )
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="score the mean of each slice's prediction and its anterior-posterior mirror (mlcore.predict)",
+    )
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     extra = [Path(d) for d in args.ensemble.split(",") if d]
@@ -306,7 +318,14 @@ def main() -> int:
         scored = held if args.score == "held" else sorted({s.subject for s in fit})
         test = [s for s in samples if s.subject in scored and s.mask is not None]
         score(
-            [c for c, _ in members], [m for _, m in members], test, name.split("-")[0], budget, ious, by_phase
+            [c for c, _ in members],
+            [m for _, m in members],
+            test,
+            name.split("-")[0],
+            budget,
+            ious,
+            by_phase,
+            args.tta,
         )
     print("\n| evaluation | site | vertebra IoU | " + " | ".join(BUDGET[1:]) + " |")
     print("|---" * (len(BUDGET) + 2) + "|")

@@ -301,7 +301,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     grid and affine with a JSON label table beside it."""
     from mlcore.inference import load_ensemble, predict_inputs
 
-    ensemble = load_ensemble(args.checkpoint)
+    ensemble = load_ensemble(args.checkpoint, tta=args.tta)
     out = Path(args.out)
     written = predict_inputs(ensemble, [Path(p) for p in args.inputs], out, tta=args.tta)
     print(f"wrote {written['png']} PNG label maps and {written['nifti']} NIfTI volumes to {out}")
@@ -410,8 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tta",
         action="store_true",
-        help="average with the anterior-posterior flip (for models trained with mirroring, e.g. "
-        "--augmentation paper; the default recipe does not mirror, see docs/mlcore.md)",
+        help="average with the anterior-posterior flip; only for models trained with mirroring (e.g. "
+        "--augmentation paper): a checkpoint of the default recipe, which does not mirror, is refused",
     )
     p.add_argument("--out", default="runs/predict")
     p = sub.add_parser("simulate", parents=[data, model], help="active-learning simulation with an oracle")

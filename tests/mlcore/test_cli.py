@@ -80,6 +80,18 @@ def test_cv_on_phantom_prints_the_paper_table_and_writes_json(tmp_path):
     assert int(np.asarray(out.dataobj).max()) <= 11
     table = json.loads(next((tmp_path / "labels").glob("*_dseg.json")).read_text())
     assert table["Labels"]["1"] == "vertebrae"
+    # flip TTA on models that never saw a mirrored slice is refused, naming one, before anything is written
+    refused = run_cli(
+        "predict",
+        str(t2),
+        "--tta",
+        "--checkpoint",
+        str(tmp_path / "fold0.pt"),
+        "--out",
+        str(tmp_path / "tta"),
+    )
+    assert refused.returncode == 2 and "fold0.pt" in refused.stderr and "mirroring" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "tta").exists()
 
 
 def test_train_uses_every_subject_by_default_and_a_wrong_input_is_a_clear_error(tmp_path):
@@ -101,6 +113,18 @@ def test_train_uses_every_subject_by_default_and_a_wrong_input_is_a_clear_error(
         "predict", str(t2), "--checkpoint", str(tmp_path / "two" / "model.pt"), "--out", str(tmp_path)
     )
     assert bad.returncode == 2 and "expects channels ['T2w', 'T1w']" in bad.stderr
+    # the paper's augmentation mirrors, so its model may average with the mirrored slice
+    flipped = run_cli(
+        "predict",
+        str(t2),
+        "--tta",
+        "--checkpoint",
+        str(tmp_path / "model.pt"),
+        "--out",
+        str(tmp_path / "tta"),
+    )
+    assert flipped.returncode == 0, flipped.stderr
+    assert len(list((tmp_path / "tta").glob("*_dseg.nii.gz"))) == 1
 
 
 def test_simulate_compares_strategies_on_the_same_seeds(tmp_path):
