@@ -78,7 +78,7 @@ def load_ensemble(paths: Sequence[str | Path], tta: bool = False) -> Ensemble:
     tta: the ensemble will average each slice with its anterior-posterior mirror, so every model
     must have been trained with mirroring; ValueError naming the first that was not. The default
     recipe does not mirror (no spine looks like that), and a model shown mirrored slices it never
-    learned from lost up to 11 points of vertebra IoU on real MRI (bench/RESULTS.md, session 15)."""
+    learned from lost up to 11.5 points of vertebra IoU on a real-MRI site (bench/RESULTS.md, session 15)."""
     models: list[nn.Module] = []
     configs: list[TrainConfig] = []
     plans: list[Plan] = []
