@@ -32,6 +32,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -116,7 +117,15 @@ def score(
 
 def train(cfg: TrainConfig, samples: list[Sample], label: str) -> tuple[TrainConfig, torch.nn.Module]:
     started = time.perf_counter()
-    result = train_fold(cfg, samples, [])
+    done = [0]
+
+    def progress(p: dict[str, Any]) -> None:  # a line every 200 steps: runs of an hour or more
+        done[0] += 1
+        if done[0] % 200 == 0:
+            eta = float(p["eta_seconds"])
+            print(f"    {label}: step {done[0]}, eta {eta / 60:.0f} min", file=sys.stderr, flush=True)
+
+    result = train_fold(cfg, samples, [], progress)
     model = result.config.build()
     model.load_state_dict(result.state_dict)
     print(
