@@ -34,6 +34,9 @@ leave-one-site-out), saves them, then scores every held-out volume of their site
     # 2.5D input: each slice with its neighbours 2 slices (2 mm here) either side as extra channels,
     # the same intensity draws on all three (AugmentConfig.tie_channels)
     uv run python bench/bench_site_errors.py --context 2 --models /tmp/site-models/ctx2-s0
+    # the slice's site as input: one constant channel per site (1 on its own, 0 on the others), so one
+    # model can learn each site's own drawing and resampling rule (within-site evaluation only)
+    uv run python bench/bench_site_errors.py --site-channels --only within --models /tmp/site-models/site-s0
 
 Saved models in --models are reused whatever the options (delete them, or use a new folder per recipe, to retrain). What it does not show: other recipes,
 more than the two within-site halves and three left-out sites, GPU timings.
@@ -92,10 +95,10 @@ def volumes(samples: list[Sample]) -> list[list[Sample]]:
     return [sorted(stack, key=lambda s: s.index or 0) for stack in by_volume.values()]
 
 
-def slice_phases(stack: list[Sample]) -> list[str]:
+def slice_phases(stack: list[Sample], image_channels: int) -> list[str]:
     """`bench_label_grid.phases` of one volume's ordered slices, read on the slice itself (with
-    --context it is the middle channel)."""
-    centre = len(stack[0].image) // 2
+    --context it is the middle of the `image_channels` image channels; --site-channels come after)."""
+    centre = image_channels // 2
     return phases([s.image[centre : centre + 1] for s in stack])
 
 
@@ -111,12 +114,30 @@ def with_context(samples: list[Sample], offset: int) -> list[Sample]:
     return out
 
 
-def acquired_only(samples: list[Sample]) -> list[Sample]:
+def with_site_channels(samples: list[Sample], sites: list[str]) -> list[Sample]:
+    """Each slice's image with one constant channel per site appended: 1 on the slice's own site, 0 on
+    the others (the intensity augmentation perturbs them like any channel: noise, brightness)."""
+    out = []
+    for s in samples:
+        image = np.asarray(s.image, np.float32)
+        onehot = np.zeros((len(sites), *image.shape[1:]), np.float32)
+        onehot[sites.index(s.site)] = 1.0
+        out.append(dataclasses.replace(s, image=np.concatenate([image, onehot])))
+    return out
+
+
+def image_channels(cfg: TrainConfig) -> int:
+    """The config's channels that are images (not --site-channels)."""
+    return sum(not c.startswith("site-") for c in cfg.channels)
+
+
+def acquired_only(samples: list[Sample], n_image: int) -> list[Sample]:
     """The samples without the slices that are blends of acquired ones (bench_label_grid.phases);
     volumes without detected blends stay whole."""
     out = []
     for stack in volumes(samples):
-        out += [s for s, phase in zip(stack, slice_phases(stack), strict=True) if phase != "in-between"]
+        where = slice_phases(stack, n_image)
+        out += [s for s, phase in zip(stack, where, strict=True) if phase != "in-between"]
     return out
 
 
@@ -170,7 +191,7 @@ def score(
         }
         site = stack[0].site
         truths = [np.asarray(s.mask) for s in stack]
-        where = slice_phases(stack)
+        where = slice_phases(stack, image_channels(cfgs[0]))
         lowest = max(
             (int(np.nonzero((t == 1).any(axis=1))[0].max()) for t in truths if (t == 1).any()), default=-1
         )
@@ -256,6 +277,11 @@ def main() -> int:
         help="comma list of folders whose saved models of the same names are averaged with --models'",
     )
     parser.add_argument(
+        "--site-channels",
+        action="store_true",
+        help="append one constant input channel per site (1 on the slice's own site): within-site only",
+    )
+    parser.add_argument(
         "--context",
         type=int,
         default=0,
@@ -296,6 +322,14 @@ def main() -> int:
             channels=[f"T2w-{args.context}", "T2w", f"T2w+{args.context}"],
             augment_overrides={**cfg.augment_overrides, "tie_channels": True},
         )
+    if args.site_channels:
+        sites = sorted({s.site for s in samples})
+        samples = with_site_channels(samples, sites)
+        cfg = dataclasses.replace(
+            cfg,
+            in_channels=cfg.in_channels + len(sites),
+            channels=cfg.channels + [f"site-{s}" for s in sites],
+        )
     budget: dict = {}
     ious: dict = {}
     by_phase: dict = {}
@@ -303,6 +337,8 @@ def main() -> int:
     known = {"within", "within-1", "within-2", "loso", "loso-VB3", "loso-VB1", "loso-VB2"}
     if only - known:
         parser.error(f"unknown --only value(s) {sorted(only - known)}: choose from {sorted(known)}")
+    if args.site_channels and any(o.startswith("loso") for o in only):
+        parser.error("--site-channels: a left-out site's channel is never 1 in training; use --only within")
     for name, fit, held in jobs(samples, args.seed, only):
         missing = [str(d / f"{name}.pt") for d in extra if not (d / f"{name}.pt").exists()]
         if missing:
@@ -311,7 +347,9 @@ def main() -> int:
         if path.exists():
             plan_cfg, model = load(path)
         else:
-            plan_cfg, model = bs.train(cfg, fit if args.train_on == "all" else acquired_only(fit), name)
+            plan_cfg, model = bs.train(
+                cfg, fit if args.train_on == "all" else acquired_only(fit, image_channels(cfg)), name
+            )
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"state": model.state_dict(), "config": plan_cfg.to_dict(), "held": held}, path)
         members = [(plan_cfg, model), *(load(d / f"{name}.pt") for d in extra)]
