@@ -307,6 +307,12 @@ def main() -> int:
     )
     parser.add_argument("--out", default="")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    known = {"within", "within-1", "within-2", "loso", "loso-VB3", "loso-VB1", "loso-VB2"}
+    if only - known:
+        parser.error(f"unknown --only value(s) {sorted(only - known)}: choose from {sorted(known)}")
+    if args.site_channels and any(o.startswith("loso") for o in only):
+        parser.error("--site-channels: a left-out site's channel is never 1 in training; use --only within")
     extra = [Path(d) for d in args.ensemble.split(",") if d]
     samples = bs.load_or_none(args.data, args.threads)
     if samples is None:
@@ -333,12 +339,6 @@ def main() -> int:
     budget: dict = {}
     ious: dict = {}
     by_phase: dict = {}
-    only = set(args.only.split(","))
-    known = {"within", "within-1", "within-2", "loso", "loso-VB3", "loso-VB1", "loso-VB2"}
-    if only - known:
-        parser.error(f"unknown --only value(s) {sorted(only - known)}: choose from {sorted(known)}")
-    if args.site_channels and any(o.startswith("loso") for o in only):
-        parser.error("--site-channels: a left-out site's channel is never 1 in training; use --only within")
     for name, fit, held in jobs(samples, args.seed, only):
         missing = [str(d / f"{name}.pt") for d in extra if not (d / f"{name}.pt").exists()]
         if missing:
