@@ -35,7 +35,8 @@ leave-one-site-out), saves them, then scores every held-out volume of their site
     # the same intensity draws on all three (AugmentConfig.tie_channels)
     uv run python bench/bench_site_errors.py --context 2 --models /tmp/site-models/ctx2-s0
     # the slice's site as input: one constant channel per site (1 on its own, 0 on the others), so one
-    # model can learn each site's own drawing and resampling rule (within-site evaluation only)
+    # model can learn each site's own drawing and resampling rule (within-site evaluation only; no gain over
+    # two seeds, bench/RESULTS.md, session 21)
     uv run python bench/bench_site_errors.py --site-channels --only within --models /tmp/site-models/site-s0
 
 Saved models in --models are reused whatever the options (delete them, or use a new folder per recipe, to retrain). What it does not show: other recipes,
