@@ -103,12 +103,18 @@ try {
   }
   await Promise.all([mila.waitForURL(/\/rounds\/\d+\/$/, { timeout: 30000 }), mila.click('form[action^="/rounds/new"] button[type="submit"]')]);
   const roundId = Number(new URL(mila.url()).pathname.split("/")[2]);
+  // Wait on the dashboard: the round page reloads itself when the round ends, which would race the
+  // navigation below (rounds.mjs follows that page live).
+  await mila.goto(`${BASE}/rounds/?project=mets`);
   const deadline = Date.now() + 300000;
   let round;
   for (;;) {
     round = (await api(mila, `/api/rounds/${roundId}/`)).body;
     if (["succeeded", "failed", "cancelled"].includes(round.state) || Date.now() > deadline) break;
     await mila.waitForTimeout(1000);
+  }
+  if (!["succeeded", "failed", "cancelled"].includes(round.state)) {
+    throw new Error(`round ${roundId} still ${round.state} after 300 s: ${round.message}`);
   }
   out.round = { state: round.state, message: round.message, channels: round.config.channels, lesions: round.versions.map((v) => v.report.lesions) };
   await mila.goto(`${BASE}/rounds/${roundId}/`);
