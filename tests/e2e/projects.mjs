@@ -106,14 +106,15 @@ try {
   // Wait on the dashboard: the round page reloads itself when the round ends, which would race the
   // navigation below (rounds.mjs follows that page live).
   await mila.goto(`${BASE}/rounds/?project=mets`);
+  const ended = (r) => ["succeeded", "failed", "cancelled"].includes(r.state);
   const deadline = Date.now() + 300000;
   let round;
   for (;;) {
     round = (await api(mila, `/api/rounds/${roundId}/`)).body;
-    if (["succeeded", "failed", "cancelled"].includes(round.state) || Date.now() > deadline) break;
+    if (ended(round) || Date.now() > deadline) break;
     await mila.waitForTimeout(1000);
   }
-  if (!["succeeded", "failed", "cancelled"].includes(round.state)) {
+  if (!ended(round)) {
     throw new Error(`round ${roundId} still ${round.state} after 300 s: ${round.message}`);
   }
   out.round = { state: round.state, message: round.message, channels: round.config.channels, lesions: round.versions.map((v) => v.report.lesions) };
