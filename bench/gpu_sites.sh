@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The real-MRI benchmark (bench_site_errors.py) on the GPU machine that the `device` tool sometimes lends:
+# every split of every recipe given is trained at once, one single-threaded process each (patch
+# sampling and augmentation run on the CPU, one core per process; the networks on the one GPU).
+#
+#   bench/gpu_sites.sh OUTDIR SECONDS TAG:STEPS:OVERRIDES_JSON [TAG:STEPS:OVERRIDES_JSON ...]
+#
+# e.g. bench/gpu_sites.sh /tmp/out 420 'ud16:2400:{"device":"cuda","augmentation":"multisite"}'
+# Splits: the two within-site halves and the three left-out sites (seed $SEED, default 0; plan floor
+# $MIN_SPACING mm, default 1.5). Each process is stopped after SECONDS; OUTDIR/TAG-SPLIT.{json,log}
+# hold what finished, OUTDIR/sites.tar.gz all of it. Data: $SPINELAB_SHARED_DATA (../shared/data).
+# Python: $PY (python3). Figures and the command lines used: bench/RESULTS.md "On the GPU machine".
+set -u
+out=$1
+limit=$2
+shift 2
+py=${PY:-python3}
+seed=${SEED:-0}
+spacing=${MIN_SPACING:-1.5}
+mkdir -p "$out"
+here=$(cd "$(dirname "$0")" && pwd)
+pids=()
+for spec in "$@"; do
+  tag=${spec%%:*}
+  rest=${spec#*:}
+  steps=${rest%%:*}
+  overrides=${rest#*:}
+  for split in within-1 within-2 loso-VB3 loso-VB1 loso-VB2; do
+    OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 timeout "$limit" "$py" "$here/bench_site_errors.py" \
+      --threads 1 --steps "$steps" --seed "$seed" --min-spacing "$spacing" --only "$split" \
+      --overrides "$overrides" --models "$out/models-$tag" --out "$out/$tag-$split.json" \
+      >"$out/$tag-$split.log" 2>&1 &
+    pids+=($!)
+  done
+done
+for p in "${pids[@]}"; do wait "$p"; done
+for f in "$out"/*.log; do
+  echo "== $(basename "$f" .log): $(grep -E "slices, [0-9]+s" "$f" | tr -s ' ')"
+  grep -E "^\| (within|loso) \| (VB|IVD)" "$f" | head -2
+done
+tar -czf "$out/sites.tar.gz" -C "$out" --exclude='models-*' .
