@@ -20,6 +20,7 @@ spacing=${MIN_SPACING:-1.5}
 mkdir -p "$out"
 here=$(cd "$(dirname "$0")" && pwd)
 pids=()
+logs=()
 for spec in "$@"; do
   tag=${spec%%:*}
   rest=${spec#*:}
@@ -31,10 +32,11 @@ for spec in "$@"; do
       --overrides "$overrides" --models "$out/models-$tag" --out "$out/$tag-$split.json" \
       >"$out/$tag-$split.log" 2>&1 &
     pids+=($!)
+    logs+=("$out/$tag-$split.log")
   done
 done
 for p in "${pids[@]}"; do wait "$p"; done
-for f in "$out"/*.log; do
+for f in "${logs[@]}"; do  # this run's logs only (OUTDIR may hold an earlier run's)
   echo "== $(basename "$f" .log): $(grep -E "slices, [0-9]+s" "$f" | tr -s ' ')"
   grep -E "^\| (within|loso) \| (VB|IVD)" "$f" | head -2
 done
