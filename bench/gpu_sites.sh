@@ -43,4 +43,5 @@ for f in "${logs[@]}"; do  # this run's logs only (OUTDIR may hold an earlier ru
   echo "== $(basename "$f" .log): $(grep -E "slices, [0-9]+s" "$f" | tr -s ' ')"
   grep -E "^\| (within|loso) \| (VB|IVD)" "$f" | head -2
 done
-tar -czf "$out/sites.tar.gz" -C "$out" --exclude='models-*' --exclude=sites.tar.gz .
+# written beside OUTDIR, then moved in: a tar written inside the folder it reads changes that folder
+tar -czf "$out.sites.tar.gz" -C "$out" --exclude='models-*' --exclude=sites.tar.gz . && mv "$out.sites.tar.gz" "$out/sites.tar.gz"
