@@ -102,8 +102,13 @@ try {
       await page.keyboard.press("3");
       await strokeThrough(page, [[50 + Object.keys(out).length * 10, 60], [60 + Object.keys(out).length * 10, 70]]);
       const painted = await labelsNow(page);
+      // The previous fault's error notice is still up: wait for this save's own notice, not that one.
+      const before = await page.textContent("#notice");
       await page.keyboard.press(".");
-      await page.waitForSelector('#notice[data-kind="error"]', { timeout: 10000 });
+      await page.waitForFunction((b) => {
+        const n = document.getElementById("notice");
+        return n.dataset.kind === "error" && n.textContent !== b;
+      }, before, { timeout: 10000 });
       out[kind] = {
         notice: await page.textContent("#notice"), stayed: await page.evaluate(() => document.body.dataset.editorSlice),
         onScreenDiff: countDiff(await labelsNow(page), painted), saveState: await page.evaluate(() => document.body.dataset.saveState),
