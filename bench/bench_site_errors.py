@@ -29,6 +29,10 @@ leave-one-site-out), saves them, then scores every held-out volume of their site
     # the mean probabilities of the saved models of the same name in several folders (other seeds)
     uv run python bench/bench_site_errors.py --only loso --models /tmp/site-models/s0-2400 \
         --ensemble /tmp/site-models/s1-2400
+    # a learning curve in labelled subjects: one training subject per site (VB3 has two or three in
+    # a half; the other sites one), paired with the full half of the same seed
+    OMP_NUM_THREADS=1 uv run python bench/bench_site_errors.py --threads 1 --steps 2400 --min-spacing 1.5 \
+        --only within-1 --subjects-per-site 1 --models /tmp/site-models/s0-2400-15-one
     # train without the in-between slices of volumes acquired 4 mm apart (scored on every slice)
     uv run python bench/bench_site_errors.py --train-on acquired --models /tmp/site-models/acq-s0
     # 2.5D input: each slice with its neighbours 2 slices (2 mm here) either side as extra channels,
@@ -63,7 +67,7 @@ from bench_label_grid import phases  # noqa: E402
 from mlcore import metrics, postprocess  # noqa: E402
 from mlcore.data import IGNORE_INDEX, Sample  # noqa: E402
 from mlcore.predict import predict_slices  # noqa: E402
-from mlcore.train import TrainConfig  # noqa: E402
+from mlcore.train import TrainConfig, plan_for, with_plan  # noqa: E402
 
 VARIANTS = ("none", "largest", "drop10", "smooth", "smooth+drop10")
 
@@ -142,18 +146,40 @@ def acquired_only(samples: list[Sample], n_image: int) -> list[Sample]:
     return out
 
 
-def jobs(samples: list[Sample], seed: int, only: set[str]) -> list[tuple[str, list[Sample], list[str]]]:
+def fewer_subjects(fit: list[Sample], per_site: int, seed: int) -> list[Sample]:
+    """The training samples of at most `per_site` subjects of each site, drawn by `seed` (0: all).
+
+    The held-out subjects do not change, and `main` keeps the plan fitted to the full training set (its
+    patch is the median slice, which fewer subjects move), so a model trained on fewer subjects is paired
+    with the full one of the same seed and split: a learning curve in labelled subjects per site."""
+    if not per_site:
+        return fit
+    rng = np.random.default_rng(seed)
+    keep: set[str] = set()
+    for site in sorted({s.site for s in fit}):
+        subjects = sorted({s.subject for s in fit if s.site == site})
+        rng.shuffle(subjects)
+        keep |= set(subjects[:per_site])
+    return [s for s in fit if s.subject in keep]
+
+
+def jobs(
+    samples: list[Sample], seed: int, only: set[str], per_site: int = 0
+) -> list[tuple[str, list[Sample], list[str], list[Sample]]]:
+    """(model name, training samples, held-out subjects, the full training set the plan is fitted to)."""
     out = []
     a, b = bs.halves(samples, seed)
     for half, (fit, held) in enumerate(((a, b), (b, a)), start=1):
         if "within" in only or f"within-{half}" in only:
+            full = [s for s in samples if s.subject in fit]
             out.append(
-                ("within-" + "-".join(sorted(held)), [s for s in samples if s.subject in fit], sorted(held))
+                ("within-" + "-".join(sorted(held)), fewer_subjects(full, per_site, seed), sorted(held), full)
             )
     for site in ("VB3", "VB1", "VB2"):
         if "loso" in only or f"loso-{site}" in only:
             held_out = sorted({s.subject for s in samples if s.site == site})
-            out.append((f"loso-{site}", [s for s in samples if s.site != site], held_out))
+            full = [s for s in samples if s.site != site]
+            out.append((f"loso-{site}", fewer_subjects(full, per_site, seed), held_out, full))
     return out
 
 
@@ -306,6 +332,13 @@ def main() -> int:
         action="store_true",
         help="score the mean of each slice's prediction and its anterior-posterior mirror (mlcore.predict)",
     )
+    parser.add_argument(
+        "--subjects-per-site",
+        type=int,
+        default=0,
+        help="train on at most this many subjects of each site (drawn by --seed; the held-out subjects "
+        "stay the same), 0: all. A learning curve in labelled subjects",
+    )
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -314,6 +347,8 @@ def main() -> int:
         parser.error(f"unknown --only value(s) {sorted(only - known)}: choose from {sorted(known)}")
     if args.site_channels and any(o.startswith("loso") for o in only):
         parser.error("--site-channels: a left-out site's channel is never 1 in training; use --only within")
+    if args.subjects_per_site < 0:
+        parser.error(f"--subjects-per-site must be 0 (all) or more, not {args.subjects_per_site}")
     extra = [Path(d) for d in args.ensemble.split(",") if d]
     samples = bs.load_or_none(args.data, args.threads)
     if samples is None:
@@ -340,7 +375,8 @@ def main() -> int:
     budget: dict = {}
     ious: dict = {}
     by_phase: dict = {}
-    for name, fit, held in jobs(samples, args.seed, only):
+    for name, fit, held, full in jobs(samples, args.seed, only, args.subjects_per_site):
+        print(f"{name}: trained on {', '.join(sorted({s.subject for s in fit}))}", flush=True)
         missing = [str(d / f"{name}.pt") for d in extra if not (d / f"{name}.pt").exists()]
         if missing:
             parser.error(f"--ensemble: no saved model {', '.join(missing)}")
@@ -348,11 +384,20 @@ def main() -> int:
         if path.exists():
             plan_cfg, model = load(path)
         else:
-            plan_cfg, model = bs.train(
-                cfg, fit if args.train_on == "all" else acquired_only(fit, image_channels(cfg)), name
-            )
+            train_on = fit if args.train_on == "all" else acquired_only(fit, image_channels(cfg))
+            # fewer subjects: the full training set's plan, so only the subjects change
+            job_cfg = with_plan(cfg, plan_for(cfg, full)) if args.subjects_per_site else cfg
+            plan_cfg, model = bs.train(job_cfg, train_on, name)
             path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"state": model.state_dict(), "config": plan_cfg.to_dict(), "held": held}, path)
+            torch.save(
+                {
+                    "state": model.state_dict(),
+                    "config": plan_cfg.to_dict(),
+                    "held": held,
+                    "fit": sorted({s.subject for s in fit}),
+                },
+                path,
+            )
         members = [(plan_cfg, model), *(load(d / f"{name}.pt") for d in extra)]
         scored = held if args.score == "held" else sorted({s.subject for s in fit})
         test = [s for s in samples if s.subject in scored and s.mask is not None]
