@@ -376,7 +376,6 @@ def main() -> int:
     ious: dict = {}
     by_phase: dict = {}
     for name, fit, held, full in jobs(samples, args.seed, only, args.subjects_per_site):
-        print(f"{name}: trained on {', '.join(sorted({s.subject for s in fit}))}", flush=True)
         missing = [str(d / f"{name}.pt") for d in extra if not (d / f"{name}.pt").exists()]
         if missing:
             parser.error(f"--ensemble: no saved model {', '.join(missing)}")
@@ -385,6 +384,7 @@ def main() -> int:
             plan_cfg, model = load(path)
         else:
             train_on = fit if args.train_on == "all" else acquired_only(fit, image_channels(cfg))
+            print(f"{name}: training on {', '.join(sorted({s.subject for s in fit}))}", flush=True)
             # fewer subjects: the full training set's plan, so only the subjects change
             job_cfg = with_plan(cfg, plan_for(cfg, full)) if args.subjects_per_site else cfg
             plan_cfg, model = bs.train(job_cfg, train_on, name)
