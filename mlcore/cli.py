@@ -170,6 +170,7 @@ def make_config(args: argparse.Namespace, samples: list[Sample], names: list[str
         augment=not args.no_augment,
         augmentation=args.augmentation,
         fg_fraction=args.fg_fraction,
+        sampling=args.sampling,
         channels=_channel_names(args),
         label_map=parse_label_map(args.label_map)[0] if args.label_map else None,
         val_every=args.val_every,
@@ -381,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--max-patch", type=int, default=256, help="cap of the plan's patch side")
     m.add_argument("--fg-fraction", type=float, default=0.5, help="share of foreground-centred patches")
+    m.add_argument(
+        "--sampling",
+        default="slice",
+        help="which slices a batch draws from: slice (every labelled slice alike), subject (a subject, "
+        "then a slice) or site (a site, then a slice)",
+    )
     m.add_argument("--no-augment", action="store_true")
     m.add_argument(
         "--augmentation",

@@ -43,6 +43,10 @@ Progress = Callable[[dict[str, Any]], None]
 ShouldStop = Callable[[], bool]
 OPTIMISERS = ("AdamW", "SGD", "paper")
 SCHEDULES = ("poly", "cosine", "constant")
+# How a training batch picks its slices: "slice" (every labelled slice alike), "subject" (a subject,
+# then one of its slices: nnU-Net's 2D loader) or "site" (a site, then a slice: a site with few
+# subjects is seen as often as the largest). Foreground-aware patches are drawn within the slice.
+SAMPLINGS = ("slice", "subject", "site")
 DEFAULT_LR = {"AdamW": 3e-3, "SGD": 1e-2}
 
 
@@ -73,6 +77,7 @@ class TrainConfig:
         default_factory=dict
     )  # AugmentConfig fields, e.g. {"p_mirror": 0.5}
     fg_fraction: float = 0.5  # share of patches centred on a foreground class (chosen uniformly)
+    sampling: str = "slice"  # SAMPLINGS: which slices a batch draws from
     plan: dict[str, Any] | None = None  # mlcore.preprocess.Plan.to_dict(); fitted on the data when None
     min_spacing: float | None = None  # mm; a coarser plan than the median spacing (CPU budgets)
     max_patch: int = 256  # cap of the plan's patch side (pixels)
@@ -102,6 +107,8 @@ class TrainConfig:
             raise ValueError(f"unknown optimiser {self.optimiser!r}: choose one of {list(OPTIMISERS)}")
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}: choose one of {list(SCHEDULES)}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"unknown sampling {self.sampling!r}: choose one of {list(SAMPLINGS)}")
         if not 0.0 <= self.fg_fraction <= 1.0:
             raise ValueError(f"fg_fraction must be within 0..1, got {self.fg_fraction}")
         if len(self.channels) != self.in_channels:
@@ -250,11 +257,35 @@ def make_training_optimiser(cfg: TrainConfig, model: nn.Module) -> tuple[torch.o
     return torch.optim.AdamW(model.parameters(), lr=base, weight_decay=cfg.weight_decay), base
 
 
+def sampling_weights(samples: Sequence[Sample], sampling: str) -> np.ndarray | None:
+    """Each sample's probability of being drawn (sums to 1) under `sampling` (SAMPLINGS); None for
+    "slice", which draws uniformly (the stream of random numbers every earlier model was trained on).
+    Samples without a subject or site form one group."""
+    if sampling == "slice":
+        return None
+    keys = [s.subject if sampling == "subject" else s.site for s in samples]
+    sizes: dict[str, int] = {}
+    for key in keys:
+        sizes[key] = sizes.get(key, 0) + 1
+    weights = np.array([1.0 / (len(sizes) * sizes[key]) for key in keys], dtype=np.float64)
+    weights /= weights.sum()
+    return weights
+
+
 def _batch(
-    prepared: list[_Prepared], cfg: TrainConfig, plan: Plan, rng: np.random.Generator, aug: AugmentConfig
+    prepared: list[_Prepared],
+    cfg: TrainConfig,
+    plan: Plan,
+    rng: np.random.Generator,
+    aug: AugmentConfig,
+    weights: np.ndarray | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """(images (B, C, P, Q), masks (B, P, Q), unlabelled (B, K)) of random augmented patches."""
-    picks = rng.integers(len(prepared), size=cfg.batch_size)
+    """(images (B, C, P, Q), masks (B, P, Q), unlabelled (B, K)) of random augmented patches, the slices
+    drawn uniformly or with `weights` (sampling_weights)."""
+    if weights is None:
+        picks = rng.integers(len(prepared), size=cfg.batch_size)
+    else:
+        picks = rng.choice(len(prepared), size=cfg.batch_size, p=weights)
     patch = tuple(plan.patch_size)
     images, masks = [], []
     for i in picks:
@@ -345,6 +376,7 @@ def train_fold(
     plan = plan_for(cfg, labelled)
     cfg = with_plan(cfg, plan)
     prepared = _prepare(labelled, plan, cfg.num_classes)
+    weights = sampling_weights(labelled, cfg.sampling)
     device = resolve_device(cfg.device)
     fmt = memory_format(device, cfg.channels_last)
     model = cfg.build().to(device).to(memory_format=fmt)
@@ -366,7 +398,7 @@ def train_fold(
                 raise TrainingStopped(f"stopped at fold {fold} epoch {epoch} step {step}")
             for group in optimiser.param_groups:
                 group["lr"] = learning_rate(base_lr, cfg.lr_schedule, done, total)
-            images, masks, unlabelled = _batch(prepared, cfg, plan, rng, aug)
+            images, masks, unlabelled = _batch(prepared, cfg, plan, rng, aug, weights)
             x = images.to(device, non_blocking=True).contiguous(memory_format=fmt)  # (B, C, P, Q)
             y = masks.to(device, non_blocking=True)  # (B, P, Q)
             optimiser.zero_grad(set_to_none=True)

@@ -95,11 +95,15 @@ def test_cv_on_phantom_prints_the_paper_table_and_writes_json(tmp_path):
 
 
 def test_train_uses_every_subject_by_default_and_a_wrong_input_is_a_clear_error(tmp_path):
-    done = run_cli("train", *TINY, "--augmentation", "paper", "--out", str(tmp_path))
+    done = run_cli("train", *TINY, "--augmentation", "paper", "--sampling", "subject", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "3 subjects" not in done.stderr and "saved" in done.stdout
     payload = torch.load(tmp_path / "model.pt", weights_only=True)
     assert payload["config"]["augmentation"] == "paper"  # the paper's settings stay one option away
+    assert payload["config"]["sampling"] == "subject"
+    wrong = run_cli("train", *TINY, "--sampling", "volume", "--out", str(tmp_path / "wrong"))
+    assert wrong.returncode == 2 and "unknown sampling 'volume'" in wrong.stderr
+    assert "Traceback" not in wrong.stderr and not (tmp_path / "wrong").exists()
     assert payload["extra"]["subjects"] == ["P0001", "P0002", "P0003"]
     assert payload["config"]["plan"]["target_spacing"] and payload["config"]["channels"] == ["T2w"]
     # a two-channel input for a one-channel model is refused with the reason

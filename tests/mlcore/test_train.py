@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
 from mlcore.checkpoint import load_checkpoint, save_checkpoint
 from mlcore.cli import build_parser
@@ -16,6 +17,7 @@ from mlcore.train import (
     TrainingStopped,
     cross_validate,
     learning_rate,
+    sampling_weights,
     split_by_subjects,
     train_fold,
 )
@@ -184,9 +186,37 @@ def test_config_survives_a_dict_round_trip_and_rejects_bad_values():
         tiny_config(optimiser="Lion")
     with pytest.raises(ValueError, match="steps_per_epoch"):
         tiny_config(steps_per_epoch=0)
-    # a first-format config (optimiser None = the network's own) still loads
-    old = {k: v for k, v in cfg.to_dict().items() if k not in ("plan", "steps_per_epoch", "channels")}
-    assert TrainConfig.from_dict({**old, "optimiser": None}).optimiser == "paper"
+    with pytest.raises(ValueError, match="sampling 'volume'"):
+        tiny_config(sampling="volume")
+    # a first-format config (optimiser None = the network's own) still loads, sampling every slice alike
+    old = {
+        k: v for k, v in cfg.to_dict().items() if k not in ("plan", "steps_per_epoch", "channels", "sampling")
+    }
+    loaded = TrainConfig.from_dict({**old, "optimiser": None})
+    assert (loaded.optimiser, loaded.sampling) == ("paper", "slice")
+
+
+def test_site_sampling_draws_a_small_site_as_often_as_a_large_one_and_still_trains():
+    small, large = (
+        [dataclasses.replace(s, site=site, subject=site + s.subject) for s in square_samples(n, per, seed=n)]
+        for site, n, per in (("A", 1, 2), ("B", 3, 4))
+    )
+    samples = small + large
+    assert sampling_weights(samples, "slice") is None  # uniform over the 14 slices: site A gets 1/7
+    by_site = sampling_weights(samples, "site")
+    assert by_site is not None
+    assert by_site[: len(small)].sum() == pytest.approx(0.5)
+    assert by_site[len(small) :].sum() == pytest.approx(0.5)
+    by_subject = sampling_weights(samples, "subject")
+    assert by_subject is not None
+    assert by_subject[: len(small)].sum() == pytest.approx(0.25)  # one subject of four
+    a = train_fold(tiny_config(sampling="site"), samples, samples[:2])
+    b = train_fold(tiny_config(sampling="site"), samples, samples[:2])
+    c = train_fold(tiny_config(), samples, samples[:2])
+    assert np.array_equal(a.confusion, b.confusion)  # deterministic with a seed
+    assert not all(  # and another draw of slices than the default's
+        torch.equal(a.state_dict[name], c.state_dict[name]) for name in a.state_dict
+    )
 
 
 def test_the_poly_schedule_decays_to_zero_and_cosine_to_zero_too():
