@@ -22,6 +22,7 @@ import copy
 import dataclasses
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -264,9 +265,7 @@ def sampling_weights(samples: Sequence[Sample], sampling: str) -> np.ndarray | N
     if sampling == "slice":
         return None
     keys = [s.subject if sampling == "subject" else s.site for s in samples]
-    sizes: dict[str, int] = {}
-    for key in keys:
-        sizes[key] = sizes.get(key, 0) + 1
+    sizes = Counter(keys)
     weights = np.array([1.0 / (len(sizes) * sizes[key]) for key in keys], dtype=np.float64)
     weights /= weights.sum()
     return weights
