@@ -42,6 +42,9 @@ leave-one-site-out), saves them, then scores every held-out volume of their site
     # model can learn each site's own drawing and resampling rule (within-site evaluation only; no gain over
     # two seeds, bench/RESULTS.md, session 21)
     uv run python bench/bench_site_errors.py --site-channels --only within --models /tmp/site-models/site-s0
+    # saved models scored with each scored volume's own BatchNorm statistics (mlcore.predict.adapt_batchnorm,
+    # AdaBN); `train` re-estimates them on the training slices instead (the control)
+    uv run python bench/bench_site_errors.py --only loso-VB3 --adapt-bn volume --models /tmp/site-models/s0-2400
 
 Saved models in --models are reused whatever the options (delete them, or use a new folder per recipe, to retrain). What it does not show: other recipes,
 more than the two within-site halves and three left-out sites, GPU timings.
@@ -66,7 +69,7 @@ from bench_label_grid import phases  # noqa: E402
 
 from mlcore import metrics, postprocess  # noqa: E402
 from mlcore.data import IGNORE_INDEX, Sample  # noqa: E402
-from mlcore.predict import predict_slices  # noqa: E402
+from mlcore.predict import adapt_batchnorm, batchnorm_statistics, predict_slices  # noqa: E402
 from mlcore.train import TrainConfig, plan_for, with_plan  # noqa: E402
 
 VARIANTS = ("none", "largest", "drop10", "smooth", "smooth+drop10")
@@ -192,13 +195,29 @@ def score(
     ious: dict,
     by_phase: dict,
     tta: bool = False,
+    adapt: str = "none",
+    references: list | None = None,
 ) -> None:
+    """adapt: "volume" or "site" re-estimates each model's BatchNorm statistics on each scored volume
+    or on all of `test` (relative to `references`, one per model, when given); "none" keeps them."""
     plans = [plan for plan in (cfg.get_plan() for cfg in cfgs) if plan is not None]
     assert len(plans) == len(cfgs), "every saved model carries its plan"
+    refs = references or [None] * len(models)
+
+    def adapted(stack: list[Sample]) -> list[torch.nn.Module]:
+        images, spacings = [s.image for s in stack], [s.spacing for s in stack]
+        return [
+            adapt_batchnorm(m, p, images, spacings, reference=r)
+            for m, p, r in zip(models, plans, refs, strict=True)
+        ]
+
+    if adapt == "site":
+        models = adapted(test)
     for stack in volumes(test):
+        used = adapted(stack) if adapt == "volume" else models
         probs = np.stack(
             predict_slices(
-                models,
+                used,
                 plans,
                 [s.image for s in stack],
                 [s.spacing for s in stack],
@@ -339,6 +358,15 @@ def main() -> int:
         help="train on at most this many subjects of each site (drawn by --seed; the held-out subjects "
         "stay the same), 0: all. A learning curve in labelled subjects",
     )
+    parser.add_argument(
+        "--adapt-bn",
+        choices=("none", "volume", "site", "train", "volume-relative", "site-relative"),
+        default="none",
+        help="re-estimate BatchNorm statistics before scoring (mlcore.predict.adapt_batchnorm): on each "
+        "scored volume's own slices, on all scored slices of the evaluation, or on the model's training "
+        "slices (a control: the same re-estimation without the new site); -relative: only the difference "
+        "between the scored slices and the training slices, measured alike, applied to the stored ones",
+    )
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -401,6 +429,12 @@ def main() -> int:
         members = [(plan_cfg, model), *(load(d / f"{name}.pt") for d in extra)]
         scored = held if args.score == "held" else sorted({s.subject for s in fit})
         test = [s for s in samples if s.subject in scored and s.mask is not None]
+        fit_images, fit_spacings = [s.image for s in fit], [s.spacing for s in fit]
+        references = None
+        if args.adapt_bn == "train":
+            members = [(c, adapt_batchnorm(m, c.get_plan(), fit_images, fit_spacings)) for c, m in members]
+        elif args.adapt_bn.endswith("-relative"):
+            references = [batchnorm_statistics(m, c.get_plan(), fit_images, fit_spacings) for c, m in members]
         score(
             [c for c, _ in members],
             [m for _, m in members],
@@ -410,6 +444,8 @@ def main() -> int:
             ious,
             by_phase,
             args.tta,
+            "none" if args.adapt_bn == "train" else args.adapt_bn.removesuffix("-relative"),
+            references,
         )
     print("\n| evaluation | site | vertebra IoU | " + " | ".join(BUDGET[1:]) + " |")
     print("|---" * (len(BUDGET) + 2) + "|")

@@ -9,6 +9,7 @@ re-orientation is undone) with a JSON label table beside it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from torch import nn
 
 from mlcore import io, postprocess
 from mlcore.checkpoint import load_checkpoint
-from mlcore.predict import predict_slices
+from mlcore.predict import adapt_batchnorm, predict_slices
 from mlcore.prelabel import SlicePrediction, prelabel_slices
 from mlcore.preprocess import (
     Plan,
@@ -65,10 +66,22 @@ class Ensemble:
         return names.pop() if len(names) == 1 else "none"
 
     def predict(
-        self, images: Sequence[np.ndarray], spacings: Sequence[Sequence[float]], tta: bool = False
+        self,
+        images: Sequence[np.ndarray],
+        spacings: Sequence[Sequence[float]],
+        tta: bool = False,
+        adapt_bn: bool = False,
     ) -> list[np.ndarray]:
-        """(C, H, W) z-scored images with (row, col) mm spacings -> (H, W) uint8 label maps."""
-        probs = predict_slices(self.models, self.plans, images, spacings, tta=tta)
+        """(C, H, W) z-scored images with (row, col) mm spacings -> (H, W) uint8 label maps.
+
+        adapt_bn: each model's BatchNorm statistics are first re-estimated on these images (one scan's
+        slices; `mlcore.predict.adapt_batchnorm`): for a scanner or site the models never saw."""
+        models = self.models
+        if adapt_bn:
+            models = [
+                adapt_batchnorm(m, p, images, spacings) for m, p in zip(self.models, self.plans, strict=True)
+            ]
+        probs = predict_slices(models, self.plans, images, spacings, tta=tta)
         return [p.argmax(axis=0).astype(np.uint8) for p in probs]
 
 
@@ -111,10 +124,11 @@ def load_ensemble(paths: Sequence[str | Path], tta: bool = False) -> Ensemble:
 
 
 def predict_volume(
-    ensemble: Ensemble, channel_paths: Sequence[Path], tta: bool = False
+    ensemble: Ensemble, channel_paths: Sequence[Path], tta: bool = False, adapt_bn: bool = False
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """Label volume on the first channel's own grid: (labels in the source axis order, source affine,
-    source shape). Further channels are resampled onto the first one's grid."""
+    source shape). Further channels are resampled onto the first one's grid. adapt_bn: the models'
+    BatchNorm statistics re-estimated on this volume's slices first (`Ensemble.predict`)."""
     if len(channel_paths) != len(ensemble.channels):
         raise ValueError(
             f"the model expects channels {ensemble.channels}, got {len(channel_paths)} file(s): "
@@ -131,7 +145,9 @@ def predict_volume(
         )
     images = np.stack(planes, axis=1)  # (N, C, H, W)
     spacing = spacing_of(stack_aff)
-    labels = np.stack(ensemble.predict(list(images), [(spacing[1], spacing[2])] * len(images), tta=tta))
+    labels = np.stack(
+        ensemble.predict(list(images), [(spacing[1], spacing[2])] * len(images), tta=tta, adapt_bn=adapt_bn)
+    )
     labels = postprocess.apply(ensemble.postprocess, labels)  # the whole volume: one stack
     return from_sagittal(labels, affine, shape), affine, shape
 
@@ -159,9 +175,12 @@ def _png(out: Path, name: str, labels: np.ndarray) -> None:
 
 
 def predict_inputs(
-    ensemble: Ensemble, inputs: Sequence[Path], out: Path, tta: bool = False
+    ensemble: Ensemble, inputs: Sequence[Path], out: Path, tta: bool = False, adapt_bn: bool = False
 ) -> dict[str, int]:
-    """Predict every input (see the module docstring); returns {"png": n, "nifti": n} written."""
+    """Predict every input (see the module docstring); returns {"png": n, "nifti": n} written.
+
+    adapt_bn: BatchNorm statistics re-estimated per scan (`Ensemble.predict`): on each volume's
+    slices, or on all the slices of a PNG folder, taken as one scan."""
     written = {"png": 0, "nifti": 0}
     for source in inputs:
         volumes: list[tuple[str, list[Path]]] = []
@@ -172,10 +191,22 @@ def predict_inputs(
                 raise ValueError(
                     f"{source}: a PNG folder has one channel, the model expects {ensemble.channels}"
                 )
-            for name, image, _ in io.read_png_folder(source):
-                labels = ensemble.predict([zscore(image, *zscore_stats(image))[None]], [(1.0, 1.0)], tta=tta)[
-                    0
-                ]
+            pngs = [
+                (name, zscore(image, *zscore_stats(image))[None])
+                for name, image, _ in io.read_png_folder(source)
+            ]
+            if adapt_bn and pngs:  # the folder is one scan: its slices adapt the statistics together
+                adapted = dataclasses.replace(
+                    ensemble,
+                    models=[
+                        adapt_batchnorm(m, p, [x for _, x in pngs], [(1.0, 1.0)] * len(pngs))
+                        for m, p in zip(ensemble.models, ensemble.plans, strict=True)
+                    ],
+                )
+            else:
+                adapted = ensemble
+            for name, image in pngs:
+                labels = adapted.predict([image], [(1.0, 1.0)], tta=tta)[0]
                 labels = postprocess.apply(ensemble.postprocess, labels)  # a slice alone: its own stack
                 _png(out, f"{source.name}_{name}", labels)
                 written["png"] += 1
@@ -191,7 +222,7 @@ def predict_inputs(
         else:
             raise ValueError(f"{source} is not a NIfTI file, a MIDS tree or an images/ folder")
         for stem, paths in volumes:
-            labels, affine, _ = predict_volume(ensemble, paths, tta=tta)
+            labels, affine, _ = predict_volume(ensemble, paths, tta=tta, adapt_bn=adapt_bn)
             write_label_volume(
                 out / f"{stem}_desc-prediction_dseg.nii.gz", labels, affine, ensemble.class_names
             )

@@ -13,6 +13,7 @@ slice's own grid. `predict_batch` runs models on arrays exactly as given."""
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -370,3 +371,85 @@ def predict_slices(
         totals = native if totals is None else [t + n for t, n in zip(totals, native, strict=True)]
     assert totals is not None
     return [t / len(listed) for t in totals]
+
+
+# --- test-time batch-norm statistics (AdaBN) -----------------------------------------------------------
+NormStats = list[tuple[Tensor, Tensor]]
+
+
+def _norm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def batchnorm_statistics(
+    model: nn.Module,
+    plan: Plan,
+    images: Sequence[np.ndarray],
+    spacings: Sequence[Sequence[float]],
+    batch_size: int = 8,
+) -> NormStats:
+    """(mean, variance) of every BatchNorm layer's input, in module order, on these images cut exactly
+    as `predict_slices` cuts them (resampled to the plan's spacing, windows of its patch size with half
+    overlap), batched by `batch_size` like training's patches: each layer normalised by its batch's own
+    statistics, as in training, and the statistics averaged over the batches. No label, no gradient;
+    `model` is untouched."""
+    if not images:
+        raise ValueError("BatchNorm statistics need at least one image")
+    plan_groups(model, plan, images, spacings)  # the same checks as predict_slices
+    probe = copy.deepcopy(model)
+    norms = _norm_layers(probe)
+    if not norms:
+        raise ValueError("the model has no BatchNorm layer to adapt")
+    probe.eval()
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the batches below
+        norm.train()
+    patch = (int(plan.patch_size[0]), int(plan.patch_size[1]))
+    device = model_device(probe)
+    windows = []
+    for image in to_plan(plan, images, spacings):
+        arr, _ = _pad_to(np.asarray(image, np.float32), patch)
+        for y in window_starts(arr.shape[1], patch[0]):
+            for x in window_starts(arr.shape[2], patch[1]):
+                windows.append(arr[:, y : y + patch[0], x : x + patch[1]])
+    with torch.no_grad():
+        for start in range(0, len(windows), batch_size):
+            probe(torch.from_numpy(np.stack(windows[start : start + batch_size])).to(device))
+    return [(n.running_mean.clone(), n.running_var.clone()) for n in norms]  # type: ignore[union-attr]
+
+
+def adapt_batchnorm(
+    model: nn.Module,
+    plan: Plan,
+    images: Sequence[np.ndarray],
+    spacings: Sequence[Sequence[float]],
+    reference: NormStats | None = None,
+    batch_size: int = 8,
+) -> nn.Module:
+    """A copy of `model` in eval mode whose BatchNorm statistics come from these images (AdaBN, Li et
+    al. 2016, "Revisiting batch normalization for practical domain adaptation"): weights, dropout and
+    `model` itself untouched.
+
+    Without `reference` each layer's statistics become the images' own (`batchnorm_statistics`). With
+    `reference`, the statistics of the model's training slices measured the same way, only the
+    difference between the two is applied to the stored statistics (mean + target - reference,
+    variance x target / reference), so that whole-slice windows against training's augmented,
+    foreground-weighted patches do not count as a shift (bench/RESULTS.md, "Test-time batch-norm
+    statistics")."""
+    target = batchnorm_statistics(model, plan, images, spacings, batch_size)
+    if reference is not None and len(reference) != len(target):
+        raise ValueError(
+            f"reference statistics for {len(reference)} BatchNorm layers, the model has {len(target)}"
+        )
+    adapted = copy.deepcopy(model).eval()
+    for n, (norm, (mean, var)) in enumerate(zip(_norm_layers(adapted), target, strict=True)):
+        assert norm.running_mean is not None and norm.running_var is not None
+        if reference is None:
+            norm.running_mean.copy_(mean)
+            norm.running_var.copy_(var)
+        else:
+            ref_mean, ref_var = reference[n]
+            norm.running_mean.add_(mean - ref_mean)
+            norm.running_var.mul_(var.clamp_min(norm.eps) / ref_var.clamp_min(norm.eps))
+    return adapted

@@ -80,6 +80,36 @@ def test_cv_on_phantom_prints_the_paper_table_and_writes_json(tmp_path):
     assert int(np.asarray(out.dataobj).max()) <= 11
     table = json.loads(next((tmp_path / "labels").glob("*_dseg.json")).read_text())
     assert table["Labels"]["1"] == "vertebrae"
+    # re-estimating the BatchNorm statistics on the scan itself still labels it on its own grid
+    adapted = run_cli(
+        "predict",
+        str(t2),
+        "--adapt-bn",
+        "--checkpoint",
+        str(tmp_path / "fold0.pt"),
+        "--out",
+        str(tmp_path / "adapted"),
+    )
+    assert adapted.returncode == 0, adapted.stderr
+    out = nib.load(str(next((tmp_path / "adapted").glob("*_dseg.nii.gz"))))
+    assert out.shape == source.shape and np.allclose(out.affine, source.affine)
+    # a PNG folder is one scan: its slices adapt the statistics together, and each gets its label map
+    (tmp_path / "pngs" / "images").mkdir(parents=True)
+    for i, plane in enumerate(np.asarray(nib.load(str(t2)).dataobj)[:2]):
+        Image.fromarray(np.uint8(255 * plane / max(float(plane.max()), 1.0))).save(
+            tmp_path / "pngs" / "images" / f"{i}.png"
+        )
+    folder = run_cli(
+        "predict",
+        str(tmp_path / "pngs"),
+        "--adapt-bn",
+        "--checkpoint",
+        str(tmp_path / "fold0.pt"),
+        "--out",
+        str(tmp_path / "p"),
+    )
+    assert folder.returncode == 0, folder.stderr
+    assert sorted(p.name for p in (tmp_path / "p").glob("*.png")) == ["pngs_0.png", "pngs_1.png"]
     # flip TTA on models that never saw a mirrored slice is refused, naming one, before anything is written
     refused = run_cli(
         "predict",
