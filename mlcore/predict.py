@@ -435,8 +435,9 @@ def adapt_batchnorm(
     `reference`, the statistics of the model's training slices measured the same way, only the
     difference between the two is applied to the stored statistics (mean + target - reference,
     variance x target / reference), so that whole-slice windows against training's augmented,
-    foreground-weighted patches do not count as a shift (bench/RESULTS.md, "Test-time batch-norm
-    statistics")."""
+    foreground-weighted patches do not count as a shift. On left-out sites it gained about half as
+    much as the scan's own statistics on VB3; the benchmark uses it, `predict --adapt-bn` does not
+    (bench/RESULTS.md, "Test-time batch-norm statistics")."""
     target = batchnorm_statistics(model, plan, images, spacings, batch_size)
     if reference is not None and len(reference) != len(target):
         raise ValueError(

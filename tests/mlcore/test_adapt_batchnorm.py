@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mlcore.models import build_model
-from mlcore.predict import adapt_batchnorm
+from mlcore.predict import adapt_batchnorm, batchnorm_statistics
 from mlcore.preprocess import Plan
 
 PLAN = Plan(target_spacing=(2.0, 2.0), patch_size=(16, 16))
@@ -45,6 +45,21 @@ def test_the_statistics_become_the_scans_own_and_the_model_itself_is_untouched()
         torch.testing.assert_close(value, before[key])  # the original keeps its statistics
         if "running" not in key and "num_batches" not in key:
             torch.testing.assert_close(adapted.state_dict()[key], value)  # weights are not trained
+
+
+def test_against_a_reference_only_the_shift_from_it_moves_the_stored_statistics():
+    model, spacings = tiny(), [(2.0, 2.0)] * 3
+    first_norm(model).running_mean.fill_(0.25)  # stored statistics unlike any measured ones
+    plain, shifted = scan(0.0), scan(5.0)
+    reference = batchnorm_statistics(model, PLAN, plain, spacings)
+    same = first_norm(adapt_batchnorm(model, PLAN, plain, spacings, reference=reference))
+    torch.testing.assert_close(same.running_mean, first_norm(model).running_mean)  # no shift, no change
+    torch.testing.assert_close(same.running_var, first_norm(model).running_var)
+    moved = first_norm(adapt_batchnorm(model, PLAN, shifted, spacings, reference=reference))
+    target = batchnorm_statistics(model, PLAN, shifted, spacings)[0][0]
+    torch.testing.assert_close(moved.running_mean, first_norm(model).running_mean + target - reference[0][0])
+    with pytest.raises(ValueError, match="reference statistics for 1 BatchNorm layers"):
+        adapt_batchnorm(model, PLAN, plain, spacings, reference=reference[:1])
 
 
 def test_nothing_to_adapt_on_or_with_is_refused():
