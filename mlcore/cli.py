@@ -152,6 +152,8 @@ def make_config(args: argparse.Namespace, samples: list[Sample], names: list[str
     overrides: dict[str, Any] = {}
     if args.filters:
         overrides["filters"] = args.filters
+    if args.norm != "batch":
+        overrides["norm"] = args.norm
     return TrainConfig(
         arch=args.arch,
         in_channels=int(np.shape(samples[0].image)[0]),
@@ -302,7 +304,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     grid and affine with a JSON label table beside it."""
     from mlcore.inference import load_ensemble, predict_inputs
 
-    ensemble = load_ensemble(args.checkpoint, tta=args.tta)
+    ensemble = load_ensemble(args.checkpoint, tta=args.tta, adapt_bn=args.adapt_bn)
     out = Path(args.out)
     written = predict_inputs(
         ensemble, [Path(p) for p in args.inputs], out, tta=args.tta, adapt_bn=args.adapt_bn
@@ -371,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     m = model.add_argument_group("training (the recipe, see docs/mlcore.md)")
     m.add_argument("--arch", default="UD", choices=list_models())
     m.add_argument("--filters", type=int, default=0, help="initial filters (0 = the paper's)")
+    m.add_argument(
+        "--norm",
+        default="batch",
+        choices=("batch", "instance"),
+        help="normalisation layers: batch (the paper's) or instance (each image by its own statistics)",
+    )
     m.add_argument("--epochs", type=int, default=10)
     m.add_argument("--steps-per-epoch", type=int, default=250, help="optimiser steps per epoch")
     m.add_argument("--batch-size", type=int, default=8)

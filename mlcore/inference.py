@@ -85,13 +85,15 @@ class Ensemble:
         return [p.argmax(axis=0).astype(np.uint8) for p in probs]
 
 
-def load_ensemble(paths: Sequence[str | Path], tta: bool = False) -> Ensemble:
+def load_ensemble(paths: Sequence[str | Path], tta: bool = False, adapt_bn: bool = False) -> Ensemble:
     """Load checkpoints that agree on classes and channels; ValueError naming the one that does not.
 
     tta: the ensemble will average each slice with its anterior-posterior mirror, so every model
     must have been trained with mirroring; ValueError naming the first that was not. The default
     recipe does not mirror (no spine looks like that), and a model shown mirrored slices it never
-    learned from lost up to 11.5 points of vertebra IoU on a real-MRI site (bench/RESULTS.md, session 15)."""
+    learned from lost up to 11.5 points of vertebra IoU on a real-MRI site (bench/RESULTS.md, session 15).
+    adapt_bn: the ensemble will re-estimate BatchNorm statistics per scan; ValueError naming the first
+    model that has none (trained with norm "instance", it already normalises each image by its own)."""
     models: list[nn.Module] = []
     configs: list[TrainConfig] = []
     plans: list[Plan] = []
@@ -114,6 +116,12 @@ def load_ensemble(paths: Sequence[str | Path], tta: bool = False) -> Ensemble:
                 f"{cfg.augmentation!r}{'' if cfg.augment else ', off'}): flip TTA would average its labels "
                 "with those of mirrored slices it never learned from; predict without --tta, or train "
                 "with --augmentation paper"
+            )
+        if adapt_bn and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            raise ValueError(
+                f"checkpoint {path} has no BatchNorm statistics to re-estimate (its model normalises each "
+                f"image by its own statistics, norm {cfg.model_overrides.get('norm')!r}): predict without "
+                "--adapt-bn"
             )
         models.append(model)
         configs.append(cfg)

@@ -123,6 +123,8 @@ def _check_spec(spec: ModelSpec) -> None:
         raise ValueError(f"filters must be a positive integer, got {spec.filters!r}")
     if not 0.0 <= spec.dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {spec.dropout!r}")
+    if spec.norm not in ("batch", "instance"):
+        raise ValueError(f"unknown norm {spec.norm!r}; valid: batch, instance")
     if spec.deep_supervision and spec.family != "unet":
         raise ValueError(f"deep supervision is only available for U-Net models, not family {spec.family!r}")
 
@@ -148,7 +150,24 @@ def build_model(name: str, in_channels: int, num_classes: int, **overrides: Any)
             raise ValueError(f"{label} must be a positive integer, got {value!r}")
     spec = dataclasses.replace(spec, **overrides)
     _check_spec(spec)
-    return _NETWORKS[spec.family](spec, in_channels, num_classes)
+    model = _NETWORKS[spec.family](spec, in_channels, num_classes)
+    if spec.norm == "instance":
+        _batch_to_instance_norm(model)
+    return model
+
+
+def _batch_to_instance_norm(module: nn.Module) -> None:
+    """Replace every BatchNorm2d under `module` by an affine InstanceNorm2d of the same width, in place.
+
+    InstanceNorm2d without running statistics normalises each image by its own mean and variance in
+    train and eval mode alike, so a scan from another scanner is never normalised by the training
+    scans' statistics.
+    """
+    for name, child in module.named_children():
+        if isinstance(child, nn.BatchNorm2d):
+            setattr(module, name, nn.InstanceNorm2d(child.num_features, eps=child.eps, affine=True))
+        else:
+            _batch_to_instance_norm(child)
 
 
 def make_optimiser(

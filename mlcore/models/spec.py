@@ -8,6 +8,7 @@ from typing import Literal
 Optimiser = Literal["RMSprop", "Adam", "Adadelta"]
 Activation = Literal["ReLU", "PReLU"]
 Family = Literal["unet", "fcn8", "smp"]
+Norm = Literal["batch", "instance"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class ModelSpec:
         dropout: p of the `nn.Dropout2d` at the bottleneck; it is the layer MC dropout switches on.
         smp_arch: smp class name for family "smp" ("Unet", "UnetPlusPlus", "DeepLabV3Plus").
         encoder_name: smp encoder for family "smp" (never pretrained).
+        norm: "batch" (BatchNorm2d, the paper's) or "instance" (every BatchNorm2d becomes an affine
+            InstanceNorm2d: each image normalised by its own statistics, in training and inference alike,
+            as nnU-Net does; `predict --adapt-bn` then has nothing to adapt).
     """
 
     name: str
@@ -50,6 +54,7 @@ class ModelSpec:
     dropout: float = 0.1
     smp_arch: str = ""
     encoder_name: str = "resnet34"
+    norm: Norm = "batch"
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -161,6 +161,26 @@ def test_train_uses_every_subject_by_default_and_a_wrong_input_is_a_clear_error(
     assert len(list((tmp_path / "tta").glob("*_dseg.nii.gz"))) == 1
 
 
+def test_an_instance_norm_model_labels_a_scan_and_has_no_statistics_to_adapt(tmp_path):
+    done = run_cli("train", *TINY, "--norm", "instance", "--out", str(tmp_path / "in"))
+    assert done.returncode == 0, done.stderr
+    checkpoint = str(tmp_path / "in" / "model.pt")
+    assert torch.load(checkpoint, weights_only=True)["config"]["model_overrides"]["norm"] == "instance"
+    write_mids(tmp_path / "mids", n_subjects=1, n_slices=2, size=(40, 36), seed=3)
+    t2 = next((tmp_path / "mids").rglob("*_T2w.nii.gz"))
+    labelled = run_cli("predict", str(t2), "--checkpoint", checkpoint, "--out", str(tmp_path / "labels"))
+    assert labelled.returncode == 0, labelled.stderr
+    out = nib.load(str(next((tmp_path / "labels").glob("*_dseg.nii.gz"))))
+    assert out.shape == nib.load(str(t2)).shape
+    refused = run_cli(
+        "predict", str(t2), "--adapt-bn", "--checkpoint", checkpoint, "--out", str(tmp_path / "adapted")
+    )
+    assert refused.returncode == 2 and "model.pt has no BatchNorm statistics" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "adapted").exists()
+    wrong = run_cli("train", *TINY, "--norm", "group", "--out", str(tmp_path / "wrong"))
+    assert wrong.returncode == 2 and "--norm" in wrong.stderr and not (tmp_path / "wrong").exists()
+
+
 def test_simulate_compares_strategies_on_the_same_seeds(tmp_path):
     out = tmp_path / "sim.json"
     done = run_cli(

@@ -159,3 +159,20 @@ def test_the_torch_free_architecture_table_matches_the_registry():
 
     assert {name: spec.description for name, spec in MODELS.items()} == ARCHITECTURES
     assert list(PAPER_ARCHITECTURES) == list(MODELS)[:8]
+
+
+@pytest.mark.parametrize("name", ["UD", "UAMD", "unet_resnet34"])
+def test_instance_norm_labels_each_image_by_its_own_statistics(name: str) -> None:
+    model = tiny(name, 1, 12, norm="instance", dropout=0.0)  # no dropout sampling in train mode
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in model.modules())
+    a, b = torch.randn(1, 1, 64, 48), 30.0 * torch.randn(1, 1, 64, 48) + 100.0
+    for train in (True, False):  # no running statistics: a slice's logits never depend on its batch
+        model.train(train)
+        with torch.no_grad():
+            alone, together = model(a), model(torch.cat([a, b]))
+        first = alone[0] if isinstance(alone, list) else alone
+        both = together[0] if isinstance(together, list) else together
+        torch.testing.assert_close(both[:1], first, rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="unknown norm 'group'; valid: batch, instance"):
+        build_model("UD", 1, 12, norm="group")
