@@ -23,7 +23,7 @@ from torch import nn
 
 from mlcore import io, postprocess
 from mlcore.checkpoint import load_checkpoint
-from mlcore.predict import adapt_batchnorm, predict_slices
+from mlcore.predict import adapt_batchnorm, batchnorm_layers, predict_slices
 from mlcore.prelabel import SlicePrediction, prelabel_slices
 from mlcore.preprocess import (
     Plan,
@@ -117,7 +117,7 @@ def load_ensemble(paths: Sequence[str | Path], tta: bool = False, adapt_bn: bool
                 "with those of mirrored slices it never learned from; predict without --tta, or train "
                 "with --augmentation paper"
             )
-        if adapt_bn and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        if adapt_bn and not batchnorm_layers(model):
             raise ValueError(
                 f"checkpoint {path} has no BatchNorm statistics to re-estimate (its model normalises each "
                 f"image by its own statistics, norm {cfg.model_overrides.get('norm')!r}): predict without "

@@ -377,7 +377,9 @@ def predict_slices(
 NormStats = list[tuple[Tensor, Tensor]]
 
 
-def _norm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """The model's BatchNorm layers in module order: what `adapt_batchnorm` re-estimates (none when the
+    model was built with `norm="instance"`)."""
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
@@ -397,7 +399,7 @@ def batchnorm_statistics(
         raise ValueError("BatchNorm statistics need at least one image")
     plan_groups(model, plan, images, spacings)  # the same checks as predict_slices
     probe = copy.deepcopy(model)
-    norms = _norm_layers(probe)
+    norms = batchnorm_layers(probe)
     if not norms:
         raise ValueError("the model has no BatchNorm layer to adapt")
     probe.eval()
@@ -444,7 +446,7 @@ def adapt_batchnorm(
             f"reference statistics for {len(reference)} BatchNorm layers, the model has {len(target)}"
         )
     adapted = copy.deepcopy(model).eval()
-    for n, (norm, (mean, var)) in enumerate(zip(_norm_layers(adapted), target, strict=True)):
+    for n, (norm, (mean, var)) in enumerate(zip(batchnorm_layers(adapted), target, strict=True)):
         assert norm.running_mean is not None and norm.running_var is not None
         if reference is None:
             norm.running_mean.copy_(mean)
