@@ -435,8 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-estimate the models' BatchNorm statistics on each input scan (a PNG folder: its slices "
         "together) before labelling it (AdaBN): for scanners or sites none of the training data came from "
-        "(left out: VB3 +6.7 to +9.9 points of vertebra IoU on four seeds, VB1 and VB2 -3.3 to +1.5); not "
-        "for sites the models were trained on (-0.6 on average there; bench/RESULTS.md, session 54)",
+        "(left out: VB3 +6.7 to +9.9 points of vertebra IoU on four seeds; VB1 and VB2, wide fields of view, "
+        "-5.0 to +1.5, VB2 down on all four uniform-slice models measured); not for sites the models were trained on (-0.6 "
+        "on average there; bench/RESULTS.md, sessions 54 and 60)",
     )
     p.add_argument("--out", default="runs/predict")
     p = sub.add_parser("simulate", parents=[data, model], help="active-learning simulation with an oracle")
