@@ -393,8 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr",
         type=float,
         default=None,
-        help="default: 3e-3 AdamW, 1e-2 SGD, the paper's (AdamW at 1e-3 scored the same within a site on real MRI "
-        "at 2,400 steps, three seeds, bench/RESULTS.md)",
+        help="default: 3e-3 AdamW, 1e-2 SGD, the paper's (AdamW at 1e-3 and at 1e-2 against 3e-3 within a site on real "
+        "MRI at 2,400 steps: bench/RESULTS.md)",
     )
     m.add_argument("--schedule", default="poly", choices=("poly", "cosine", "constant"))
     m.add_argument("--loss", default="dice_ce", choices=("ce", "dice_ce"))
